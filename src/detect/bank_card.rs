@@ -1,0 +1,130 @@
+//! Bank card numbers: Luhn plus a known issuer prefix and length.
+//!
+//! The issuer table (`patterns/card_bins.tsv`) holds card-scheme ranges
+//! (UnionPay 62, Visa 4, …) and the BINs of the large Chinese banks. A
+//! number must pass Luhn *and* match a row whose lengths include its own:
+//! together these reject nearly all 15–19 digit order ids and counters,
+//! which a Luhn check alone would let through one time in ten.
+
+use std::sync::LazyLock;
+
+use super::{luhn, Confidence};
+use crate::patterns;
+
+/// One row of the issuer table.
+#[derive(Debug)]
+struct Issuer {
+    /// Number of leading digits compared.
+    width: usize,
+    lo: u64,
+    hi: u64,
+    /// Bit `n` set when length `n` is allowed.
+    lengths: u32,
+    /// A specific bank's BIN rather than a whole scheme's range.
+    bank: bool,
+}
+
+static ISSUERS: LazyLock<Vec<Issuer>> = LazyLock::new(|| {
+    let mut rows = Vec::new();
+    for (line, rec) in patterns::records(patterns::CARD_BINS) {
+        let bad = |why| patterns::bad_record("card_bins.tsv", line, why);
+        let [prefix, lengths, _issuer, level] = rec[..] else {
+            bad("expected 4 columns")
+        };
+        let (lo, hi) = prefix.split_once('-').unwrap_or((prefix, prefix));
+        if lo.len() != hi.len() {
+            bad("range ends differ in length");
+        }
+        let (Ok(lo_n), Ok(hi_n)) = (lo.parse(), hi.parse()) else {
+            bad("prefix is not a number")
+        };
+        let mut mask = 0u32;
+        for part in lengths.split(',') {
+            let (a, b) = part.split_once('-').unwrap_or((part, part));
+            let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) else {
+                bad("bad length")
+            };
+            for n in a..=b {
+                mask |= 1 << n;
+            }
+        }
+        rows.push(Issuer {
+            width: lo.len(),
+            lo: lo_n,
+            hi: hi_n,
+            lengths: mask,
+            bank: level == "bank",
+        });
+    }
+    rows
+});
+
+fn prefix_value(digits: &[u8], width: usize) -> u64 {
+    digits[..width]
+        .iter()
+        .fold(0, |acc, &b| acc * 10 + u64::from(b - b'0'))
+}
+
+/// Validates a card number given as 15–19 ASCII digits.
+///
+/// `High` when a specific bank's BIN matches, `Medium` for a scheme's range
+/// only, `None` when Luhn fails or no issuer has that prefix and length.
+pub fn validate(digits: &[u8]) -> Option<Confidence> {
+    let n = digits.len();
+    if !(15..=19).contains(&n) || !digits.iter().all(u8::is_ascii_digit) || !luhn::is_valid(digits)
+    {
+        return None;
+    }
+    let mut best = None;
+    for issuer in ISSUERS.iter() {
+        if issuer.lengths & (1 << n) == 0 {
+            continue;
+        }
+        let p = prefix_value(digits, issuer.width);
+        if (issuer.lo..=issuer.hi).contains(&p) {
+            let conf = if issuer.bank {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            };
+            best = best.max(Some(conf));
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(payload: &str) -> String {
+        let c = luhn::check_digit(payload.as_bytes()) as char;
+        format!("{payload}{c}")
+    }
+
+    #[test]
+    fn chinese_bank_bins_are_high() {
+        for payload in ["622202123456789012", "621700000011112222", "622588123456789"] {
+            let c = card(payload);
+            assert_eq!(validate(c.as_bytes()), Some(Confidence::High), "{c}");
+        }
+    }
+
+    #[test]
+    fn scheme_ranges_are_medium() {
+        for c in ["4111111111111111", "5500000000000004", "378282246310005", "3530111333300000"] {
+            assert_eq!(validate(c.as_bytes()), Some(Confidence::Medium), "{c}");
+        }
+        assert_eq!(validate(card("222100000000000").as_bytes()), Some(Confidence::Medium));
+    }
+
+    #[test]
+    fn luhn_failure_unknown_prefix_or_length_rejected() {
+        assert_eq!(validate(b"4111111111111112"), None, "Luhn");
+        assert_eq!(validate(card("999999999999999").as_bytes()), None, "prefix 9");
+        assert_eq!(validate(card("11111111111111111").as_bytes()), None, "prefix 1");
+        assert_eq!(validate(card("41111111111111111").as_bytes()), None, "Visa of 18");
+        assert_eq!(validate(card("5500000000000").as_bytes()), None, "14 digits");
+        assert_eq!(validate(card("62220212345678901234").as_bytes()), None, "21 digits");
+    }
+}

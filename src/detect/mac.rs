@@ -1,0 +1,71 @@
+//! MAC addresses: six hex octets joined by `:` or `-` (one kind per address).
+//!
+//! The all-zero and broadcast (`ff:ff:ff:ff:ff:ff`) addresses identify no
+//! device and are not reported.
+
+use super::is_alnum;
+
+const LEN: usize = 17;
+
+/// The MAC address starting at `s`, if any: its end.
+pub fn at(text: &[u8], s: usize) -> Option<usize> {
+    let bytes = text.get(s..s + LEN)?;
+    if s > 0 && (is_alnum(text[s - 1]) || matches!(text[s - 1], b':' | b'-')) {
+        return None;
+    }
+    let sep = bytes[2];
+    if sep != b':' && sep != b'-' {
+        return None;
+    }
+    for (i, &b) in bytes.iter().enumerate() {
+        let ok = if i % 3 == 2 {
+            b == sep
+        } else {
+            b.is_ascii_hexdigit()
+        };
+        if !ok {
+            return None;
+        }
+    }
+    let after = text.get(s + LEN).copied().unwrap_or(b' ');
+    let after2 = text.get(s + LEN + 1).copied().unwrap_or(b' ');
+    if is_alnum(after) || (after == sep && after2.is_ascii_hexdigit()) {
+        return None;
+    }
+    let hex = || bytes.iter().enumerate().filter(|(i, _)| i % 3 != 2).map(|(_, b)| b);
+    if hex().all(|&b| b == b'0') || hex().all(|b| b.eq_ignore_ascii_case(&b'f')) {
+        return None;
+    }
+    Some(s + LEN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(text: &str, s: usize) -> Option<&str> {
+        at(text.as_bytes(), s).map(|e| &text[s..e])
+    }
+
+    #[test]
+    fn valid() {
+        assert_eq!(find("00:1A:2b:3C:4d:5E", 0), Some("00:1A:2b:3C:4d:5E"));
+        assert_eq!(find("mac=a4-5e-60-c2-11-0f;", 4), Some("a4-5e-60-c2-11-0f"));
+    }
+
+    #[test]
+    fn invalid() {
+        for (text, s) in [
+            ("00:00:00:00:00:00", 0),
+            ("ff:ff:ff:ff:ff:ff", 0),
+            ("00:1a-2b:3c:4d:5e", 0),
+            ("00:1a:2b:3c:4d:5g", 0),
+            ("00:1a:2b:3c:4d:5e:6f", 0),
+            ("x00:1a:2b:3c:4d:5e", 1),
+            ("12:00:1a:2b:3c:4d:5e", 3),
+            ("00:1a:2b:3c:4d", 0),
+        ] {
+            assert_eq!(find(text, s), None, "{text}");
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! Detection: find validated personal information in a buffer of text.
+//!
+//! # Design
+//!
+//! Detection is a single left-to-right pass over bytes, not a set of regexes
+//! run per line. The pass stops only at *anchors*: the first digit of a digit
+//! run, an `@`, and a `:` or `-` that could be the first separator of a MAC
+//! address. Everything a kind needs is decided from the anchor outwards:
+//!
+//! * a digit run is measured, its neighbours are checked against the
+//!   boundary rule (an ASCII letter or digit on either side means the run is
+//!   part of a longer token: an order id, a hash, a UUID) and, by length and
+//!   shape, it is handed to the validators of [`resident_id`], [`bank_card`],
+//!   [`mobile`], [`imei`], [`passport`] or [`ipv4`];
+//! * an `@` is expanded to an address by [`email`];
+//! * a separator preceded by two hex digits is tried by [`mac`].
+//!
+//! Validators are plain functions over digits; the few kinds that need
+//! evidence ([`imei`], [`passport`]) ask [`context`] for a context word in
+//! the field name or just before the value. Nothing here allocates per line
+//! or per candidate, and nothing knows about files: callers pass text and an
+//! optional field name and get byte ranges back.
+
+pub mod bank_card;
+pub mod context;
+pub mod email;
+pub mod imei;
+pub mod ipv4;
+pub mod luhn;
+pub mod mac;
+pub mod mobile;
+pub mod passport;
+pub mod resident_id;
+
+use context::KindSet;
+
+/// A kind of personal information that piscan detects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// PRC resident identity card number (GB 11643).
+    ResidentId,
+    /// Bank card or account number.
+    BankCard,
+    /// PRC passport number.
+    Passport,
+    /// Mainland mobile phone number.
+    Mobile,
+    /// Mobile device IMEI.
+    Imei,
+    /// Email address.
+    Email,
+    /// IPv4 address.
+    Ipv4,
+    /// MAC address.
+    MacAddress,
+}
+
+impl Kind {
+    /// Every kind, in the order of the contract's table.
+    pub const ALL: [Kind; 8] = [
+        Kind::ResidentId,
+        Kind::BankCard,
+        Kind::Passport,
+        Kind::Mobile,
+        Kind::Imei,
+        Kind::Email,
+        Kind::Ipv4,
+        Kind::MacAddress,
+    ];
+
+    /// The stable id used in every output format (`cn_resident_id`, …).
+    pub fn id(self) -> &'static str {
+        match self {
+            Kind::ResidentId => "cn_resident_id",
+            Kind::BankCard => "bank_card",
+            Kind::Passport => "cn_passport",
+            Kind::Mobile => "cn_mobile",
+            Kind::Imei => "imei",
+            Kind::Email => "email",
+            Kind::Ipv4 => "ipv4",
+            Kind::MacAddress => "mac_address",
+        }
+    }
+
+    /// The kind with the given id.
+    pub fn from_id(id: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.id() == id)
+    }
+
+    /// Whether the value is made of digits, so masking keeps 3 + 4 of them.
+    pub fn is_numeric(self) -> bool {
+        !matches!(self, Kind::Email | Kind::MacAddress)
+    }
+}
+
+/// How sure a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Confidence {
+    /// Shape and checksum valid, but weaker evidence (a card scheme's whole
+    /// range, an unknown area code, a private-looking IP without context).
+    Medium,
+    /// Validated and/or confirmed by context.
+    High,
+}
+
+impl Confidence {
+    /// `"high"` or `"medium"`, as in the output contract.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+        }
+    }
+}
+
+/// One validated value: a byte range of the scanned text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match {
+    /// Offset of the first byte of the value.
+    pub start: usize,
+    /// Offset one past the last byte.
+    pub end: usize,
+    /// What the value is.
+    pub kind: Kind,
+    /// How sure the detector is.
+    pub confidence: Confidence,
+}
+
+const DIGIT: u8 = 1;
+const ALPHA: u8 = 2;
+const AT: u8 = 4;
+const SEP: u8 = 8;
+
+/// Byte classes: what the scanning loop may stop at.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_digit() {
+            DIGIT
+        } else if c.is_ascii_alphabetic() {
+            ALPHA
+        } else if c == b'@' {
+            AT
+        } else if c == b':' || c == b'-' {
+            SEP
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
+/// Whether `b` is an ASCII letter or digit: the bytes that glue a value to a
+/// longer token under the contract's boundary rule.
+#[inline]
+pub(crate) fn is_alnum(b: u8) -> bool {
+    CLASS[b as usize] & (DIGIT | ALPHA) != 0
+}
+
+#[inline]
+fn is_digit(b: u8) -> bool {
+    b.is_ascii_digit()
+}
+
+/// End of the digit run starting at `i`.
+#[inline]
+pub(crate) fn digits_end(text: &[u8], mut i: usize) -> usize {
+    while i < text.len() && is_digit(text[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// Scans `text` and appends every validated value to `out`, in order of
+/// position and without overlaps.
+///
+/// `field` is the name the text sits under (CSV header, JSON key, column),
+/// when the extractor knows one; its context words count as evidence for
+/// every value in `text`.
+pub fn scan(text: &[u8], field: Option<&str>, out: &mut Vec<Match>) {
+    let mut scanner = Scanner {
+        text,
+        field_kinds: field.map_or(KindSet::EMPTY, context::kinds_named_by),
+        out,
+        last_end: 0,
+    };
+    scanner.run();
+}
+
+struct Scanner<'a> {
+    text: &'a [u8],
+    field_kinds: KindSet,
+    out: &'a mut Vec<Match>,
+    last_end: usize,
+}
+
+impl Scanner<'_> {
+    fn run(&mut self) {
+        let text = self.text;
+        let mut i = 0;
+        while i < text.len() {
+            i = match CLASS[text[i] as usize] {
+                DIGIT => self.digit_run(i),
+                AT => self.at_sign(i),
+                SEP => self.separator(i),
+                _ => i + 1,
+            };
+        }
+    }
+
+    fn byte(&self, i: usize) -> u8 {
+        self.text.get(i).copied().unwrap_or(b' ')
+    }
+
+    fn before(&self, i: usize) -> u8 {
+        if i == 0 {
+            b' '
+        } else {
+            self.text[i - 1]
+        }
+    }
+
+    fn emit(&mut self, start: usize, end: usize, kind: Kind, confidence: Confidence) {
+        if start >= self.last_end {
+            self.out.push(Match {
+                start,
+                end,
+                kind,
+                confidence,
+            });
+            self.last_end = end;
+        }
+    }
+
+    /// Whether there is a context word for `kind` in the field name or in
+    /// the 48 characters before `start` on the same line.
+    fn has_context(&self, kind: Kind, start: usize) -> bool {
+        self.field_kinds.contains(kind) || context::precedes(self.text, start, kind)
+    }
+
+    /// Raises `confidence` to high when there is context for `kind`.
+    fn confirm(&self, kind: Kind, start: usize, confidence: Confidence) -> Confidence {
+        if confidence == Confidence::Medium && self.has_context(kind, start) {
+            Confidence::High
+        } else {
+            confidence
+        }
+    }
+
+    /// Handles the digit run starting at `s`; returns where scanning resumes.
+    fn digit_run(&mut self, s: usize) -> usize {
+        let e = digits_end(self.text, s);
+        let prev = self.before(s);
+        if prev.is_ascii_alphabetic() {
+            if let Some((start, conf)) = passport::at(self.text, s, e) {
+                if self.has_context(Kind::Passport, start) {
+                    self.emit(start, e, Kind::Passport, conf);
+                    return e;
+                }
+            }
+            return e;
+        }
+        // A fraction or the tail of a dotted number: "3.14159265358", "1.2.3.4.5".
+        if prev == b'.' && is_digit(self.before(s - 1)) {
+            return e;
+        }
+        let next = self.byte(e);
+        match next {
+            b'X' | b'x' if e - s == 17 && !is_alnum(self.byte(e + 1)) => {
+                self.resident_id(s, e + 1);
+                return e + 1;
+            }
+            b'@' => return e,
+            b'.' if is_digit(self.byte(e + 1)) => {
+                if let Some((end, conf)) = ipv4::at(self.text, s) {
+                    let conf = self.confirm(Kind::Ipv4, s, conf);
+                    self.emit(s, end, Kind::Ipv4, conf);
+                    return end;
+                }
+                return e;
+            }
+            b' ' | b'-' if (2..=4).contains(&(e - s)) && is_digit(self.byte(e + 1)) => {
+                let chain = Chain::parse(self.text, s);
+                if self.grouped(&chain) || chain.len >= 3 {
+                    return chain.end;
+                }
+                return e;
+            }
+            _ if is_alnum(next) => return e,
+            _ => {}
+        }
+        self.plain_number(s, e);
+        e
+    }
+
+    /// A run of digits standing alone between boundaries.
+    fn plain_number(&mut self, s: usize, e: usize) {
+        let d = &self.text[s..e];
+        match d.len() {
+            18 => {
+                if !self.resident_id(s, e) {
+                    self.bank_card(s, e, d);
+                }
+            }
+            11 => {
+                self.mobile(s, e, d);
+            }
+            13 if d.starts_with(b"86") => {
+                self.mobile(s, e, &d[2..]);
+            }
+            15 if d.starts_with(b"0086") && mobile::is_valid(&d[4..]) => {
+                self.mobile(s, e, &d[4..]);
+            }
+            15 => {
+                if imei::is_valid(d) && self.has_context(Kind::Imei, s) {
+                    self.emit(s, e, Kind::Imei, Confidence::High);
+                } else {
+                    self.bank_card(s, e, d);
+                }
+            }
+            16..=19 => {
+                self.bank_card(s, e, d);
+            }
+            _ => {}
+        }
+    }
+
+    fn resident_id(&mut self, s: usize, e: usize) -> bool {
+        match resident_id::validate(&self.text[s..e]) {
+            Some(conf) => {
+                let conf = self.confirm(Kind::ResidentId, s, conf);
+                self.emit(s, e, Kind::ResidentId, conf);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn bank_card(&mut self, s: usize, e: usize, digits: &[u8]) -> bool {
+        match bank_card::validate(digits) {
+            Some(conf) => {
+                let conf = self.confirm(Kind::BankCard, s, conf);
+                self.emit(s, e, Kind::BankCard, conf);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn mobile(&mut self, s: usize, e: usize, digits: &[u8]) -> bool {
+        if mobile::is_valid(digits) {
+            self.emit(s, e, Kind::Mobile, Confidence::High);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Tries a chain of digit groups (`138 1234 5678`, `+86-138-1234-5678`,
+    /// `6222 0212 3456 7890 123`) as a mobile number or a card.
+    fn grouped(&mut self, chain: &Chain) -> bool {
+        if is_alnum(self.byte(chain.end)) {
+            return false;
+        }
+        let mut digits = [0u8; 24];
+        let n = chain.digits(self.text, &mut digits);
+        let digits = &digits[..n];
+        let lens = chain.lens();
+        let (s, e) = (chain.start, chain.end);
+        match *lens {
+            [2 | 4, ref rest @ ..] if matches!(rest, [3, 4, 4] | [11]) => {
+                let prefix = lens[0];
+                let country = &digits[..prefix];
+                if country != b"86" && country != b"0086" {
+                    return false;
+                }
+                let start = if self.before(s) == b'+' { s - 1 } else { s };
+                self.mobile(start, e, &digits[prefix..])
+            }
+            [3, 4, 4] => self.mobile(s, e, digits),
+            [4, 6, 5] => self.bank_card(s, e, digits),
+            [4, 4, 4, ref middle @ .., last]
+                if middle.iter().all(|&g| g == 4) && (1..=4).contains(&last) =>
+            {
+                (15..=19).contains(&n) && self.bank_card(s, e, digits)
+            }
+            _ => false,
+        }
+    }
+
+    /// Handles an `@`: an email address around it.
+    fn at_sign(&mut self, at: usize) -> usize {
+        match email::around(self.text, at, self.last_end) {
+            Some((start, end, conf)) => {
+                self.emit(start, end, Kind::Email, conf);
+                end
+            }
+            None => at + 1,
+        }
+    }
+
+    /// Handles a `:` or `-`: the first separator of a MAC address.
+    fn separator(&mut self, i: usize) -> usize {
+        if i < 2 {
+            return i + 1;
+        }
+        match mac::at(self.text, i - 2) {
+            Some(end) if i - 2 >= self.last_end => {
+                let conf = Confidence::High;
+                self.emit(i - 2, end, Kind::MacAddress, conf);
+                end
+            }
+            _ => i + 1,
+        }
+    }
+}
+
+/// Up to six digit groups joined by one repeated separator (space or `-`).
+struct Chain {
+    start: usize,
+    end: usize,
+    /// Number of groups; more than [`Chain::MAX`] means "too long for any value".
+    len: usize,
+    starts: [usize; Chain::MAX],
+    lens: [usize; Chain::MAX],
+}
+
+impl Chain {
+    const MAX: usize = 6;
+
+    /// Reads the chain whose first group starts at `start` and is followed by
+    /// a separator and a digit.
+    fn parse(text: &[u8], start: usize) -> Chain {
+        let first_end = digits_end(text, start);
+        let sep = text[first_end];
+        let mut chain = Chain {
+            start,
+            end: first_end,
+            len: 1,
+            starts: [start; Chain::MAX],
+            lens: [first_end - start; Chain::MAX],
+        };
+        while text.get(chain.end) == Some(&sep)
+            && text.get(chain.end + 1).is_some_and(|b| is_digit(*b))
+        {
+            let gs = chain.end + 1;
+            let ge = digits_end(text, gs);
+            if chain.len < Chain::MAX {
+                chain.starts[chain.len] = gs;
+                chain.lens[chain.len] = ge - gs;
+            }
+            chain.len += 1;
+            chain.end = ge;
+        }
+        chain
+    }
+
+    /// The lengths of the groups; empty when the chain is too long.
+    fn lens(&self) -> &[usize] {
+        self.lens.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Copies the digits of all groups into `buf`; returns how many, or 0
+    /// when they do not fit.
+    fn digits(&self, text: &[u8], buf: &mut [u8; 24]) -> usize {
+        let mut n = 0;
+        for (&s, &len) in self.starts.iter().zip(self.lens()) {
+            let Some(dst) = buf.get_mut(n..n + len) else {
+                return 0;
+            };
+            dst.copy_from_slice(&text[s..s + len]);
+            n += len;
+        }
+        n
+    }
+}

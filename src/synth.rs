@@ -1,0 +1,130 @@
+//! Synthetic personal data: checksum-valid fakes for tests, benchmarks, the
+//! bundled examples and the corpus generator.
+//!
+//! Nothing here is a real person's data. Values are drawn from a seeded
+//! generator so every test and benchmark input is reproducible.
+
+use crate::detect::{luhn, resident_id};
+
+/// A small, fast, seeded pseudo-random generator (SplitMix64).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator with a fixed seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// One element of `items`.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    /// `n` random ASCII digits.
+    pub fn digits(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + self.below(10) as u8))
+            .collect()
+    }
+}
+
+/// Area codes known to `patterns/regions.txt`, used for generated IDs.
+const AREAS: &[&str] = &[
+    "110101", "110105", "310104", "320102", "330106", "350102", "440106", "440301", "510104",
+    "610113",
+];
+
+/// A valid 18-character resident ID number with a known area code.
+pub fn resident_id(rng: &mut Rng) -> String {
+    let area = rng.pick(AREAS);
+    let year = 1950 + rng.below(55);
+    let month = 1 + rng.below(12);
+    let day = 1 + rng.below(28);
+    let first17 = format!("{area}{year:04}{month:02}{day:02}{}", rng.digits(3));
+    let check = resident_id::check_char(first17.as_bytes()) as char;
+    format!("{first17}{check}")
+}
+
+/// A Luhn-valid 19-digit card number with a Chinese bank BIN.
+pub fn bank_card(rng: &mut Rng) -> String {
+    let bin = rng.pick(&["622202", "621700", "622848", "621661", "621799"]);
+    luhn_complete(&format!("{bin}{}", rng.digits(12)))
+}
+
+/// An 11-digit mobile number in an assigned segment.
+pub fn mobile(rng: &mut Rng) -> String {
+    let segment = rng.pick(&["138", "139", "150", "186", "177", "199", "135", "189"]);
+    format!("{segment}{}", rng.digits(8))
+}
+
+/// A Luhn-valid 15-digit IMEI.
+pub fn imei(rng: &mut Rng) -> String {
+    luhn_complete(&format!("35{}", rng.digits(12)))
+}
+
+/// A passport number of the `E` + 8 digits shape.
+pub fn passport(rng: &mut Rng) -> String {
+    format!("E{}", rng.digits(8))
+}
+
+/// An email address at a made-up domain.
+pub fn email(rng: &mut Rng) -> String {
+    let user = rng.pick(&["zhang.wei", "li.na", "wang.fang", "liu.yang", "chen.jie"]);
+    let domain = rng.pick(&["corp-mail.cn", "example-hr.com", "mail.test-co.net"]);
+    format!("{user}{}@{domain}", rng.below(100))
+}
+
+/// A private-range IPv4 address.
+pub fn ipv4(rng: &mut Rng) -> String {
+    format!("10.{}.{}.{}", rng.below(256), rng.below(256), 1 + rng.below(254))
+}
+
+/// A locally administered MAC address.
+pub fn mac(rng: &mut Rng) -> String {
+    let octets: Vec<String> = (0..5).map(|_| format!("{:02x}", rng.below(256))).collect();
+    format!("02:{}", octets.join(":"))
+}
+
+/// Appends the Luhn check digit to `payload`.
+pub fn luhn_complete(payload: &str) -> String {
+    let check = luhn::check_digit(payload.as_bytes()) as char;
+    format!("{payload}{check}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{bank_card, imei, mobile, Confidence};
+
+    #[test]
+    fn generated_values_validate() {
+        let mut rng = Rng::new(7);
+        for _ in 0..1000 {
+            assert_eq!(
+                resident_id::validate(resident_id(&mut rng).as_bytes()),
+                Some(Confidence::High)
+            );
+            assert_eq!(
+                bank_card::validate(bank_card(&mut rng).as_bytes()),
+                Some(Confidence::High)
+            );
+            assert!(mobile::is_valid(mobile(&mut rng).as_bytes()));
+            assert!(imei::is_valid(imei(&mut rng).as_bytes()));
+        }
+    }
+}
