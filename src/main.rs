@@ -1,1 +1,232 @@
-fn main() {}
+//! The `piscan` command line: parses arguments into a [`Config`] and hands
+//! it to the library. No scanning logic lives here.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use piscan::classify::classify;
+use piscan::config::{Config, FailOn};
+use piscan::detect::{Confidence, Kind};
+use piscan::exit_codes;
+use piscan::report::Format;
+use piscan::source::WalkOptions;
+
+/// Find personal information (GB/T 35273) in files, dumps and logs, and
+/// tell which of it is sensitive.
+#[derive(Parser, Debug)]
+#[command(name = "piscan", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Scan files and directories ("-" reads stdin) and report what is found.
+    Scan(ScanArgs),
+    /// List the detectors: kind, category, sensitivity, description.
+    Kinds,
+}
+
+#[derive(Parser, Debug)]
+struct ScanArgs {
+    /// Files or directories to scan; "-" reads standard input.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+
+    /// Report format [default: table on a terminal, jsonl otherwise].
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Exit with status 1 when findings violate this policy.
+    #[arg(long, value_enum, default_value = "none")]
+    fail_on: FailOnArg,
+
+    /// Drop findings below this confidence.
+    #[arg(long, value_enum, default_value = "medium")]
+    min_confidence: ConfidenceArg,
+
+    /// Print matched values unmasked (off by default: reports mask values).
+    #[arg(long)]
+    show_values: bool,
+
+    /// Honour .gitignore, .ignore and git excludes (.piscanignore always is).
+    #[arg(long)]
+    respect_ignore: bool,
+
+    /// Leave out paths matching this gitignore-style glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+
+    /// Follow symbolic links.
+    #[arg(short = 'L', long)]
+    follow: bool,
+
+    /// Skip files larger than this (bytes, or with K, M, G suffix).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_filesize: Option<u64>,
+
+    /// Order the whole report by path (buffers it until the scan ends).
+    #[arg(long, value_enum, default_value = "none")]
+    sort: SortArg,
+
+    /// The path reported for standard input.
+    #[arg(long, value_name = "NAME", default_value = "-")]
+    stdin_name: String,
+
+    /// Worker threads [default: one per core].
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    threads: usize,
+
+    /// When to colour the table format.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorArg,
+
+    /// No progress display on stderr.
+    #[arg(long)]
+    no_progress: bool,
+
+    /// No messages on stderr except fatal errors.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum FormatArg {
+    Table,
+    Jsonl,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum FailOnArg {
+    Sensitive,
+    Any,
+    None,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ConfidenceArg {
+    High,
+    Medium,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+enum SortArg {
+    Path,
+    None,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("not a size: {text:?} (use e.g. 500K, 10M, 1G)"))?;
+    let scale: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => return Err(format!("unknown size unit in {text:?} (use K, M or G)")),
+    };
+    n.checked_mul(scale).ok_or_else(|| format!("size too large: {text:?}"))
+}
+
+impl ScanArgs {
+    fn into_config(self) -> Config {
+        let stdout_tty = std::io::stdout().is_terminal() && self.output.is_none();
+        let format = match self.format {
+            Some(FormatArg::Table) => Format::Table,
+            Some(FormatArg::Jsonl) => Format::Jsonl,
+            Some(FormatArg::Json) => Format::Json,
+            None if stdout_tty => Format::Table,
+            None => Format::Jsonl,
+        };
+        let color = match self.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        };
+        let stdin = self.paths.iter().any(|p| p.as_os_str() == "-");
+        let paths: Vec<PathBuf> = self.paths.into_iter().filter(|p| p.as_os_str() != "-").collect();
+        Config {
+            walk: WalkOptions {
+                paths,
+                respect_ignore: self.respect_ignore,
+                follow: self.follow,
+                excludes: self.exclude,
+                max_filesize: self.max_filesize,
+                threads: self.threads,
+            },
+            stdin,
+            stdin_name: self.stdin_name,
+            format,
+            output: self.output,
+            color,
+            show_values: self.show_values,
+            fail_on: match self.fail_on {
+                FailOnArg::Sensitive => FailOn::Sensitive,
+                FailOnArg::Any => FailOn::Any,
+                FailOnArg::None => FailOn::None,
+            },
+            min_confidence: match self.min_confidence {
+                ConfidenceArg::High => Confidence::High,
+                ConfidenceArg::Medium => Confidence::Medium,
+            },
+            sort_by_path: self.sort == SortArg::Path,
+            progress: !self.no_progress && !self.quiet && std::io::stderr().is_terminal(),
+            quiet: self.quiet,
+        }
+    }
+}
+
+fn print_kinds() {
+    println!("{:<15} {:<26} {:<9} description", "kind", "category", "sensitive");
+    for kind in Kind::ALL {
+        let class = classify(kind);
+        println!(
+            "{:<15} {:<26} {:<9} {} ({})",
+            kind.id(),
+            class.category,
+            if class.sensitive { "yes" } else { "no" },
+            class.description,
+            class.label_zh,
+        );
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Kinds => {
+            print_kinds();
+            exit_codes::SUCCESS
+        }
+        Command::Scan(args) => match piscan::scan::run(&args.into_config()) {
+            Ok(code) => code,
+            Err(err) => {
+                eprintln!("piscan: {err:#}");
+                exit_codes::ERROR
+            }
+        },
+    };
+    ExitCode::from(code as u8)
+}

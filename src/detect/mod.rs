@@ -477,3 +477,6 @@ impl Chain {
         n
     }
 }
+
+#[cfg(test)]
+mod tests;

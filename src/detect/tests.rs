@@ -1,0 +1,152 @@
+//! Scanner-level tests: candidate finding, boundaries and kind precedence.
+
+use super::*;
+use crate::synth::{self, Rng};
+
+fn found(text: &str) -> Vec<(Kind, &str)> {
+    let mut out = Vec::new();
+    scan(text.as_bytes(), None, &mut out);
+    out.iter().map(|m| (m.kind, &text[m.start..m.end])).collect()
+}
+
+fn found_in_field<'a>(text: &'a str, field: &str) -> Vec<(Kind, &'a str)> {
+    let mut out = Vec::new();
+    scan(text.as_bytes(), Some(field), &mut out);
+    out.iter().map(|m| (m.kind, &text[m.start..m.end])).collect()
+}
+
+const ID: &str = "110105199003071239";
+
+#[test]
+fn id_fixture_is_valid() {
+    assert!(resident_id::validate(ID.as_bytes()).is_some());
+}
+
+#[test]
+fn resident_id_between_cjk_and_punctuation() {
+    let text = format!("身份证号{ID}。");
+    assert_eq!(found(&text), vec![(Kind::ResidentId, ID)]);
+    let x = "11010519491231002X";
+    assert_eq!(found(&format!("id={x};")), vec![(Kind::ResidentId, x)]);
+    let lower = "11010519491231002x";
+    assert_eq!(found(&format!("({lower})")), vec![(Kind::ResidentId, lower)]);
+}
+
+#[test]
+fn boundary_rule_rejects_longer_tokens() {
+    for text in [
+        format!("9{ID}"),          // 19-digit run
+        format!("{ID}7"),          // 19-digit run
+        format!("a{ID}"),          // letter before
+        format!("{ID}b"),          // letter after
+        format!("0x{ID}ff"),       // hex blob
+        format!("order 1{ID}12."), // 21-digit order id
+        format!("deadbeef{ID}cafe"),
+    ] {
+        assert_eq!(found(&text), vec![], "{text}");
+    }
+}
+
+#[test]
+fn timestamps_uuids_and_hashes_yield_nothing() {
+    for text in [
+        "ts=1700000000123 level=info",
+        "2024-01-15T10:23:45.123+08:00 request done in 13812345678ns",
+        "id 550e8400-e29b-41d4-a716-446655440000",
+        "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "order 6222021234567890123456",
+        "pi=3.14159265358979",
+        "version 13812345678.1",
+    ] {
+        assert_eq!(found(text), vec![], "{text}");
+    }
+}
+
+#[test]
+fn mobile_forms() {
+    for (text, value) in [
+        ("tel 13812345678", "13812345678"),
+        ("手机:+86 138 1234 5678,", "+86 138 1234 5678"),
+        ("0086-138-1234-5678", "0086-138-1234-5678"),
+        ("call 138-1234-5678 now", "138-1234-5678"),
+        ("138 1234 5678", "138 1234 5678"),
+        ("+8613812345678", "8613812345678"),
+        ("联系人张三13812345678", "13812345678"),
+    ] {
+        assert_eq!(found(text), vec![(Kind::Mobile, value)], "{text}");
+    }
+    for text in ["14012345678", "10012345678", "138 1234 5678 9", "1381234567", "138-1234-56789"] {
+        assert_eq!(found(text), vec![], "{text}");
+    }
+}
+
+#[test]
+fn bank_cards_plain_and_grouped() {
+    let mut rng = Rng::new(1);
+    let card = synth::bank_card(&mut rng);
+    assert_eq!(found(&format!("卡号{card},")), vec![(Kind::BankCard, card.as_str())]);
+    let grouped = "6222 0212 3456 7890 128";
+    assert!(bank_card::validate(grouped.replace(' ', "").as_bytes()).is_some());
+    assert_eq!(found(grouped), vec![(Kind::BankCard, grouped)]);
+    assert_eq!(found("4111-1111-1111-1111"), vec![(Kind::BankCard, "4111-1111-1111-1111")]);
+    // Luhn failure, grouped and plain.
+    assert_eq!(found("6222 0212 3456 7890 123"), vec![]);
+    assert_eq!(found("4111111111111112"), vec![]);
+    // A long chain of groups is not a card, nor is any part of it.
+    assert_eq!(found("6222 0212 3456 7890 1284 1111 2222"), vec![]);
+}
+
+#[test]
+fn imei_needs_context() {
+    let imei = "490154203237518";
+    assert_eq!(found(&format!("IMEI: {imei}")), vec![(Kind::Imei, imei)]);
+    assert_eq!(found(&format!("设备号{imei}")), vec![(Kind::Imei, imei)]);
+    assert_eq!(found_in_field(imei, "device_id"), vec![(Kind::Imei, imei)]);
+    assert_eq!(found(&format!("value {imei}")), vec![]);
+}
+
+#[test]
+fn passport_needs_context() {
+    assert_eq!(found("护照号码:E12345678"), vec![(Kind::Passport, "E12345678")]);
+    assert_eq!(found("passport_no=EA1234567;"), vec![(Kind::Passport, "EA1234567")]);
+    assert_eq!(found_in_field("G12345678", "护照"), vec![(Kind::Passport, "G12345678")]);
+    assert_eq!(found("part E12345678"), vec![]);
+    assert_eq!(found("passport XE12345678"), vec![]);
+}
+
+#[test]
+fn email_ipv4_mac() {
+    assert_eq!(
+        found("mail zhang@corp.cn from 192.168.3.4 hw 00:1a:2b:3c:4d:5e"),
+        vec![
+            (Kind::Email, "zhang@corp.cn"),
+            (Kind::Ipv4, "192.168.3.4"),
+            (Kind::MacAddress, "00:1a:2b:3c:4d:5e")
+        ]
+    );
+    assert_eq!(found("aa-bb-cc-dd-ee-0f"), vec![(Kind::MacAddress, "aa-bb-cc-dd-ee-0f")]);
+    // A mobile number as the local part is an email, not a phone.
+    assert_eq!(found("13812345678@139.com"), vec![(Kind::Email, "13812345678@139.com")]);
+}
+
+#[test]
+fn ipv4_confidence_rises_with_context() {
+    let mut out = Vec::new();
+    scan(b"client_ip=10.1.2.3", None, &mut out);
+    assert_eq!(out[0].confidence, Confidence::High);
+    out.clear();
+    scan(b"build 10.1.2.3", None, &mut out);
+    assert_eq!(out[0].confidence, Confidence::Medium);
+}
+
+#[test]
+fn several_values_in_order_without_overlap() {
+    let mut rng = Rng::new(2);
+    let id = synth::resident_id(&mut rng);
+    let phone = synth::mobile(&mut rng);
+    let text = format!("{id},{phone},{id}\n{phone}");
+    let mut out = Vec::new();
+    scan(text.as_bytes(), None, &mut out);
+    assert_eq!(out.len(), 4);
+    assert!(out.windows(2).all(|w| w[0].end <= w[1].start));
+}

@@ -1,0 +1,192 @@
+//! The inventory of personal information: GB/T 35273 §5.4a's list of what
+//! sensitive personal information an organisation holds, how much, and
+//! where.
+//!
+//! Memory stays proportional to what was *found*, not to what was scanned:
+//! per kind a count, a set of 64-bit keyed hashes for distinct values, and
+//! a count per file with findings. No raw value is kept.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::{FileReport, Outcome};
+use crate::classify::classify;
+use crate::detect::{Confidence, Kind};
+
+/// How many locations the summary lists per kind.
+const TOP_LOCATIONS: usize = 10;
+
+#[derive(Debug, Default)]
+struct KindStats {
+    count: u64,
+    high: u64,
+    distinct: HashSet<u64>,
+    files: HashMap<String, u64>,
+}
+
+/// Running totals of a scan.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    kinds: BTreeMap<Kind, KindStats>,
+    files_scanned: u64,
+    bytes_scanned: u64,
+    files_with_findings: u64,
+    skipped: Vec<Skip>,
+}
+
+/// A file that was not scanned.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Skip {
+    /// Path as walked.
+    pub path: String,
+    /// Why it was not scanned.
+    pub reason: String,
+}
+
+/// Where a kind occurs, and how often.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Location {
+    /// Path as walked.
+    pub path: String,
+    /// Findings of the kind in that file.
+    pub count: u64,
+}
+
+/// One row of the inventory.
+#[derive(Debug, Clone, Serialize)]
+pub struct KindSummary {
+    /// Detector id.
+    pub kind: &'static str,
+    /// Chinese label.
+    pub label_zh: &'static str,
+    /// English label.
+    pub label_en: &'static str,
+    /// Appendix A category.
+    pub category: &'static str,
+    /// Appendix B sensitivity.
+    pub sensitive: bool,
+    /// Findings of this kind.
+    pub count: u64,
+    /// Findings with high confidence.
+    pub high_confidence: u64,
+    /// Distinct values (counted by keyed hash).
+    pub distinct: u64,
+    /// Files holding this kind.
+    pub files: u64,
+    /// The files holding most of it, most first.
+    pub top_locations: Vec<Location>,
+}
+
+/// The summary of a scan (`"summary"` in `--format json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Per kind, sensitive kinds first, then by count.
+    pub kinds: Vec<KindSummary>,
+    /// All findings.
+    pub findings: u64,
+    /// Findings of sensitive kinds.
+    pub sensitive_findings: u64,
+    /// Files scanned.
+    pub files_scanned: u64,
+    /// Files with at least one finding.
+    pub files_with_findings: u64,
+    /// Bytes read from scanned files.
+    pub bytes_scanned: u64,
+    /// Files not scanned.
+    pub files_skipped: u64,
+    /// Skipped files counted by reason.
+    pub skipped_by_reason: BTreeMap<String, u64>,
+    /// Every skipped file with its reason.
+    pub skipped: Vec<Skip>,
+    /// Wall-clock duration of the scan.
+    pub elapsed_seconds: f64,
+}
+
+impl Inventory {
+    /// Adds one file's outcome and findings.
+    pub fn add(&mut self, report: &FileReport) {
+        match &report.outcome {
+            Outcome::Scanned { bytes, .. } => {
+                self.files_scanned += 1;
+                self.bytes_scanned += bytes;
+            }
+            Outcome::Skipped { reason } => self.skipped.push(Skip {
+                path: report.path.clone(),
+                reason: reason.clone(),
+            }),
+        }
+        if !report.findings.is_empty() {
+            self.files_with_findings += 1;
+        }
+        for f in &report.findings {
+            let stats = self.kinds.entry(f.kind).or_default();
+            stats.count += 1;
+            stats.high += u64::from(f.confidence == Confidence::High);
+            stats.distinct.insert(f.value_hash);
+            *stats.files.entry(report.path.clone()).or_default() += 1;
+        }
+    }
+
+    /// Files scanned so far.
+    pub fn files_scanned(&self) -> u64 {
+        self.files_scanned
+    }
+
+    /// The summary, with the scan's elapsed time.
+    pub fn summary(&self, elapsed_seconds: f64) -> Summary {
+        let mut kinds: Vec<KindSummary> = self
+            .kinds
+            .iter()
+            .map(|(&kind, stats)| {
+                let class = classify(kind);
+                let mut top: Vec<Location> = stats
+                    .files
+                    .iter()
+                    .map(|(path, &count)| Location {
+                        path: path.clone(),
+                        count,
+                    })
+                    .collect();
+                top.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.path.cmp(&b.path)));
+                top.truncate(TOP_LOCATIONS);
+                KindSummary {
+                    kind: kind.id(),
+                    label_zh: class.label_zh,
+                    label_en: class.label_en,
+                    category: class.category,
+                    sensitive: class.sensitive,
+                    count: stats.count,
+                    high_confidence: stats.high,
+                    distinct: stats.distinct.len() as u64,
+                    files: stats.files.len() as u64,
+                    top_locations: top,
+                }
+            })
+            .collect();
+        kinds.sort_by(|a, b| {
+            b.sensitive
+                .cmp(&a.sensitive)
+                .then(b.count.cmp(&a.count))
+                .then(a.kind.cmp(b.kind))
+        });
+        let mut skipped = self.skipped.clone();
+        skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut skipped_by_reason = BTreeMap::new();
+        for skip in &skipped {
+            *skipped_by_reason.entry(skip.reason.clone()).or_default() += 1;
+        }
+        Summary {
+            findings: kinds.iter().map(|k| k.count).sum(),
+            sensitive_findings: kinds.iter().filter(|k| k.sensitive).map(|k| k.count).sum(),
+            kinds,
+            files_scanned: self.files_scanned,
+            files_with_findings: self.files_with_findings,
+            bytes_scanned: self.bytes_scanned,
+            files_skipped: skipped.len() as u64,
+            skipped_by_reason,
+            skipped,
+            elapsed_seconds,
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Masking and canonical forms of values.
+//!
+//! The contract: keep at most the first 3 and last 4 characters of a digit
+//! value (`110***********123X`, `138****5678`), and the first character plus
+//! the domain of an email (`z***@example.com`). Values shorter than 11
+//! letters and digits keep a quarter at each end, so no short value is ever
+//! printed whole. Separators are kept so the shape stays recognisable.
+
+use std::hash::BuildHasher;
+use std::sync::LazyLock;
+
+use crate::detect::Kind;
+
+/// Masks `value` of `kind` for printing.
+pub fn mask(kind: Kind, value: &str) -> String {
+    if kind == Kind::Email {
+        if let Some((local, domain)) = value.split_once('@') {
+            let first = local.chars().next().unwrap_or('*');
+            return format!("{first}***@{domain}");
+        }
+    }
+    let n = value.chars().filter(char::is_ascii_alphanumeric).count();
+    // A mobile number's country code (86, 0086) is shown as is; the 3 + 4
+    // rule applies to the 11-digit number after it.
+    let prefix = if kind == Kind::Mobile { n.saturating_sub(11) } else { 0 };
+    let (head, tail) = if n - prefix >= 11 { (3, 4) } else { (n / 4, n / 4) };
+    let mut seen = 0;
+    value
+        .chars()
+        .map(|c| {
+            if !c.is_ascii_alphanumeric() {
+                return c;
+            }
+            seen += 1;
+            if seen <= prefix + head || seen > n - tail {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+/// The canonical form of a value, so `138 1234 5678`, `+86-138-1234-5678`
+/// and `13812345678` count as one distinct value.
+pub fn canonical(kind: Kind, value: &str) -> String {
+    match kind {
+        Kind::Email | Kind::MacAddress => value.to_ascii_lowercase().replace('-', ":"),
+        Kind::Ipv4 => value.to_string(),
+        Kind::Passport | Kind::ResidentId => value.to_ascii_uppercase(),
+        Kind::Mobile => {
+            let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+            digits[digits.len().saturating_sub(11)..].to_string()
+        }
+        Kind::BankCard | Kind::Imei => value.chars().filter(char::is_ascii_digit).collect(),
+    }
+}
+
+static KEY: LazyLock<std::hash::RandomState> = LazyLock::new(std::hash::RandomState::new);
+
+/// A keyed hash of the canonical value: distinct values can be counted,
+/// but the hash is useless outside this process.
+pub fn value_hash(kind: Kind, value: &str) -> u64 {
+    KEY.hash_one((kind, canonical(kind, value)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_examples() {
+        assert_eq!(mask(Kind::ResidentId, "11010519491231002X"), "110***********002X");
+        assert_eq!(mask(Kind::Mobile, "13812345678"), "138****5678");
+        assert_eq!(mask(Kind::BankCard, "6222021234567890123"), "622************0123");
+        assert_eq!(mask(Kind::Email, "zhang@example.com"), "z***@example.com");
+    }
+
+    #[test]
+    fn separators_kept_short_values_hidden() {
+        assert_eq!(mask(Kind::Mobile, "+86 138 1234 5678"), "+86 138 **** 5678");
+        assert_eq!(mask(Kind::Mobile, "008613812345678"), "0086138****5678");
+        assert_eq!(mask(Kind::Passport, "E12345678"), "E1*****78");
+        assert_eq!(mask(Kind::Ipv4, "10.1.2.3"), "1*.*.*.3");
+        assert_eq!(mask(Kind::MacAddress, "00:1a:2b:3c:4d:5e"), "00:1*:**:**:4d:5e");
+    }
+
+    #[test]
+    fn canonical_forms_merge_spellings() {
+        let a = value_hash(Kind::Mobile, "+86 138 1234 5678");
+        assert_eq!(a, value_hash(Kind::Mobile, "13812345678"));
+        assert_ne!(a, value_hash(Kind::Mobile, "13812345679"));
+        assert_eq!(
+            value_hash(Kind::ResidentId, "11010519491231002x"),
+            value_hash(Kind::ResidentId, "11010519491231002X")
+        );
+    }
+}

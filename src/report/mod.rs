@@ -1,0 +1,75 @@
+//! Reports: findings, the §5.4a inventory, masking and output formats.
+//!
+//! Workers turn matches into [`Finding`]s (already masked unless the user
+//! asked for values, so a raw value never travels further than the worker)
+//! and send one [`FileReport`] per file. A single reporter owns the output
+//! writer and the [`Inventory`]: findings of one file come out together, in
+//! file order.
+
+pub mod inventory;
+pub mod mask;
+pub mod output;
+
+use crate::detect::{Confidence, Kind};
+
+pub use inventory::Inventory;
+pub use output::{Format, Output};
+
+/// One validated value, located and classified, ready to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// 1-based line in the decoded text, for line-numbered sources.
+    pub line: Option<u64>,
+    /// 1-based character column, with `line`.
+    pub col: Option<u64>,
+    /// Name the value sits under (header, key, column).
+    pub field: Option<String>,
+    /// What was found.
+    pub kind: Kind,
+    /// How sure the detector is.
+    pub confidence: Confidence,
+    /// The value as printed: masked unless `--show-values`.
+    pub shown: String,
+    /// Keyed hash of the canonical value, for counting distinct values
+    /// without keeping them.
+    pub value_hash: u64,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Scanned: bytes read and the encoding detected.
+    Scanned {
+        /// Bytes read from the file.
+        bytes: u64,
+        /// Encoding the text was decoded from.
+        encoding: &'static str,
+    },
+    /// Not scanned, with the reason.
+    Skipped {
+        /// Human-readable reason (`binary data (NUL bytes)`, `unreadable: …`).
+        reason: String,
+    },
+}
+
+/// The result of one file, sent as one batch to the reporter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileReport {
+    /// Path as walked (`-` or `--stdin-name` for stdin).
+    pub path: String,
+    /// Scanned or skipped.
+    pub outcome: Outcome,
+    /// Findings in file order.
+    pub findings: Vec<Finding>,
+}
+
+impl FileReport {
+    /// A report for a file that was not scanned.
+    pub fn skipped(path: String, reason: String) -> FileReport {
+        FileReport {
+            path,
+            outcome: Outcome::Skipped { reason },
+            findings: Vec::new(),
+        }
+    }
+}

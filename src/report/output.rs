@@ -1,0 +1,239 @@
+//! Output formats: `table` for people, `jsonl` and `json` for programs.
+//!
+//! Every finding is rendered into one reused byte buffer and written through
+//! a single buffered writer owned by the reporter, so output never
+//! interleaves and costs no allocation per finding beyond its fields.
+
+use std::io::{self, Write};
+
+use super::inventory::Summary;
+use super::{FileReport, Finding};
+use crate::classify::classify;
+
+/// A report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Findings grouped by file, then the inventory, for a terminal.
+    Table,
+    /// One JSON object per finding per line.
+    Jsonl,
+    /// `{"findings": [...], "summary": {...}}`.
+    Json,
+}
+
+const RESET: &str = "\x1b[0m";
+const BOLD_MAGENTA: &str = "\x1b[1;35m";
+const GREEN: &str = "\x1b[32m";
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[33m";
+
+/// Writes a report in one format.
+pub struct Output<W: Write> {
+    w: W,
+    format: Format,
+    color: bool,
+    buf: Vec<u8>,
+    findings_written: u64,
+}
+
+impl<W: Write> Output<W> {
+    /// An output writing `format` to `w`, with ANSI colours if `color`
+    /// (only the table format uses them).
+    pub fn new(w: W, format: Format, color: bool) -> Output<W> {
+        Output {
+            w,
+            format,
+            color,
+            buf: Vec::with_capacity(64 * 1024),
+            findings_written: 0,
+        }
+    }
+
+    /// Writes what comes before the first file.
+    pub fn begin(&mut self) -> io::Result<()> {
+        if self.format == Format::Json {
+            self.w.write_all(b"{\"findings\":[")?;
+        }
+        Ok(())
+    }
+
+    /// Writes the findings of one file.
+    pub fn file(&mut self, report: &FileReport) -> io::Result<()> {
+        if report.findings.is_empty() {
+            return Ok(());
+        }
+        self.buf.clear();
+        match self.format {
+            Format::Jsonl | Format::Json => {
+                for f in &report.findings {
+                    if self.format == Format::Json && self.findings_written > 0 {
+                        self.buf.push(b',');
+                    }
+                    write_json(&mut self.buf, &report.path, f)?;
+                    if self.format == Format::Jsonl {
+                        self.buf.push(b'\n');
+                    }
+                    self.findings_written += 1;
+                }
+            }
+            Format::Table => self.table_file(report)?,
+        }
+        self.w.write_all(&self.buf)
+    }
+
+    /// Writes what comes after the last file, and flushes.
+    pub fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                self.w.write_all(b"],\"summary\":")?;
+                serde_json::to_writer(&mut self.w, summary)?;
+                self.w.write_all(b"}\n")?;
+            }
+            Format::Table => {
+                self.buf.clear();
+                write_inventory(&mut self.buf, summary, self.color)?;
+                self.w.write_all(&self.buf)?;
+            }
+            Format::Jsonl => {}
+        }
+        self.w.flush()
+    }
+
+    fn paint(&self, color: &str, text: &str) -> String {
+        if self.color {
+            format!("{color}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn table_file(&mut self, report: &FileReport) -> io::Result<()> {
+        let header = self.paint(BOLD_MAGENTA, &report.path);
+        writeln!(self.buf, "{header}")?;
+        for f in &report.findings {
+            let class = classify(f.kind);
+            let place = match (f.line, f.col) {
+                (Some(line), Some(col)) => format!("{line}:{col}"),
+                _ => String::new(),
+            };
+            let place = self.paint(GREEN, &format!("{place:<9}"));
+            let (color, tag) = if class.sensitive {
+                (RED, "sensitive")
+            } else {
+                (YELLOW, "")
+            };
+            let kind = self.paint(color, &format!("{:<15}", f.kind.id()));
+            let field = f.field.as_deref().map(|s| format!("  [{s}]")).unwrap_or_default();
+            writeln!(
+                self.buf,
+                "  {place} {kind} {tag:<9}  {:<22} {:<6}  {}{field}",
+                f.shown,
+                f.confidence.as_str(),
+                class.label_zh,
+            )?;
+        }
+        writeln!(self.buf)
+    }
+}
+
+/// Appends one finding as a JSON object (no newline), fields in contract
+/// order.
+pub fn write_json(buf: &mut Vec<u8>, path: &str, f: &Finding) -> io::Result<()> {
+    let class = classify(f.kind);
+    buf.extend_from_slice(b"{\"path\":");
+    serde_json::to_writer(&mut *buf, path)?;
+    if let (Some(line), Some(col)) = (f.line, f.col) {
+        write!(buf, ",\"line\":{line},\"col\":{col}")?;
+    }
+    if let Some(field) = &f.field {
+        buf.extend_from_slice(b",\"field\":");
+        serde_json::to_writer(&mut *buf, field)?;
+    }
+    write!(
+        buf,
+        ",\"kind\":\"{}\",\"category\":\"{}\",\"sensitive\":{},\"match\":",
+        f.kind.id(),
+        class.category,
+        class.sensitive
+    )?;
+    serde_json::to_writer(&mut *buf, &f.shown)?;
+    write!(buf, ",\"confidence\":\"{}\"}}", f.confidence.as_str())
+}
+
+/// Human-readable byte count.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// One line describing the scan, for the end of every report.
+pub fn scan_line(s: &Summary) -> String {
+    let mut line = format!(
+        "{} findings ({} sensitive) in {} of {} files scanned, {} in {:.2} s",
+        s.findings,
+        s.sensitive_findings,
+        s.files_with_findings,
+        s.files_scanned,
+        human_bytes(s.bytes_scanned),
+        s.elapsed_seconds
+    );
+    if s.files_skipped > 0 {
+        let reasons: Vec<String> = s
+            .skipped_by_reason
+            .iter()
+            .map(|(reason, n)| format!("{reason}: {n}"))
+            .collect();
+        line.push_str(&format!("; {} skipped ({})", s.files_skipped, reasons.join(", ")));
+    }
+    line
+}
+
+fn write_inventory(buf: &mut Vec<u8>, s: &Summary, color: bool) -> io::Result<()> {
+    let bold = |t: &str| {
+        if color {
+            format!("\x1b[1m{t}{RESET}")
+        } else {
+            t.to_string()
+        }
+    };
+    writeln!(
+        buf,
+        "{}",
+        bold("Personal information inventory (GB/T 35273 §5.4a)")
+    )?;
+    if s.kinds.is_empty() {
+        writeln!(buf, "  no personal information found")?;
+    } else {
+        writeln!(
+            buf,
+            "  {:<15} {:<9} {:<26} {:>9} {:>9} {:>6}  top location",
+            "kind", "sensitive", "category", "findings", "distinct", "files"
+        )?;
+        for k in &s.kinds {
+            let top = k.top_locations.first().map_or(String::new(), |l| {
+                format!("{} ({})", l.path, l.count)
+            });
+            writeln!(
+                buf,
+                "  {:<15} {:<9} {:<26} {:>9} {:>9} {:>6}  {top}",
+                k.kind,
+                if k.sensitive { "yes" } else { "no" },
+                k.category,
+                k.count,
+                k.distinct,
+                k.files,
+            )?;
+        }
+    }
+    writeln!(buf, "{}", scan_line(s))
+}

@@ -1,0 +1,295 @@
+//! The scan: walk → read → sniff → extract → detect → classify → report.
+//!
+//! Walker threads do all per-file work (reading, decoding, detection,
+//! masking) and send one [`FileReport`] per file over a bounded channel to a
+//! single reporter thread, which owns the output, the inventory and the
+//! progress display. That keeps each file's findings together, output
+//! unmixed, and memory bounded by the channel, not by the tree.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::{Config, FailOn};
+use crate::detect::{self, Confidence, Match};
+use crate::exit_codes;
+use crate::extract;
+use crate::report::inventory::Summary;
+use crate::report::output::{human_bytes, scan_line};
+use crate::report::{mask, FileReport, Finding, Inventory, Outcome, Output};
+use crate::source::{self, sniff, Entry};
+
+/// How findings are rendered.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions {
+    /// Print values unmasked.
+    pub show_values: bool,
+    /// Drop findings below this confidence.
+    pub min_confidence: Confidence,
+}
+
+thread_local! {
+    static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static MATCHES: RefCell<Vec<Match>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Converts byte offsets of one text into 1-based line and column, moving
+/// forward only (matches arrive in order).
+struct LineCounter<'a> {
+    text: &'a [u8],
+    pos: usize,
+    line: u64,
+    line_start: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a [u8], first_line: u64) -> Self {
+        LineCounter {
+            text,
+            pos: 0,
+            line: first_line,
+            line_start: 0,
+        }
+    }
+
+    fn locate(&mut self, offset: usize) -> (u64, u64) {
+        for nl in memchr::memchr_iter(b'\n', &self.text[self.pos..offset]) {
+            self.line += 1;
+            self.line_start = self.pos + nl + 1;
+        }
+        self.pos = offset;
+        let col = self.text[self.line_start..offset]
+            .iter()
+            .filter(|&&b| b & 0xC0 != 0x80)
+            .count();
+        (self.line, col as u64 + 1)
+    }
+}
+
+/// Scans the contents of one file (or stdin): returns the findings in order
+/// and the detected encoding.
+pub fn scan_bytes(data: &[u8], opts: ScanOptions) -> (Vec<Finding>, &'static str) {
+    let mut findings = Vec::new();
+    let encoding = MATCHES.with_borrow_mut(|matches| {
+        extract::extract(data, &mut |unit| {
+            matches.clear();
+            detect::scan(&unit.text, unit.place.field.as_deref(), matches);
+            let mut lines = unit
+                .place
+                .first_line
+                .map(|first| LineCounter::new(&unit.text, first));
+            for m in matches.iter().filter(|m| m.confidence >= opts.min_confidence) {
+                // Matches span ASCII bytes only.
+                let value = String::from_utf8_lossy(&unit.text[m.start..m.end]);
+                let (line, col) = match lines.as_mut() {
+                    Some(counter) => {
+                        let (l, c) = counter.locate(m.start);
+                        (Some(l), Some(c))
+                    }
+                    None => (None, None),
+                };
+                findings.push(Finding {
+                    line,
+                    col,
+                    field: unit.place.field.clone(),
+                    kind: m.kind,
+                    confidence: m.confidence,
+                    shown: if opts.show_values {
+                        value.to_string()
+                    } else {
+                        mask::mask(m.kind, &value)
+                    },
+                    value_hash: mask::value_hash(m.kind, &value),
+                });
+            }
+        })
+    });
+    (findings, encoding)
+}
+
+/// Reads and scans one file.
+pub fn scan_file(path: &Path, display: String, opts: ScanOptions) -> FileReport {
+    READ_BUF.with_borrow_mut(|buf| {
+        buf.clear();
+        if let Err(err) = File::open(path).and_then(|mut f| f.read_to_end(buf)) {
+            let reason = format!("unreadable: {}", source::io_message(&err));
+            return FileReport::skipped(display, reason);
+        }
+        scan_buffer(buf, display, opts)
+    })
+}
+
+fn scan_buffer(data: &[u8], path: String, opts: ScanOptions) -> FileReport {
+    if let sniff::Content::Binary(what) = sniff::sniff(data) {
+        return FileReport::skipped(path, what.to_string());
+    }
+    let (findings, encoding) = scan_bytes(data, opts);
+    FileReport {
+        path,
+        outcome: Outcome::Scanned {
+            bytes: data.len() as u64,
+            encoding,
+        },
+        findings,
+    }
+}
+
+fn progress_bar(enabled: bool) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Receives file reports, writes the report and builds the inventory.
+fn report(
+    config: &Config,
+    rx: mpsc::Receiver<FileReport>,
+    out: Box<dyn Write + Send>,
+    started: Instant,
+) -> io::Result<Summary> {
+    let bar = progress_bar(config.progress);
+    let mut out = Output::new(io::BufWriter::with_capacity(256 * 1024, out), config.format, config.color);
+    let mut inventory = Inventory::default();
+    let mut pending = Vec::new();
+    let (mut files, mut bytes, mut findings) = (0u64, 0u64, 0u64);
+    let mut write_error = None;
+    out.begin()?;
+    for report in rx {
+        files += 1;
+        findings += report.findings.len() as u64;
+        match &report.outcome {
+            Outcome::Scanned { bytes: n, .. } => bytes += n,
+            Outcome::Skipped { reason } => {
+                if !config.quiet && reason.starts_with("unreadable") {
+                    bar.suspend(|| eprintln!("piscan: {}: {reason}", report.path));
+                }
+            }
+        }
+        if files % 64 == 0 {
+            bar.set_message(format!(
+                "{files} files, {}, {findings} findings",
+                human_bytes(bytes)
+            ));
+        }
+        inventory.add(&report);
+        if config.sort_by_path {
+            pending.push(report);
+        } else if write_error.is_none() {
+            write_error = out.file(&report).err();
+        }
+    }
+    bar.finish_and_clear();
+    pending.sort_by(|a: &FileReport, b| a.path.cmp(&b.path));
+    for report in &pending {
+        if write_error.is_none() {
+            write_error = out.file(report).err();
+        }
+    }
+    if let Some(err) = write_error {
+        return Err(err);
+    }
+    let summary = inventory.summary(started.elapsed().as_secs_f64());
+    out.finish(&summary)?;
+    Ok(summary)
+}
+
+/// Runs a scan as configured and returns the process exit status.
+pub fn run(config: &Config) -> anyhow::Result<i32> {
+    let started = Instant::now();
+    let opts = ScanOptions {
+        show_values: config.show_values,
+        min_confidence: config.min_confidence,
+    };
+    let out: Box<dyn Write + Send> = match &config.output {
+        Some(path) => Box::new(
+            File::create(path)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?,
+        ),
+        None => Box::new(io::stdout()),
+    };
+    let (tx, rx) = mpsc::sync_channel::<FileReport>(256);
+    let summary = thread::scope(|scope| -> anyhow::Result<io::Result<Summary>> {
+        let reporter = scope.spawn(|| report(config, rx, out, started));
+        if config.stdin {
+            let mut data = Vec::new();
+            let report = match io::stdin().lock().read_to_end(&mut data) {
+                Ok(_) => scan_buffer(&data, config.stdin_name.clone(), opts),
+                Err(err) => FileReport::skipped(
+                    config.stdin_name.clone(),
+                    format!("unreadable: {}", source::io_message(&err)),
+                ),
+            };
+            // A closed channel means the reporter failed; it says why.
+            let _ = tx.send(report);
+        }
+        if !config.stdin || !config.walk.paths.is_empty() {
+            source::walk(&config.walk, |entry| {
+                let report = match entry {
+                    Entry::File { path, .. } => {
+                        let display = path.to_string_lossy().into_owned();
+                        scan_file(&path, display, opts)
+                    }
+                    Entry::Skipped { path, reason } => {
+                        FileReport::skipped(path.to_string_lossy().into_owned(), reason)
+                    }
+                };
+                let _ = tx.send(report);
+            })?;
+        }
+        drop(tx);
+        Ok(reporter.join().expect("reporter thread panicked"))
+    })?;
+    let summary = match summary {
+        Ok(summary) => summary,
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(exit_codes::SUCCESS),
+        Err(err) => anyhow::bail!("cannot write the report: {err}"),
+    };
+    Ok(verdict(config, &summary))
+}
+
+/// Prints the closing line on stderr and decides the exit status.
+fn verdict(config: &Config, s: &Summary) -> i32 {
+    let failing = match config.fail_on {
+        FailOn::None => false,
+        FailOn::Sensitive => s.sensitive_findings > 0,
+        FailOn::Any => s.findings > 0,
+    };
+    if !config.quiet {
+        if config.format != crate::report::Format::Table || config.output.is_some() {
+            eprintln!("piscan: {}", scan_line(s));
+        }
+        if failing {
+            let counted: Vec<String> = s
+                .kinds
+                .iter()
+                .filter(|k| k.sensitive || config.fail_on == FailOn::Any)
+                .map(|k| format!("{} {}", k.kind, k.count))
+                .collect();
+            let (n, what) = match config.fail_on {
+                FailOn::Sensitive => (s.sensitive_findings, "sensitive findings"),
+                _ => (s.findings, "findings"),
+            };
+            eprintln!("piscan: {n} {what} ({}) — failing", counted.join(", "));
+        }
+    }
+    if failing {
+        exit_codes::POLICY_FAILED
+    } else if s.files_scanned == 0 && s.files_skipped > 0 {
+        exit_codes::ERROR
+    } else {
+        exit_codes::SUCCESS
+    }
+}

@@ -1,0 +1,176 @@
+//! Sources: which files to scan.
+//!
+//! [`walk`] turns the PATH arguments into a stream of [`Entry`] values on
+//! all cores, using `ignore`'s parallel walker with file-share semantics:
+//! hidden files are scanned, `.gitignore` is honoured only on request, and
+//! `.piscanignore` always is. Every path that is not scanned becomes an
+//! `Entry::Skipped` with a reason, so the summary can account for it; the
+//! walk never stops on an error. [`sniff`] decides from a file's first bytes
+//! whether it is text worth scanning.
+
+pub mod sniff;
+
+use std::path::{Path, PathBuf};
+
+use ignore::overrides::OverrideBuilder;
+use ignore::{WalkBuilder, WalkState};
+
+/// What to walk and how.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// Files and directories to scan.
+    pub paths: Vec<PathBuf>,
+    /// Honour `.gitignore`, `.ignore` and git excludes.
+    pub respect_ignore: bool,
+    /// Follow symbolic links.
+    pub follow: bool,
+    /// Gitignore-style globs of paths to leave out.
+    pub excludes: Vec<String>,
+    /// Files larger than this are skipped.
+    pub max_filesize: Option<u64>,
+    /// Worker threads (0 = one per core).
+    pub threads: usize,
+}
+
+/// One path the walk produced.
+#[derive(Debug)]
+pub enum Entry {
+    /// A regular file to scan.
+    File {
+        /// Path as walked (the PATH argument joined with the relative path).
+        path: PathBuf,
+        /// Size from the directory entry's metadata.
+        len: u64,
+    },
+    /// A path that is not scanned, and why.
+    Skipped {
+        /// Path as walked.
+        path: PathBuf,
+        /// Human-readable reason, e.g. `larger than --max-filesize`.
+        reason: String,
+    },
+}
+
+/// Builds the walker; fails only on invalid `--exclude` globs.
+fn builder(opts: &WalkOptions) -> Result<WalkBuilder, ignore::Error> {
+    let (first, rest) = opts.paths.split_first().map_or((Path::new("."), &[][..]), |(f, r)| {
+        (f.as_path(), r)
+    });
+    let mut b = WalkBuilder::new(first);
+    for p in rest {
+        b.add(p);
+    }
+    let respect = opts.respect_ignore;
+    b.hidden(false)
+        .ignore(respect)
+        .git_ignore(respect)
+        .git_global(respect)
+        .git_exclude(respect)
+        .parents(respect)
+        .require_git(false)
+        .follow_links(opts.follow)
+        .threads(opts.threads)
+        .add_custom_ignore_filename(".piscanignore");
+    if !opts.excludes.is_empty() {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let mut ov = OverrideBuilder::new(cwd);
+        for glob in &opts.excludes {
+            ov.add(&format!("!{glob}"))?;
+        }
+        b.overrides(ov.build()?);
+    }
+    Ok(b)
+}
+
+/// Walks `opts.paths` in parallel, calling `visit` for every entry from
+/// the walker's threads.
+///
+/// Directories are not reported. Special files (FIFOs, sockets, devices)
+/// are skipped without being opened, so a FIFO never blocks the scan.
+pub fn walk<F>(opts: &WalkOptions, visit: F) -> Result<(), ignore::Error>
+where
+    F: Fn(Entry) + Sync,
+{
+    let walker = builder(opts)?.build_parallel();
+    let visit = &visit;
+    walker.run(|| {
+        Box::new(move |result| {
+            match result {
+                Ok(entry) => classify(entry, opts, visit),
+                Err(err) => visit(skipped_by_error(err)),
+            }
+            WalkState::Continue
+        })
+    });
+    Ok(())
+}
+
+fn classify(entry: ignore::DirEntry, opts: &WalkOptions, visit: &impl Fn(Entry)) {
+    let path = entry.path().to_path_buf();
+    let Some(ft) = entry.file_type() else {
+        // Only stdin has no file type, and the walker is never given "-".
+        return;
+    };
+    if ft.is_dir() {
+        return;
+    }
+    let skip = |reason: &str| {
+        visit(Entry::Skipped {
+            path: path.clone(),
+            reason: reason.to_string(),
+        })
+    };
+    if ft.is_symlink() {
+        return skip("symbolic link not followed (use -L/--follow)");
+    }
+    if !ft.is_file() {
+        return skip("not a regular file (FIFO, socket or device)");
+    }
+    match entry.metadata() {
+        Ok(md) => match opts.max_filesize {
+            Some(max) if md.len() > max => skip("larger than --max-filesize"),
+            _ => visit(Entry::File {
+                path,
+                len: md.len(),
+            }),
+        },
+        Err(err) => skip(&format!("unreadable: {}", io_message(&err))),
+    }
+}
+
+/// Turns a walk error (permission denied, loop, vanished path) into a skip.
+fn skipped_by_error(err: ignore::Error) -> Entry {
+    let mut path = PathBuf::new();
+    let mut e = &err;
+    loop {
+        match e {
+            ignore::Error::WithPath { path: p, err } => {
+                path = p.clone();
+                e = err;
+            }
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                e = err;
+            }
+            ignore::Error::Loop { child, .. } => {
+                return Entry::Skipped {
+                    path: child.clone(),
+                    reason: "symbolic link loop".to_string(),
+                }
+            }
+            _ => break,
+        }
+    }
+    Entry::Skipped {
+        path,
+        reason: format!("unreadable: {}", io_message(e)),
+    }
+}
+
+/// An error message without the path (the path is reported beside it).
+pub fn io_message(err: &dyn std::error::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_lowercase(),
+        None => text,
+    }
+}
