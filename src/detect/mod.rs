@@ -250,6 +250,13 @@ impl Scanner<'_> {
         }
     }
 
+    /// Whether the byte at `i` glues a value ending there to what follows:
+    /// a letter or digit, an `@` (email local part), or `.digit` (decimal).
+    fn glued_after(&self, i: usize) -> bool {
+        let b = self.byte(i);
+        is_alnum(b) || b == b'@' || (b == b'.' && is_digit(self.byte(i + 1)))
+    }
+
     /// Handles the digit run starting at `s`; returns where scanning resumes.
     fn digit_run(&mut self, s: usize) -> usize {
         let e = digits_end(self.text, s);
@@ -269,7 +276,7 @@ impl Scanner<'_> {
         }
         let next = self.byte(e);
         match next {
-            b'X' | b'x' if e - s == 17 && !is_alnum(self.byte(e + 1)) => {
+            b'X' | b'x' if e - s == 17 && !self.glued_after(e + 1) => {
                 self.resident_id(s, e + 1);
                 return e + 1;
             }
@@ -418,7 +425,9 @@ impl Scanner<'_> {
     }
 }
 
-/// Up to six digit groups joined by one repeated separator (space or `-`).
+/// Digit groups joined by one repeated separator (space or `-`): the
+/// grouped writing of phone and card numbers, and also dates and version
+/// numbers, which the caller skips as a whole.
 struct Chain {
     start: usize,
     end: usize,
@@ -430,6 +439,8 @@ struct Chain {
 
 impl Chain {
     const MAX: usize = 6;
+    /// Longest group of a grouped value (Amex `3782 822463 10005`).
+    const MAX_GROUP: usize = 6;
 
     /// Reads the chain whose first group starts at `start` and is followed by
     /// a separator and a digit.
@@ -448,6 +459,11 @@ impl Chain {
         {
             let gs = chain.end + 1;
             let ge = digits_end(text, gs);
+            // Only the number after a country code may be long (`86 13812345678`);
+            // a long run after short groups stands on its own (`12-34-<ID>`).
+            if ge - gs > Chain::MAX_GROUP && chain.len > 1 {
+                break;
+            }
             if chain.len < Chain::MAX {
                 chain.starts[chain.len] = gs;
                 chain.lens[chain.len] = ge - gs;

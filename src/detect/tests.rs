@@ -150,3 +150,17 @@ fn several_values_in_order_without_overlap() {
     assert_eq!(out.len(), 4);
     assert!(out.windows(2).all(|w| w[0].end <= w[1].start));
 }
+
+#[test]
+fn long_run_after_short_groups_stands_alone() {
+    assert_eq!(found(&format!("12-34-{ID}")), vec![(Kind::ResidentId, ID)]);
+    assert_eq!(found(&format!("12 {ID}")), vec![(Kind::ResidentId, ID)]);
+    assert_eq!(found("2024-01-15-13812345678"), vec![(Kind::Mobile, "13812345678")]);
+}
+
+#[test]
+fn decimals_and_email_local_parts_glue() {
+    assert_eq!(found(&format!("3.{ID}")), vec![]);
+    assert_eq!(found(&format!("{ID}.5")), vec![]);
+    assert_eq!(found(&format!("{ID}.")), vec![(Kind::ResidentId, ID)]);
+}
