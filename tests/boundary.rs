@@ -35,7 +35,7 @@ fn expect_hit(left: &str, right: &str) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(5000))]
 
     #[test]
     fn inserted_id_found_iff_boundaries(left in text_strategy(), right in text_strategy(), seed in any::<u64>()) {
@@ -45,6 +45,11 @@ proptest! {
         let mut out = Vec::new();
         scan(text.as_bytes(), None, &mut out);
         let overlapping: Vec<_> = out.iter().filter(|m| m.start < end && m.end > start).collect();
+        // After an `@` the ID may be a label of an email's domain.
+        let in_email = overlapping.len() == 1 && overlapping[0].kind == Kind::Email;
+        if left.ends_with('@') && in_email {
+            return Ok(());
+        }
         if expect_hit(&left, &right) {
             prop_assert_eq!(overlapping.len(), 1, "{:?}", text);
             prop_assert_eq!(overlapping[0].kind, Kind::ResidentId);

@@ -470,6 +470,9 @@ impl Chain {
             }
             chain.len += 1;
             chain.end = ge;
+            if ge - gs > Chain::MAX_GROUP {
+                break;
+            }
         }
         chain
     }
