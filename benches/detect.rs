@@ -72,7 +72,9 @@ const SERVICES: &[&str] = &[
     "auth",
 ];
 
-const LEVELS: &[&str] = &["INFO", "INFO", "INFO", "INFO", "DEBUG", "DEBUG", "WARN", "ERROR"];
+const LEVELS: &[&str] = &[
+    "INFO", "INFO", "INFO", "INFO", "DEBUG", "DEBUG", "WARN", "ERROR",
+];
 
 const MESSAGES: &[&str] = &[
     "订单已创建",
@@ -209,19 +211,151 @@ fn log_buffer(rng: &mut Rng) -> (Vec<u8>, BTreeMap<Kind, usize>) {
 }
 
 const WORDS: &[&str] = &[
-    "the", "of", "and", "a", "to", "in", "is", "that", "it", "was", "for", "on", "are", "as",
-    "with", "his", "they", "at", "be", "this", "have", "from", "or", "one", "had", "by", "word",
-    "but", "not", "what", "all", "were", "we", "when", "your", "can", "said", "there", "use",
-    "each", "which", "she", "do", "how", "their", "if", "will", "up", "other", "about", "out",
-    "many", "then", "them", "these", "so", "some", "her", "would", "make", "like", "him", "into",
-    "time", "has", "look", "two", "more", "write", "go", "see", "number", "no", "way", "could",
-    "people", "my", "than", "first", "water", "been", "call", "who", "oil", "its", "now", "find",
-    "long", "down", "day", "did", "get", "come", "made", "may", "part", "over", "new", "sound",
-    "take", "only", "little", "work", "know", "place", "year", "live", "me", "back", "give",
-    "most", "very", "after", "thing", "our", "just", "name", "good", "sentence", "man", "think",
-    "say", "great", "where", "help", "through", "much", "before", "line", "right", "too",
-    "well-known", "long-term", "up-to-date", "self-evident", "privacy", "personal", "record",
-    "information", "processing", "consent", "controller", "subject", "purpose", "retention",
+    "the",
+    "of",
+    "and",
+    "a",
+    "to",
+    "in",
+    "is",
+    "that",
+    "it",
+    "was",
+    "for",
+    "on",
+    "are",
+    "as",
+    "with",
+    "his",
+    "they",
+    "at",
+    "be",
+    "this",
+    "have",
+    "from",
+    "or",
+    "one",
+    "had",
+    "by",
+    "word",
+    "but",
+    "not",
+    "what",
+    "all",
+    "were",
+    "we",
+    "when",
+    "your",
+    "can",
+    "said",
+    "there",
+    "use",
+    "each",
+    "which",
+    "she",
+    "do",
+    "how",
+    "their",
+    "if",
+    "will",
+    "up",
+    "other",
+    "about",
+    "out",
+    "many",
+    "then",
+    "them",
+    "these",
+    "so",
+    "some",
+    "her",
+    "would",
+    "make",
+    "like",
+    "him",
+    "into",
+    "time",
+    "has",
+    "look",
+    "two",
+    "more",
+    "write",
+    "go",
+    "see",
+    "number",
+    "no",
+    "way",
+    "could",
+    "people",
+    "my",
+    "than",
+    "first",
+    "water",
+    "been",
+    "call",
+    "who",
+    "oil",
+    "its",
+    "now",
+    "find",
+    "long",
+    "down",
+    "day",
+    "did",
+    "get",
+    "come",
+    "made",
+    "may",
+    "part",
+    "over",
+    "new",
+    "sound",
+    "take",
+    "only",
+    "little",
+    "work",
+    "know",
+    "place",
+    "year",
+    "live",
+    "me",
+    "back",
+    "give",
+    "most",
+    "very",
+    "after",
+    "thing",
+    "our",
+    "just",
+    "name",
+    "good",
+    "sentence",
+    "man",
+    "think",
+    "say",
+    "great",
+    "where",
+    "help",
+    "through",
+    "much",
+    "before",
+    "line",
+    "right",
+    "too",
+    "well-known",
+    "long-term",
+    "up-to-date",
+    "self-evident",
+    "privacy",
+    "personal",
+    "record",
+    "information",
+    "processing",
+    "consent",
+    "controller",
+    "subject",
+    "purpose",
+    "retention",
 ];
 
 /// English prose with no digit and no `@`.
@@ -307,11 +441,18 @@ fn report_log_hits(log: &[u8], planted: &BTreeMap<Kind, usize>) {
         planted.values().sum::<usize>(),
         matches.len()
     );
-    eprintln!("  {:<16} {:>8} {:>8} {:>8}", "kind", "planted", "high", "medium");
+    eprintln!(
+        "  {:<16} {:>8} {:>8} {:>8}",
+        "kind", "planted", "high", "medium"
+    );
     for kind in Kind::ALL {
         let p = planted.get(&kind).copied().unwrap_or(0);
         let (high, medium) = found.get(&kind).copied().unwrap_or((0, 0));
-        let flag = if high + medium == p { "" } else { "  <- mismatch" };
+        let flag = if high + medium == p {
+            ""
+        } else {
+            "  <- mismatch"
+        };
         eprintln!("  {:<16} {p:>8} {high:>8} {medium:>8}{flag}", kind.id());
     }
     let (findings, encoding) = scan_bytes(log, options());
@@ -339,7 +480,11 @@ fn benches(c: &mut Criterion) {
     for (name, buf) in [("prose", &prose), ("digits_csv", &digits)] {
         let mut matches = Vec::new();
         detect::scan(buf, None, &mut matches);
-        eprintln!("{name} buffer: {} bytes, {} matches", buf.len(), matches.len());
+        eprintln!(
+            "{name} buffer: {} bytes, {} matches",
+            buf.len(),
+            matches.len()
+        );
     }
 
     let mut group = c.benchmark_group("detect_scan");

@@ -147,7 +147,8 @@ fn parse_size(text: &str) -> Result<u64, String> {
         "G" | "GB" | "GIB" => 1 << 30,
         _ => return Err(format!("unknown size unit in {text:?} (use K, M or G)")),
     };
-    n.checked_mul(scale).ok_or_else(|| format!("size too large: {text:?}"))
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("size too large: {text:?}"))
 }
 
 impl ScanArgs {
@@ -163,10 +164,16 @@ impl ScanArgs {
         let color = match self.color {
             ColorArg::Always => true,
             ColorArg::Never => false,
-            ColorArg::Auto => stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            ColorArg::Auto => {
+                stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
         };
         let stdin = self.paths.iter().any(|p| p.as_os_str() == "-");
-        let paths: Vec<PathBuf> = self.paths.into_iter().filter(|p| p.as_os_str() != "-").collect();
+        let paths: Vec<PathBuf> = self
+            .paths
+            .into_iter()
+            .filter(|p| p.as_os_str() != "-")
+            .collect();
         Config {
             walk: WalkOptions {
                 paths,
@@ -199,7 +206,10 @@ impl ScanArgs {
 }
 
 fn print_kinds() {
-    println!("{:<15} {:<26} {:<9} description", "kind", "category", "sensitive");
+    println!(
+        "{:<15} {:<26} {:<9} description",
+        "kind", "category", "sensitive"
+    );
     for kind in Kind::ALL {
         let class = classify(kind);
         println!(

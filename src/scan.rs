@@ -84,7 +84,10 @@ pub fn scan_bytes(data: &[u8], opts: ScanOptions) -> (Vec<Finding>, &'static str
                 .place
                 .first_line
                 .map(|first| LineCounter::new(&unit.text, first));
-            for m in matches.iter().filter(|m| m.confidence >= opts.min_confidence) {
+            for m in matches
+                .iter()
+                .filter(|m| m.confidence >= opts.min_confidence)
+            {
                 // Matches span ASCII bytes only.
                 let value = String::from_utf8_lossy(&unit.text[m.start..m.end]);
                 let (line, col) = match lines.as_mut() {
@@ -161,7 +164,11 @@ fn report(
     started: Instant,
 ) -> io::Result<Summary> {
     let bar = progress_bar(config.progress);
-    let mut out = Output::new(io::BufWriter::with_capacity(256 * 1024, out), config.format, config.color);
+    let mut out = Output::new(
+        io::BufWriter::with_capacity(256 * 1024, out),
+        config.format,
+        config.color,
+    );
     let mut inventory = Inventory::default();
     let mut pending = Vec::new();
     let (mut files, mut bytes, mut findings) = (0u64, 0u64, 0u64);

@@ -91,7 +91,12 @@ pub fn email(rng: &mut Rng) -> String {
 
 /// A private-range IPv4 address.
 pub fn ipv4(rng: &mut Rng) -> String {
-    format!("10.{}.{}.{}", rng.below(256), rng.below(256), 1 + rng.below(254))
+    format!(
+        "10.{}.{}.{}",
+        rng.below(256),
+        rng.below(256),
+        1 + rng.below(254)
+    )
 }
 
 /// A locally administered MAC address.

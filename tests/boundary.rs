@@ -14,7 +14,8 @@ const ALPHABET: &[char] = &[
 ];
 
 fn text_strategy() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(ALPHABET), 0..12).prop_map(|v| v.into_iter().collect())
+    prop::collection::vec(prop::sample::select(ALPHABET), 0..12)
+        .prop_map(|v| v.into_iter().collect())
 }
 
 /// The boundary rule, stated independently of the scanner: ASCII letters
@@ -27,11 +28,9 @@ fn expect_hit(left: &str, right: &str) -> bool {
     let (r1, r2) = (r.next(), r.next());
     let glue = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
     let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
-    !glue(l1)
-        && !glue(r1)
-        && !(l1 == Some('.') && digit(l2))
-        && !(r1 == Some('.') && digit(r2))
-        && r1 != Some('@')
+    let glued_before = glue(l1) || (l1 == Some('.') && digit(l2));
+    let glued_after = glue(r1) || (r1 == Some('.') && digit(r2)) || r1 == Some('@');
+    !glued_before && !glued_after
 }
 
 proptest! {

@@ -102,9 +102,30 @@ fn finds_located_classified_masked_values() {
     assert_eq!(
         got,
         vec![
-            (fx.file("app.log"), 3, 14, "bank_card", true, "property.bank_account"),
-            (fx.file("roster.csv"), 2, 4, "cn_resident_id", true, "identity.id_document"),
-            (fx.file("roster.csv"), 2, 23, "cn_mobile", false, "identity.virtual_identity"),
+            (
+                fx.file("app.log"),
+                3,
+                14,
+                "bank_card",
+                true,
+                "property.bank_account"
+            ),
+            (
+                fx.file("roster.csv"),
+                2,
+                4,
+                "cn_resident_id",
+                true,
+                "identity.id_document"
+            ),
+            (
+                fx.file("roster.csv"),
+                2,
+                23,
+                "cn_mobile",
+                false,
+                "identity.virtual_identity"
+            ),
         ]
     );
     // Masked by default: first 3 and last 4 kept.
@@ -142,11 +163,17 @@ fn json_has_findings_and_inventory_summary() {
     let kinds = s["kinds"].as_array().unwrap();
     // Sensitive kinds first.
     assert!(kinds[0]["sensitive"].as_bool().unwrap());
-    let id = kinds.iter().find(|k| k["kind"] == "cn_resident_id").unwrap();
+    let id = kinds
+        .iter()
+        .find(|k| k["kind"] == "cn_resident_id")
+        .unwrap();
     assert_eq!(id["count"], 1);
     assert_eq!(id["distinct"], 1);
     assert_eq!(id["category"], "identity.id_document");
-    assert_eq!(id["top_locations"][0]["path"], fx.file("roster.csv").as_str());
+    assert_eq!(
+        id["top_locations"][0]["path"],
+        fx.file("roster.csv").as_str()
+    );
     assert!(s["bytes_scanned"].as_u64().unwrap() > 100);
     assert!(s["elapsed_seconds"].as_f64().is_some());
 }
@@ -156,7 +183,10 @@ fn table_groups_by_file_and_prints_inventory() {
     let fx = Fixture::new();
     let (code, out, _) = scan(&[fx.path(), "--format", "table", "--color", "never"]);
     assert_eq!(code, 0);
-    assert!(out.contains(&format!("{}\n  2:4 ", fx.file("roster.csv"))), "{out}");
+    assert!(
+        out.contains(&format!("{}\n  2:4 ", fx.file("roster.csv"))),
+        "{out}"
+    );
     assert!(out.contains("cn_resident_id  sensitive"));
     assert!(out.contains("Personal information inventory"));
     assert!(out.contains("1 skipped (binary data (NUL bytes): 1)"));
@@ -185,7 +215,10 @@ fn exit_codes_follow_fail_on() {
     let fx = Fixture::new();
     let (code, _, err) = scan(&[fx.path(), "--fail-on", "sensitive"]);
     assert_eq!(code, 1);
-    assert!(err.contains("2 sensitive findings (bank_card 1, cn_resident_id 1) — failing"), "{err}");
+    assert!(
+        err.contains("2 sensitive findings (bank_card 1, cn_resident_id 1) — failing"),
+        "{err}"
+    );
     assert_eq!(scan(&[fx.path(), "--fail-on", "none"]).0, 0);
     assert_eq!(scan(&[fx.path()]).0, 0);
 
@@ -194,7 +227,10 @@ fn exit_codes_follow_fail_on() {
     let p = phones.path().to_str().unwrap();
     assert_eq!(scan(&[p, "--fail-on", "sensitive"]).0, 0);
     assert_eq!(scan(&[p, "--fail-on", "any"]).0, 1);
-    assert_eq!(scan(&[p, "--fail-on", "any", "--min-confidence", "high"]).0, 1);
+    assert_eq!(
+        scan(&[p, "--fail-on", "any", "--min-confidence", "high"]).0,
+        1
+    );
 }
 
 #[test]
@@ -202,9 +238,16 @@ fn usage_errors_and_nothing_scanned_exit_2() {
     assert_eq!(scan(&["--format", "yaml"]).0, 2);
     let (code, _, err) = scan(&["/nonexistent/piscan-test-path"]);
     assert_eq!(code, 2);
-    assert!(err.contains("/nonexistent/piscan-test-path: unreadable"), "{err}");
+    assert!(
+        err.contains("/nonexistent/piscan-test-path: unreadable"),
+        "{err}"
+    );
     let empty = TempDir::new().unwrap();
-    assert_eq!(scan(&[empty.path().to_str().unwrap()]).0, 0, "empty tree is fine");
+    assert_eq!(
+        scan(&[empty.path().to_str().unwrap()]).0,
+        0,
+        "empty tree is fine"
+    );
 }
 
 #[cfg(unix)]
@@ -213,7 +256,11 @@ fn unreadable_files_are_reported_and_the_scan_goes_on() {
     use std::os::unix::fs::{symlink, PermissionsExt};
     let fx = Fixture::new();
     // A dangling link, followed with -L, cannot be read even by root.
-    symlink(fx.dir.path().join("missing"), fx.dir.path().join("dangling")).unwrap();
+    symlink(
+        fx.dir.path().join("missing"),
+        fx.dir.path().join("dangling"),
+    )
+    .unwrap();
     let locked = fx.dir.path().join("locked.txt");
     fs::write(&locked, "13812345678").unwrap();
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
@@ -229,9 +276,15 @@ fn unreadable_files_are_reported_and_the_scan_goes_on() {
         .any(|s| s["path"] == fx.file("dangling").as_str()
             && s["reason"].as_str().unwrap().starts_with("unreadable")));
     if locked_is_unreadable {
-        assert!(err.contains("locked.txt: unreadable: permission denied"), "{err}");
+        assert!(
+            err.contains("locked.txt: unreadable: permission denied"),
+            "{err}"
+        );
     }
-    assert_eq!(doc["summary"]["sensitive_findings"], 2, "rest still scanned");
+    assert_eq!(
+        doc["summary"]["sensitive_findings"], 2,
+        "rest still scanned"
+    );
 }
 
 #[cfg(unix)]
@@ -253,7 +306,13 @@ fn ignore_files_excludes_hidden_and_size() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
     let phone = "tel 13812345678\n";
-    for name in ["keep.txt", ".hidden.txt", "gitignored.txt", "piscanignored.txt", "excluded.log"] {
+    for name in [
+        "keep.txt",
+        ".hidden.txt",
+        "gitignored.txt",
+        "piscanignored.txt",
+        "excluded.log",
+    ] {
         fs::write(d.join(name), phone).unwrap();
     }
     fs::write(d.join("big.txt"), format!("{phone}{}", "x".repeat(5000))).unwrap();
@@ -267,21 +326,41 @@ fn ignore_files_excludes_hidden_and_size() {
             .iter()
             .map(|f| {
                 let path = f["path"].as_str().unwrap();
-                Path::new(path).file_name().unwrap().to_str().unwrap().to_string()
+                Path::new(path)
+                    .file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string()
             })
             .collect()
     };
     assert_eq!(
         names(&[]),
-        [".hidden.txt", "big.txt", "excluded.log", "gitignored.txt", "keep.txt"]
+        [
+            ".hidden.txt",
+            "big.txt",
+            "excluded.log",
+            "gitignored.txt",
+            "keep.txt"
+        ]
     );
     assert_eq!(
-        names(&["--respect-ignore", "--exclude", "*.log", "--max-filesize", "1K"]),
+        names(&[
+            "--respect-ignore",
+            "--exclude",
+            "*.log",
+            "--max-filesize",
+            "1K"
+        ]),
         [".hidden.txt", "keep.txt"]
     );
     let (_, out, _) = scan(&[p, "--format", "json", "--max-filesize", "1K"]);
     let doc: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(doc["summary"]["skipped_by_reason"]["larger than --max-filesize"], 1);
+    assert_eq!(
+        doc["summary"]["skipped_by_reason"]["larger than --max-filesize"],
+        1
+    );
 }
 
 #[test]
@@ -307,7 +386,13 @@ fn gbk_and_utf16_files_are_decoded() {
     let mut utf16 = vec![0xff, 0xfe];
     utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
     fs::write(dir.path().join("utf16.csv"), utf16).unwrap();
-    let (_, out, _) = scan(&[dir.path().to_str().unwrap(), "--format", "jsonl", "--sort", "path"]);
+    let (_, out, _) = scan(&[
+        dir.path().to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--sort",
+        "path",
+    ]);
     let findings = jsonl(&out);
     assert_eq!(findings.len(), 2, "{out}");
     for f in &findings {
@@ -327,7 +412,13 @@ fn output_file_and_kinds_command() {
     let kinds = piscan().arg("kinds").output().unwrap();
     let text = String::from_utf8(kinds.stdout).unwrap();
     for kind in [
-        "cn_resident_id", "bank_card", "cn_passport", "cn_mobile", "imei", "email", "ipv4",
+        "cn_resident_id",
+        "bank_card",
+        "cn_passport",
+        "cn_mobile",
+        "imei",
+        "email",
+        "ipv4",
         "mac_address",
     ] {
         assert!(text.contains(kind), "{kind}");

@@ -104,7 +104,11 @@ mod tests {
 
     #[test]
     fn chinese_bank_bins_are_high() {
-        for payload in ["622202123456789012", "621700000011112222", "622588123456789"] {
+        for payload in [
+            "622202123456789012",
+            "621700000011112222",
+            "622588123456789",
+        ] {
             let c = card(payload);
             assert_eq!(validate(c.as_bytes()), Some(Confidence::High), "{c}");
         }
@@ -112,19 +116,47 @@ mod tests {
 
     #[test]
     fn scheme_ranges_are_medium() {
-        for c in ["4111111111111111", "5500000000000004", "378282246310005", "3530111333300000"] {
+        for c in [
+            "4111111111111111",
+            "5500000000000004",
+            "378282246310005",
+            "3530111333300000",
+        ] {
             assert_eq!(validate(c.as_bytes()), Some(Confidence::Medium), "{c}");
         }
-        assert_eq!(validate(card("222100000000000").as_bytes()), Some(Confidence::Medium));
+        assert_eq!(
+            validate(card("222100000000000").as_bytes()),
+            Some(Confidence::Medium)
+        );
     }
 
     #[test]
     fn luhn_failure_unknown_prefix_or_length_rejected() {
         assert_eq!(validate(b"4111111111111112"), None, "Luhn");
-        assert_eq!(validate(card("999999999999999").as_bytes()), None, "prefix 9");
-        assert_eq!(validate(card("11111111111111111").as_bytes()), None, "prefix 1");
-        assert_eq!(validate(card("41111111111111111").as_bytes()), None, "Visa of 18");
-        assert_eq!(validate(card("5500000000000").as_bytes()), None, "14 digits");
-        assert_eq!(validate(card("62220212345678901234").as_bytes()), None, "21 digits");
+        assert_eq!(
+            validate(card("999999999999999").as_bytes()),
+            None,
+            "prefix 9"
+        );
+        assert_eq!(
+            validate(card("11111111111111111").as_bytes()),
+            None,
+            "prefix 1"
+        );
+        assert_eq!(
+            validate(card("41111111111111111").as_bytes()),
+            None,
+            "Visa of 18"
+        );
+        assert_eq!(
+            validate(card("5500000000000").as_bytes()),
+            None,
+            "14 digits"
+        );
+        assert_eq!(
+            validate(card("62220212345678901234").as_bytes()),
+            None,
+            "21 digits"
+        );
     }
 }

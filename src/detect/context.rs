@@ -125,9 +125,15 @@ mod tests {
         assert!(!precedes(text, start, Kind::Passport));
 
         let far = format!("imei{} 490154203237518", " ".repeat(60));
-        assert!(!precedes(far.as_bytes(), far.len() - 15, Kind::Imei), "too far");
+        assert!(
+            !precedes(far.as_bytes(), far.len() - 15, Kind::Imei),
+            "too far"
+        );
 
         let other_line = "imei\n490154203237518";
-        assert!(!precedes(other_line.as_bytes(), 5, Kind::Imei), "other line");
+        assert!(
+            !precedes(other_line.as_bytes(), 5, Kind::Imei),
+            "other line"
+        );
     }
 }

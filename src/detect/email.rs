@@ -88,7 +88,10 @@ fn check_domain(domain: &[u8]) -> Option<Confidence> {
         return None;
     }
     let tld = std::str::from_utf8(tld).ok()?;
-    if FILE_EXTENSIONS.iter().any(|ext| ext.eq_ignore_ascii_case(tld)) {
+    if FILE_EXTENSIONS
+        .iter()
+        .any(|ext| ext.eq_ignore_ascii_case(tld))
+    {
         return None;
     }
     let domain = std::str::from_utf8(domain).ok()?.to_ascii_lowercase();
@@ -117,10 +120,22 @@ mod tests {
             find("contact: zhang.san+hr@corp-mail.com.cn."),
             Some(("zhang.san+hr@corp-mail.com.cn", Confidence::High))
         );
-        assert_eq!(find("<12345678@qq.com>"), Some(("12345678@qq.com", Confidence::High)));
-        assert_eq!(find("邮箱:li@163.com。"), Some(("li@163.com", Confidence::High)));
-        assert_eq!(find("a@example.com"), Some(("a@example.com", Confidence::Medium)));
-        assert_eq!(find("x@mail.xn--fiqs8s"), Some(("x@mail.xn--fiqs8s", Confidence::High)));
+        assert_eq!(
+            find("<12345678@qq.com>"),
+            Some(("12345678@qq.com", Confidence::High))
+        );
+        assert_eq!(
+            find("邮箱:li@163.com。"),
+            Some(("li@163.com", Confidence::High))
+        );
+        assert_eq!(
+            find("a@example.com"),
+            Some(("a@example.com", Confidence::Medium))
+        );
+        assert_eq!(
+            find("x@mail.xn--fiqs8s"),
+            Some(("x@mail.xn--fiqs8s", Confidence::High))
+        );
     }
 
     #[test]

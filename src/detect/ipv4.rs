@@ -30,7 +30,9 @@ pub fn at(text: &[u8], s: usize) -> Option<(usize, Confidence)> {
         if digits.is_empty() || digits.len() > 3 || (digits.len() > 1 && digits[0] == b'0') {
             return None;
         }
-        *octet = digits.iter().fold(0, |acc, &b| acc * 10 + u32::from(b - b'0'));
+        *octet = digits
+            .iter()
+            .fold(0, |acc, &b| acc * 10 + u32::from(b - b'0'));
         if *octet > 255 {
             return None;
         }

@@ -32,7 +32,13 @@ pub fn at(text: &[u8], s: usize) -> Option<usize> {
     if is_alnum(after) || (after == sep && after2.is_ascii_hexdigit()) {
         return None;
     }
-    let hex = || bytes.iter().enumerate().filter(|(i, _)| i % 3 != 2).map(|(_, b)| b);
+    let hex = || {
+        bytes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 != 2)
+            .map(|(_, b)| b)
+    };
     if hex().all(|&b| b == b'0') || hex().all(|b| b.eq_ignore_ascii_case(&b'f')) {
         return None;
     }

@@ -303,35 +303,21 @@ impl Scanner<'_> {
         e
     }
 
-    /// A run of digits standing alone between boundaries.
-    fn plain_number(&mut self, s: usize, e: usize) {
+    /// A run of digits standing alone between boundaries; returns whether
+    /// it was a value.
+    fn plain_number(&mut self, s: usize, e: usize) -> bool {
         let d = &self.text[s..e];
         match d.len() {
-            18 => {
-                if !self.resident_id(s, e) {
-                    self.bank_card(s, e, d);
-                }
+            18 => self.resident_id(s, e) || self.bank_card(s, e, d),
+            11 => self.mobile(s, e, d),
+            13 if d.starts_with(b"86") => self.mobile(s, e, &d[2..]),
+            15 if d.starts_with(b"0086") && mobile::is_valid(&d[4..]) => self.mobile(s, e, &d[4..]),
+            15 if imei::is_valid(d) && self.has_context(Kind::Imei, s) => {
+                self.emit(s, e, Kind::Imei, Confidence::High);
+                true
             }
-            11 => {
-                self.mobile(s, e, d);
-            }
-            13 if d.starts_with(b"86") => {
-                self.mobile(s, e, &d[2..]);
-            }
-            15 if d.starts_with(b"0086") && mobile::is_valid(&d[4..]) => {
-                self.mobile(s, e, &d[4..]);
-            }
-            15 => {
-                if imei::is_valid(d) && self.has_context(Kind::Imei, s) {
-                    self.emit(s, e, Kind::Imei, Confidence::High);
-                } else {
-                    self.bank_card(s, e, d);
-                }
-            }
-            16..=19 => {
-                self.bank_card(s, e, d);
-            }
-            _ => {}
+            15..=19 => self.bank_card(s, e, d),
+            _ => false,
         }
     }
 

@@ -27,7 +27,10 @@ pub fn at(text: &[u8], s: usize, e: usize) -> Option<(usize, Confidence)> {
 
 /// Whether `value` as a whole is passport-shaped.
 pub fn is_shaped(value: &[u8]) -> bool {
-    let digits = value.iter().rposition(|b| !b.is_ascii_digit()).map_or(0, |i| i + 1);
+    let digits = value
+        .iter()
+        .rposition(|b| !b.is_ascii_digit())
+        .map_or(0, |i| i + 1);
     digits > 0 && at(value, digits, value.len()).is_some_and(|(start, _)| start == 0)
 }
 
@@ -37,7 +40,14 @@ mod tests {
 
     #[test]
     fn shapes() {
-        for ok in ["E12345678", "G12345678", "D12345678", "S12345678", "P12345678", "EA1234567"] {
+        for ok in [
+            "E12345678",
+            "G12345678",
+            "D12345678",
+            "S12345678",
+            "P12345678",
+            "EA1234567",
+        ] {
             assert!(is_shaped(ok.as_bytes()), "{ok}");
         }
         for bad in [

@@ -137,7 +137,11 @@ mod tests {
 
     #[test]
     fn computed_check_digits_validate() {
-        for first17 in ["11010519900307123", "44030119851231002", "35010219950609824"] {
+        for first17 in [
+            "11010519900307123",
+            "44030119851231002",
+            "35010219950609824",
+        ] {
             let id = with_check(first17);
             assert_eq!(validate(id.as_bytes()), Some(Confidence::High), "{id}");
         }

@@ -6,13 +6,17 @@ use crate::synth::{self, Rng};
 fn found(text: &str) -> Vec<(Kind, &str)> {
     let mut out = Vec::new();
     scan(text.as_bytes(), None, &mut out);
-    out.iter().map(|m| (m.kind, &text[m.start..m.end])).collect()
+    out.iter()
+        .map(|m| (m.kind, &text[m.start..m.end]))
+        .collect()
 }
 
 fn found_in_field<'a>(text: &'a str, field: &str) -> Vec<(Kind, &'a str)> {
     let mut out = Vec::new();
     scan(text.as_bytes(), Some(field), &mut out);
-    out.iter().map(|m| (m.kind, &text[m.start..m.end])).collect()
+    out.iter()
+        .map(|m| (m.kind, &text[m.start..m.end]))
+        .collect()
 }
 
 const ID: &str = "110105199003071239";
@@ -29,7 +33,10 @@ fn resident_id_between_cjk_and_punctuation() {
     let x = "11010519491231002X";
     assert_eq!(found(&format!("id={x};")), vec![(Kind::ResidentId, x)]);
     let lower = "11010519491231002x";
-    assert_eq!(found(&format!("({lower})")), vec![(Kind::ResidentId, lower)]);
+    assert_eq!(
+        found(&format!("({lower})")),
+        vec![(Kind::ResidentId, lower)]
+    );
 }
 
 #[test]
@@ -75,7 +82,13 @@ fn mobile_forms() {
     ] {
         assert_eq!(found(text), vec![(Kind::Mobile, value)], "{text}");
     }
-    for text in ["14012345678", "10012345678", "138 1234 5678 9", "1381234567", "138-1234-56789"] {
+    for text in [
+        "14012345678",
+        "10012345678",
+        "138 1234 5678 9",
+        "1381234567",
+        "138-1234-56789",
+    ] {
         assert_eq!(found(text), vec![], "{text}");
     }
 }
@@ -84,11 +97,17 @@ fn mobile_forms() {
 fn bank_cards_plain_and_grouped() {
     let mut rng = Rng::new(1);
     let card = synth::bank_card(&mut rng);
-    assert_eq!(found(&format!("卡号{card},")), vec![(Kind::BankCard, card.as_str())]);
+    assert_eq!(
+        found(&format!("卡号{card},")),
+        vec![(Kind::BankCard, card.as_str())]
+    );
     let grouped = "6222 0212 3456 7890 128";
     assert!(bank_card::validate(grouped.replace(' ', "").as_bytes()).is_some());
     assert_eq!(found(grouped), vec![(Kind::BankCard, grouped)]);
-    assert_eq!(found("4111-1111-1111-1111"), vec![(Kind::BankCard, "4111-1111-1111-1111")]);
+    assert_eq!(
+        found("4111-1111-1111-1111"),
+        vec![(Kind::BankCard, "4111-1111-1111-1111")]
+    );
     // Luhn failure, grouped and plain.
     assert_eq!(found("6222 0212 3456 7890 123"), vec![]);
     assert_eq!(found("4111111111111112"), vec![]);
@@ -107,9 +126,18 @@ fn imei_needs_context() {
 
 #[test]
 fn passport_needs_context() {
-    assert_eq!(found("护照号码:E12345678"), vec![(Kind::Passport, "E12345678")]);
-    assert_eq!(found("passport_no=EA1234567;"), vec![(Kind::Passport, "EA1234567")]);
-    assert_eq!(found_in_field("G12345678", "护照"), vec![(Kind::Passport, "G12345678")]);
+    assert_eq!(
+        found("护照号码:E12345678"),
+        vec![(Kind::Passport, "E12345678")]
+    );
+    assert_eq!(
+        found("passport_no=EA1234567;"),
+        vec![(Kind::Passport, "EA1234567")]
+    );
+    assert_eq!(
+        found_in_field("G12345678", "护照"),
+        vec![(Kind::Passport, "G12345678")]
+    );
     assert_eq!(found("part E12345678"), vec![]);
     assert_eq!(found("passport XE12345678"), vec![]);
 }
@@ -124,9 +152,15 @@ fn email_ipv4_mac() {
             (Kind::MacAddress, "00:1a:2b:3c:4d:5e")
         ]
     );
-    assert_eq!(found("aa-bb-cc-dd-ee-0f"), vec![(Kind::MacAddress, "aa-bb-cc-dd-ee-0f")]);
+    assert_eq!(
+        found("aa-bb-cc-dd-ee-0f"),
+        vec![(Kind::MacAddress, "aa-bb-cc-dd-ee-0f")]
+    );
     // A mobile number as the local part is an email, not a phone.
-    assert_eq!(found("13812345678@139.com"), vec![(Kind::Email, "13812345678@139.com")]);
+    assert_eq!(
+        found("13812345678@139.com"),
+        vec![(Kind::Email, "13812345678@139.com")]
+    );
 }
 
 #[test]
@@ -155,7 +189,10 @@ fn several_values_in_order_without_overlap() {
 fn long_run_after_short_groups_stands_alone() {
     assert_eq!(found(&format!("12-34-{ID}")), vec![(Kind::ResidentId, ID)]);
     assert_eq!(found(&format!("12 {ID}")), vec![(Kind::ResidentId, ID)]);
-    assert_eq!(found("2024-01-15-13812345678"), vec![(Kind::Mobile, "13812345678")]);
+    assert_eq!(
+        found("2024-01-15-13812345678"),
+        vec![(Kind::Mobile, "13812345678")]
+    );
 }
 
 #[test]

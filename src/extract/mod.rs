@@ -31,7 +31,7 @@ pub struct Unit<'a> {
 
 /// Extracts the text units of a file's contents and reports the encoding it
 /// detected.
-pub fn extract<'a>(data: &'a [u8], units: &mut impl FnMut(Unit<'_>)) -> &'static str {
+pub fn extract(data: &[u8], units: &mut impl FnMut(Unit<'_>)) -> &'static str {
     let (text, encoding) = text::decode(data);
     units(Unit {
         text,

@@ -37,7 +37,10 @@ pub fn decode(data: &[u8]) -> (Cow<'_, [u8]>, &'static str) {
     if let Some(text) = GB18030.decode_without_bom_handling_and_without_replacement(data) {
         return (Cow::Owned(text.into_owned().into_bytes()), "GB18030");
     }
-    (Cow::Borrowed(data), "binary-safe bytes (not valid UTF-8 or GB18030)")
+    (
+        Cow::Borrowed(data),
+        "binary-safe bytes (not valid UTF-8 or GB18030)",
+    )
 }
 
 #[cfg(test)]
@@ -64,7 +67,10 @@ mod tests {
 
     #[test]
     fn utf16_with_and_without_bom() {
-        let body: Vec<u8> = "tel 13812345678".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let body: Vec<u8> = "tel 13812345678"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
         let mut with_bom = vec![0xff, 0xfe];
         with_bom.extend_from_slice(&body);
         for data in [with_bom, body] {

@@ -22,8 +22,16 @@ pub fn mask(kind: Kind, value: &str) -> String {
     let n = value.chars().filter(char::is_ascii_alphanumeric).count();
     // A mobile number's country code (86, 0086) is shown as is; the 3 + 4
     // rule applies to the 11-digit number after it.
-    let prefix = if kind == Kind::Mobile { n.saturating_sub(11) } else { 0 };
-    let (head, tail) = if n - prefix >= 11 { (3, 4) } else { (n / 4, n / 4) };
+    let prefix = if kind == Kind::Mobile {
+        n.saturating_sub(11)
+    } else {
+        0
+    };
+    let (head, tail) = if n - prefix >= 11 {
+        (3, 4)
+    } else {
+        (n / 4, n / 4)
+    };
     let mut seen = 0;
     value
         .chars()
@@ -70,9 +78,15 @@ mod tests {
 
     #[test]
     fn contract_examples() {
-        assert_eq!(mask(Kind::ResidentId, "11010519491231002X"), "110***********002X");
+        assert_eq!(
+            mask(Kind::ResidentId, "11010519491231002X"),
+            "110***********002X"
+        );
         assert_eq!(mask(Kind::Mobile, "13812345678"), "138****5678");
-        assert_eq!(mask(Kind::BankCard, "6222021234567890123"), "622************0123");
+        assert_eq!(
+            mask(Kind::BankCard, "6222021234567890123"),
+            "622************0123"
+        );
         assert_eq!(mask(Kind::Email, "zhang@example.com"), "z***@example.com");
     }
 
@@ -82,7 +96,10 @@ mod tests {
         assert_eq!(mask(Kind::Mobile, "008613812345678"), "0086138****5678");
         assert_eq!(mask(Kind::Passport, "E12345678"), "E1*****78");
         assert_eq!(mask(Kind::Ipv4, "10.1.2.3"), "1*.*.*.3");
-        assert_eq!(mask(Kind::MacAddress, "00:1a:2b:3c:4d:5e"), "00:1*:**:**:4d:5e");
+        assert_eq!(
+            mask(Kind::MacAddress, "00:1a:2b:3c:4d:5e"),
+            "00:1*:**:**:4d:5e"
+        );
     }
 
     #[test]

@@ -123,7 +123,11 @@ impl<W: Write> Output<W> {
                 (YELLOW, "")
             };
             let kind = self.paint(color, &format!("{:<15}", f.kind.id()));
-            let field = f.field.as_deref().map(|s| format!("  [{s}]")).unwrap_or_default();
+            let field = f
+                .field
+                .as_deref()
+                .map(|s| format!("  [{s}]"))
+                .unwrap_or_default();
             writeln!(
                 self.buf,
                 "  {place} {kind} {tag:<9}  {:<22} {:<6}  {}{field}",
@@ -193,7 +197,11 @@ pub fn scan_line(s: &Summary) -> String {
             .iter()
             .map(|(reason, n)| format!("{reason}: {n}"))
             .collect();
-        line.push_str(&format!("; {} skipped ({})", s.files_skipped, reasons.join(", ")));
+        line.push_str(&format!(
+            "; {} skipped ({})",
+            s.files_skipped,
+            reasons.join(", ")
+        ));
     }
     line
 }
@@ -220,9 +228,10 @@ fn write_inventory(buf: &mut Vec<u8>, s: &Summary, color: bool) -> io::Result<()
             "kind", "sensitive", "category", "findings", "distinct", "files"
         )?;
         for k in &s.kinds {
-            let top = k.top_locations.first().map_or(String::new(), |l| {
-                format!("{} ({})", l.path, l.count)
-            });
+            let top = k
+                .top_locations
+                .first()
+                .map_or(String::new(), |l| format!("{} ({})", l.path, l.count));
             writeln!(
                 buf,
                 "  {:<15} {:<9} {:<26} {:>9} {:>9} {:>6}  {top}",

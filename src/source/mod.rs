@@ -53,9 +53,10 @@ pub enum Entry {
 
 /// Builds the walker; fails only on invalid `--exclude` globs.
 fn builder(opts: &WalkOptions) -> Result<WalkBuilder, ignore::Error> {
-    let (first, rest) = opts.paths.split_first().map_or((Path::new("."), &[][..]), |(f, r)| {
-        (f.as_path(), r)
-    });
+    let (first, rest) = opts
+        .paths
+        .split_first()
+        .map_or((Path::new("."), &[][..]), |(f, r)| (f.as_path(), r));
     let mut b = WalkBuilder::new(first);
     for p in rest {
         b.add(p);

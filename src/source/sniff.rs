@@ -18,14 +18,20 @@ const MAGIC: &[(&[u8], &str)] = &[
     (b"\xff\xd8\xff", "JPEG image"),
     (b"GIF8", "GIF image"),
     (b"%PDF", "PDF document (text extraction not supported yet)"),
-    (b"PK\x03\x04", "zip archive or Office document (not supported yet)"),
+    (
+        b"PK\x03\x04",
+        "zip archive or Office document (not supported yet)",
+    ),
     (b"\x1f\x8b", "gzip archive (not supported yet)"),
     (b"7z\xbc\xaf\x27\x1c", "7z archive"),
     (b"Rar!", "RAR archive"),
     (b"BZh", "bzip2 archive"),
     (b"\xfd7zXZ\x00", "xz archive"),
     (b"\x28\xb5\x2f\xfd", "zstd archive"),
-    (b"SQLite format 3\x00", "SQLite database (not supported yet)"),
+    (
+        b"SQLite format 3\x00",
+        "SQLite database (not supported yet)",
+    ),
     (b"\xd0\xcf\x11\xe0", "OLE2 document (xls/doc)"),
     (b"OggS", "Ogg media"),
     (b"ID3", "MP3 audio"),
@@ -92,15 +98,24 @@ mod tests {
         assert_eq!(sniff(b"hello 13812345678\n"), Content::Text);
         assert_eq!(sniff("身份证".as_bytes()), Content::Text);
         assert_eq!(sniff(b""), Content::Text);
-        assert_eq!(sniff(b"abc\x00def"), Content::Binary("binary data (NUL bytes)"));
+        assert_eq!(
+            sniff(b"abc\x00def"),
+            Content::Binary("binary data (NUL bytes)")
+        );
         assert_eq!(sniff(b"\x7fELF\x02\x01"), Content::Binary("ELF executable"));
         assert!(matches!(sniff(b"\x89PNG\r\n"), Content::Binary(_)));
     }
 
     #[test]
     fn utf16_is_text() {
-        let le: Vec<u8> = "id 110105".encode_utf16().flat_map(u16::to_le_bytes).collect();
-        let be: Vec<u8> = "id 110105".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let le: Vec<u8> = "id 110105"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let be: Vec<u8> = "id 110105"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
         assert_eq!(utf16_parity(&le), Some(true));
         assert_eq!(utf16_parity(&be), Some(false));
         assert_eq!(sniff(&le), Content::Text);
