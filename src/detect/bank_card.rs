@@ -71,26 +71,24 @@ fn prefix_value(digits: &[u8], width: usize) -> u64 {
 /// only, `None` when Luhn fails or no issuer has that prefix and length.
 pub fn validate(digits: &[u8]) -> Option<Confidence> {
     let n = digits.len();
-    if !(15..=19).contains(&n) || !digits.iter().all(u8::is_ascii_digit) || !luhn::is_valid(digits)
-    {
+    if !(15..=19).contains(&n) || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let mut best = None;
-    for issuer in ISSUERS.iter() {
-        if issuer.lengths & (1 << n) == 0 {
-            continue;
-        }
-        let p = prefix_value(digits, issuer.width);
-        if (issuer.lo..=issuer.hi).contains(&p) {
-            let conf = if issuer.bank {
+    // The issuer table rejects most candidates (order ids starting with 1,
+    // 7, 8 …) before the Luhn sum is worth computing.
+    let best = ISSUERS
+        .iter()
+        .filter(|issuer| issuer.lengths & (1 << n) != 0)
+        .filter(|issuer| (issuer.lo..=issuer.hi).contains(&prefix_value(digits, issuer.width)))
+        .map(|issuer| {
+            if issuer.bank {
                 Confidence::High
             } else {
                 Confidence::Medium
-            };
-            best = best.max(Some(conf));
-        }
-    }
-    best
+            }
+        })
+        .max()?;
+    luhn::is_valid(digits).then_some(best)
 }
 
 #[cfg(test)]
