@@ -20,8 +20,8 @@
 //!   valid personal data: the slow extreme, where every field is a
 //!   candidate that runs the Luhn, check-character or prefix validators and
 //!   is rejected.
-//! * `scan_bytes/log`: the same log buffer through
-//!   [`piscan::scan::scan_bytes`], which adds what a scanned file costs on
+//! * `scan_buffer/log`: the same log buffer through
+//!   [`piscan::scan::scan_buffer`], which adds what a scanned file costs on
 //!   top of detection: UTF-8 validation of the buffer, line/column
 //!   computation, masking and hashing each finding.
 //!
@@ -38,7 +38,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use piscan::detect::{self, Confidence, Kind, Match};
-use piscan::scan::{scan_bytes, ScanOptions};
+use piscan::scan::{scan_buffer, ScanOptions};
 use piscan::synth::{self, Rng};
 
 /// Size of each input buffer (rounded up to a whole line).
@@ -455,10 +455,11 @@ fn report_log_hits(log: &[u8], planted: &BTreeMap<Kind, usize>) {
         };
         eprintln!("  {:<16} {p:>8} {high:>8} {medium:>8}{flag}", kind.id());
     }
-    let (findings, encoding) = scan_bytes(log, options());
+    let report = scan_buffer(log, "bench.log".to_string(), options());
     eprintln!(
-        "  scan_bytes (min confidence medium): {} findings, encoding {encoding}",
-        findings.len()
+        "  scan_buffer (min confidence medium): {} findings, {:?}",
+        report.findings.len(),
+        report.outcome
     );
 }
 
@@ -501,9 +502,11 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
 
-    let mut group = c.benchmark_group("scan_bytes");
+    let mut group = c.benchmark_group("scan_buffer");
     group.throughput(Throughput::Bytes(log.len() as u64));
-    group.bench_function("log", |b| b.iter(|| scan_bytes(black_box(&log), options())));
+    group.bench_function("log", |b| {
+        b.iter(|| scan_buffer(black_box(&log), "bench.log".to_string(), options()))
+    });
     group.finish();
 }
 

@@ -16,14 +16,17 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use std::collections::HashMap;
+
 use crate::config::{Config, FailOn};
-use crate::detect::{self, Confidence, Match};
+use crate::detect::context::KindSet;
+use crate::detect::{self, Confidence, Kind, Match};
 use crate::exit_codes;
-use crate::extract;
+use crate::extract::{self, Extracted, Limits, Place, Sink, Unit};
 use crate::report::inventory::Summary;
 use crate::report::output::{human_bytes, scan_line};
-use crate::report::{mask, FileReport, Finding, Inventory, Outcome, Output};
-use crate::source::{self, sniff, Entry};
+use crate::report::{mask, Column, FileReport, Finding, Inventory, Outcome, Output, PartSkip};
+use crate::source::{self, Entry};
 
 /// How findings are rendered.
 #[derive(Debug, Clone, Copy)]
@@ -46,15 +49,18 @@ struct LineCounter<'a> {
     pos: usize,
     line: u64,
     line_start: usize,
+    /// Column of the text's first character on its first line.
+    first_col: u64,
 }
 
 impl<'a> LineCounter<'a> {
-    fn new(text: &'a [u8], first_line: u64) -> Self {
+    fn new(text: &'a [u8], first_line: u64, first_col: u64) -> Self {
         LineCounter {
             text,
             pos: 0,
             line: first_line,
             line_start: 0,
+            first_col,
         }
     }
 
@@ -62,58 +68,146 @@ impl<'a> LineCounter<'a> {
         for nl in memchr::memchr_iter(b'\n', &self.text[self.pos..offset]) {
             self.line += 1;
             self.line_start = self.pos + nl + 1;
+            self.first_col = 1;
         }
         self.pos = offset;
-        let col = self.text[self.line_start..offset]
+        let chars = self.text[self.line_start..offset]
             .iter()
             .filter(|&&b| b & 0xC0 != 0x80)
             .count();
-        (self.line, col as u64 + 1)
+        (self.line, chars as u64 + self.first_col)
     }
 }
 
-/// Scans the contents of one file (or stdin): returns the findings in order
-/// and the detected encoding.
-pub fn scan_bytes(data: &[u8], opts: ScanOptions) -> (Vec<Finding>, &'static str) {
-    let mut findings = Vec::new();
-    let encoding = MATCHES.with_borrow_mut(|matches| {
-        extract::extract(data, &mut |unit| {
-            matches.clear();
-            detect::scan(&unit.text, unit.place.field.as_deref(), matches);
-            let mut lines = unit
-                .place
-                .first_line
-                .map(|first| LineCounter::new(&unit.text, first));
-            for m in matches
-                .iter()
-                .filter(|m| m.confidence >= opts.min_confidence)
-            {
-                // Matches span ASCII bytes only.
-                let value = String::from_utf8_lossy(&unit.text[m.start..m.end]);
-                let (line, col) = match lines.as_mut() {
-                    Some(counter) => {
-                        let (l, c) = counter.locate(m.start);
-                        (Some(l), Some(c))
-                    }
-                    None => (None, None),
-                };
-                findings.push(Finding {
-                    line,
-                    col,
-                    field: unit.place.field.clone(),
-                    kind: m.kind,
-                    confidence: m.confidence,
-                    shown: if opts.show_values {
-                        value.to_string()
-                    } else {
-                        mask::mask(m.kind, &value)
-                    },
-                    value_hash: mask::value_hash(m.kind, &value),
+/// The scan loop's [`Sink`]: runs the detectors on every unit and turns
+/// matches into findings, column counts and skipped parts.
+struct Collector<'m> {
+    opts: ScanOptions,
+    matches: &'m mut Vec<Match>,
+    findings: Vec<Finding>,
+    skipped_parts: Vec<PartSkip>,
+    columns: Vec<Column>,
+    column_index: HashMap<(Option<String>, Option<String>, Option<String>, String), usize>,
+    encoding: Option<&'static str>,
+}
+
+impl Collector<'_> {
+    fn count_column(&mut self, place: &Place<'_>, kinds: KindSet) {
+        let Some(field) = place.field else { return };
+        let key = (
+            place.member.map(str::to_string),
+            place.sheet.map(str::to_string),
+            place.table.map(str::to_string),
+            field.to_string(),
+        );
+        let columns = &mut self.columns;
+        let i =
+            *self
+                .column_index
+                .entry(key)
+                .or_insert_with_key(|(member, sheet, table, field)| {
+                    columns.push(Column {
+                        member: member.clone(),
+                        sheet: sheet.clone(),
+                        table: table.clone(),
+                        field: field.clone(),
+                        ..Column::default()
+                    });
+                    columns.len() - 1
                 });
-            }
-        })
-    });
-    (findings, encoding)
+        let column = &mut self.columns[i];
+        column.values += 1;
+        for kind in Kind::ALL {
+            column.hits[kind as usize] += u64::from(kinds.contains(kind));
+        }
+    }
+}
+
+impl Sink for Collector<'_> {
+    fn unit(&mut self, unit: &Unit<'_>) {
+        let place = unit.place;
+        self.matches.clear();
+        detect::scan(unit.text, place.field, self.matches);
+        let mut kinds = KindSet::EMPTY;
+        let mut lines = place
+            .line
+            .map(|first| LineCounter::new(unit.text, first, place.col));
+        for m in self
+            .matches
+            .iter()
+            .filter(|m| m.confidence >= self.opts.min_confidence)
+        {
+            kinds.insert(m.kind);
+            // Matches span ASCII bytes only.
+            let value = String::from_utf8_lossy(&unit.text[m.start..m.end]);
+            let (line, col) = match lines.as_mut() {
+                Some(counter) => {
+                    let (l, c) = counter.locate(m.start);
+                    (Some(l), Some(c))
+                }
+                None => (None, None),
+            };
+            self.findings.push(Finding {
+                member: place.member.map(str::to_string),
+                line,
+                col,
+                sheet: place.sheet.map(str::to_string),
+                cell: place.cell.map(|(r, c)| extract::a1(r, c)),
+                table: place.table.map(str::to_string),
+                row: place.row,
+                field: place.field.map(str::to_string),
+                kind: m.kind,
+                confidence: m.confidence,
+                shown: if self.opts.show_values {
+                    value.to_string()
+                } else {
+                    mask::mask(m.kind, &value)
+                },
+                value_hash: mask::value_hash(m.kind, &value),
+            });
+        }
+        self.count_column(&place, kinds);
+    }
+
+    fn skip(&mut self, what: &str, reason: &str) {
+        self.skipped_parts.push(PartSkip {
+            part: what.to_string(),
+            reason: reason.to_string(),
+        });
+    }
+
+    fn encoding(&mut self, name: &'static str) {
+        self.encoding.get_or_insert(name);
+    }
+}
+
+/// Scans the contents of one file (or stdin) named `path`.
+pub fn scan_buffer(data: &[u8], path: String, opts: ScanOptions) -> FileReport {
+    MATCHES.with_borrow_mut(|matches| {
+        let mut collector = Collector {
+            opts,
+            matches,
+            findings: Vec::new(),
+            skipped_parts: Vec::new(),
+            columns: Vec::new(),
+            column_index: HashMap::new(),
+            encoding: None,
+        };
+        let limits = Limits::default();
+        match extract::extract(&path, data, &limits, 0, &mut collector) {
+            Extracted::Binary(what) => FileReport::skipped(path, what.to_string()),
+            Extracted::Scanned => FileReport {
+                path,
+                outcome: Outcome::Scanned {
+                    bytes: data.len() as u64,
+                    encoding: collector.encoding.unwrap_or("binary container"),
+                },
+                findings: collector.findings,
+                skipped_parts: collector.skipped_parts,
+                columns: collector.columns,
+            },
+        }
+    })
 }
 
 /// Reads and scans one file.
@@ -126,21 +220,6 @@ pub fn scan_file(path: &Path, display: String, opts: ScanOptions) -> FileReport 
         }
         scan_buffer(buf, display, opts)
     })
-}
-
-fn scan_buffer(data: &[u8], path: String, opts: ScanOptions) -> FileReport {
-    if let sniff::Content::Binary(what) = sniff::sniff(data) {
-        return FileReport::skipped(path, what.to_string());
-    }
-    let (findings, encoding) = scan_bytes(data, opts);
-    FileReport {
-        path,
-        outcome: Outcome::Scanned {
-            bytes: data.len() as u64,
-            encoding,
-        },
-        findings,
-    }
 }
 
 fn progress_bar(enabled: bool) -> ProgressBar {

@@ -30,7 +30,8 @@ impl KindSet {
         self.0 & (1 << kind as u32) != 0
     }
 
-    fn insert(&mut self, kind: Kind) {
+    /// Adds `kind` to the set.
+    pub fn insert(&mut self, kind: Kind) {
         self.0 |= 1 << kind as u32;
     }
 }

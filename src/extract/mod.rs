@@ -1,44 +1,250 @@
 //! Extraction: raw bytes to decoded text units with a location.
 //!
 //! An extractor turns a file's bytes into [`Unit`]s: pieces of UTF-8 text,
-//! each with a [`Place`] saying where it sits (line-numbered text, or later
-//! a spreadsheet cell, a table row's field, an archive member). Extractors
-//! know nothing about detectors; the scan loop feeds each unit's text to
-//! `detect::scan` and combines the place with the match offsets.
+//! each with a [`Place`] saying where it sits (a run of lines, a CSV field
+//! under its header, a spreadsheet cell, a JSON value under its key path, a
+//! member of an archive). Units go to a [`Sink`]; the scan loop implements
+//! it and runs the detectors. Extractors know nothing about detectors.
+//!
+//! [`extract`] picks the extractor from the content (magic numbers) and,
+//! where content cannot tell, the file name. Archives call [`extract`] again
+//! for each member, one level deeper, so nesting works to [`Limits::max_depth`].
 
+pub mod archive;
+pub mod json;
+pub mod office;
+pub mod sheet;
+pub mod table;
 pub mod text;
 
-use std::borrow::Cow;
+use crate::source::sniff::{self, Content};
 
-/// Where a unit of text sits inside a file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Place {
-    /// The text is a run of lines, the first of which has this 1-based
-    /// number; findings get `line` and `col` from their offsets.
-    pub first_line: Option<u64>,
-    /// The name the text sits under (header, key, column), if any.
-    pub field: Option<String>,
+/// Where a unit of text sits inside a file. Every field is optional; the
+/// finding built from it carries the ones that are set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Place<'a> {
+    /// Archive member chain, `outer.zip!inner/roster.csv`.
+    pub member: Option<&'a str>,
+    /// 1-based line of the unit's first character; findings get `line` and
+    /// `col` from their offsets when set.
+    pub line: Option<u64>,
+    /// 1-based column of the unit's first character on that line (1 for a
+    /// unit that starts a line).
+    pub col: u64,
+    /// Spreadsheet sheet name.
+    pub sheet: Option<&'a str>,
+    /// Spreadsheet cell, zero-based (row, column).
+    pub cell: Option<(u32, u32)>,
+    /// Database table.
+    pub table: Option<&'a str>,
+    /// 1-based row ordinal within the table.
+    pub row: Option<u64>,
+    /// The name the value sits under: header, JSON key path, column.
+    pub field: Option<&'a str>,
+}
+
+impl Place<'_> {
+    /// A place for text that is a run of lines starting at line 1.
+    pub fn lines() -> Place<'static> {
+        Place {
+            line: Some(1),
+            col: 1,
+            ..Place::default()
+        }
+    }
 }
 
 /// A piece of decoded text and where it sits.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Unit<'a> {
     /// UTF-8 text (invalid sequences may remain where no encoding fitted).
-    pub text: Cow<'a, [u8]>,
+    pub text: &'a [u8],
     /// Where the text sits.
-    pub place: Place,
+    pub place: Place<'a>,
 }
 
-/// Extracts the text units of a file's contents and reports the encoding it
-/// detected.
-pub fn extract(data: &[u8], units: &mut impl FnMut(Unit<'_>)) -> &'static str {
-    let (text, encoding) = text::decode(data);
-    units(Unit {
-        text,
-        place: Place {
-            first_line: Some(1),
-            field: None,
-        },
-    });
-    encoding
+/// Receives what extractors find.
+pub trait Sink {
+    /// A unit of text to scan.
+    fn unit(&mut self, unit: &Unit<'_>);
+    /// A part of the file that was not scanned (an encrypted member, an
+    /// archive over the size limit, a corrupt stream), and why. `what` is
+    /// the member chain or another description of the part.
+    fn skip(&mut self, what: &str, reason: &str);
+    /// The encoding text was decoded from (for verbose output).
+    fn encoding(&mut self, _name: &'static str) {}
+}
+
+/// Bounds on what archives may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// How deep archives may nest (an archive in a file is depth 1).
+    pub max_depth: u32,
+    /// Total uncompressed bytes read from one top-level archive.
+    pub max_archive_bytes: u64,
+    /// Largest allowed ratio of uncompressed to compressed size of a member.
+    pub max_ratio: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_depth: 3,
+            max_archive_bytes: 1 << 30,
+            max_ratio: 100,
+        }
+    }
+}
+
+/// What a file turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extracted {
+    /// Its text was sent to the sink.
+    Scanned,
+    /// Not scanned: binary content, with what it looks like.
+    Binary(&'static str),
+}
+
+/// Formats recognised by content or name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Plain text: logs, source, anything else.
+    Text,
+    /// Delimited text with a header (`.csv`, `.tsv`).
+    Csv,
+    /// One JSON document (`.json`).
+    Json,
+    /// One JSON document per line (`.jsonl`, `.ndjson`).
+    JsonLines,
+    /// gzip stream.
+    Gzip,
+    /// zip archive (not an Office document).
+    Zip,
+    /// tar archive.
+    Tar,
+    /// Spreadsheet read by calamine (`.xlsx`, `.xlsm`, `.xls`, `.ods`).
+    Spreadsheet,
+    /// Word or PowerPoint (`.docx`, `.pptx`).
+    OfficeText,
+    /// PDF document.
+    Pdf,
+}
+
+/// The lower-cased extension of `name`.
+fn extension(name: &str) -> String {
+    let base = name.rsplit(['/', '\\', '!']).next().unwrap_or(name);
+    base.rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Decides the format of `data` named `name`, or that it is binary.
+pub fn detect_format(name: &str, data: &[u8]) -> Result<Format, &'static str> {
+    let ext = extension(name);
+    if data.starts_with(b"\x1f\x8b") {
+        return Ok(Format::Gzip);
+    }
+    if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") {
+        return Ok(match ext.as_str() {
+            "xlsx" | "xlsm" | "xlsb" | "ods" => Format::Spreadsheet,
+            "docx" | "pptx" => Format::OfficeText,
+            _ => Format::Zip,
+        });
+    }
+    if data.starts_with(b"\xd0\xcf\x11\xe0") && ext == "xls" {
+        return Ok(Format::Spreadsheet);
+    }
+    if data.starts_with(b"%PDF") {
+        return Ok(Format::Pdf);
+    }
+    if archive::is_tar(data) {
+        return Ok(Format::Tar);
+    }
+    if let Content::Binary(what) = sniff::sniff(data) {
+        return Err(what);
+    }
+    Ok(match ext.as_str() {
+        "csv" | "tsv" => Format::Csv,
+        "json" => Format::Json,
+        "jsonl" | "ndjson" => Format::JsonLines,
+        _ => Format::Text,
+    })
+}
+
+/// Extracts the text of `data` (named `name`, for format hints and member
+/// names) into `sink`. `depth` counts the archives around it.
+pub fn extract(
+    name: &str,
+    data: &[u8],
+    limits: &Limits,
+    depth: u32,
+    sink: &mut dyn Sink,
+) -> Extracted {
+    let format = match detect_format(name, data) {
+        Ok(format) => format,
+        Err(what) => return Extracted::Binary(what),
+    };
+    match format {
+        Format::Text => text::extract(data, sink),
+        Format::Csv => table::extract(name, data, sink),
+        Format::Json => json::extract_document(data, sink),
+        Format::JsonLines => json::extract_lines(data, sink),
+        Format::Gzip => archive::extract_gzip(name, data, limits, depth, sink),
+        Format::Zip => archive::extract_zip(data, limits, depth, sink),
+        Format::Tar => archive::extract_tar(data, limits, depth, sink),
+        Format::Spreadsheet => sheet::extract(name, data, sink),
+        Format::OfficeText => office::extract(name, data, sink),
+        Format::Pdf => return Extracted::Binary("PDF document (text extraction not supported)"),
+    }
+    Extracted::Scanned
+}
+
+/// Formats a zero-based (row, column) as an A1 cell reference.
+pub fn a1(row: u32, col: u32) -> String {
+    let mut letters = Vec::new();
+    let mut c = col + 1;
+    while c > 0 {
+        let rem = (c - 1) % 26;
+        letters.push(b'A' + rem as u8);
+        c = (c - 1) / 26;
+    }
+    letters.reverse();
+    format!(
+        "{}{}",
+        String::from_utf8(letters).unwrap_or_default(),
+        row + 1
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a1_references() {
+        assert_eq!(a1(0, 0), "A1");
+        assert_eq!(a1(6, 1), "B7");
+        assert_eq!(a1(0, 25), "Z1");
+        assert_eq!(a1(9, 26), "AA10");
+        assert_eq!(a1(0, 701), "ZZ1");
+        assert_eq!(a1(0, 702), "AAA1");
+    }
+
+    #[test]
+    fn formats_by_content_then_name() {
+        assert_eq!(detect_format("a.log", b"hello"), Ok(Format::Text));
+        assert_eq!(detect_format("a.CSV", b"a,b"), Ok(Format::Csv));
+        assert_eq!(detect_format("x.jsonl", b"{}"), Ok(Format::JsonLines));
+        assert_eq!(detect_format("x.txt", b"\x1f\x8b\x08"), Ok(Format::Gzip));
+        assert_eq!(
+            detect_format("r.xlsx", b"PK\x03\x04"),
+            Ok(Format::Spreadsheet)
+        );
+        assert_eq!(
+            detect_format("a.zip!w.docx", b"PK\x03\x04"),
+            Ok(Format::OfficeText)
+        );
+        assert_eq!(detect_format("r.bin", b"PK\x03\x04"), Ok(Format::Zip));
+        assert!(detect_format("x", b"a\x00b").is_err());
+    }
 }

@@ -15,7 +15,18 @@ use std::borrow::Cow;
 
 use encoding_rs::{Encoding, GB18030, UTF_16BE, UTF_16LE};
 
+use super::{Place, Sink, Unit};
 use crate::source::sniff;
+
+/// Decodes a text file and sends it as one line-numbered unit.
+pub fn extract(data: &[u8], sink: &mut dyn Sink) {
+    let (text, encoding) = decode(data);
+    sink.encoding(encoding);
+    sink.unit(&Unit {
+        text: &text,
+        place: Place::lines(),
+    });
+}
 
 /// Decodes `data` to UTF-8; returns the text and the name of the encoding.
 pub fn decode(data: &[u8]) -> (Cow<'_, [u8]>, &'static str) {

@@ -18,10 +18,20 @@ pub use output::{Format, Output};
 /// One validated value, located and classified, ready to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// Archive member chain (`outer.zip!data/roster.csv`).
+    pub member: Option<String>,
     /// 1-based line in the decoded text, for line-numbered sources.
     pub line: Option<u64>,
     /// 1-based character column, with `line`.
     pub col: Option<u64>,
+    /// Spreadsheet sheet name.
+    pub sheet: Option<String>,
+    /// Spreadsheet cell in A1 form.
+    pub cell: Option<String>,
+    /// Database table.
+    pub table: Option<String>,
+    /// 1-based row within the table.
+    pub row: Option<u64>,
     /// Name the value sits under (header, key, column).
     pub field: Option<String>,
     /// What was found.
@@ -52,6 +62,34 @@ pub enum Outcome {
     },
 }
 
+/// A part of a file that was not scanned: an archive member, a sheet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartSkip {
+    /// Member chain or description of the part.
+    pub part: String,
+    /// Why it was not scanned.
+    pub reason: String,
+}
+
+/// Values seen under one name (CSV/spreadsheet column, JSON key path, table
+/// column), and how many of them held each kind: the per-column inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Column {
+    /// Archive member chain.
+    pub member: Option<String>,
+    /// Spreadsheet sheet.
+    pub sheet: Option<String>,
+    /// Database table.
+    pub table: Option<String>,
+    /// Header, key path or column name.
+    pub field: String,
+    /// Values scanned under the name.
+    pub values: u64,
+    /// Per kind (indexed by `Kind as usize`), values holding at least one
+    /// finding of that kind.
+    pub hits: [u64; Kind::ALL.len()],
+}
+
 /// The result of one file, sent as one batch to the reporter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileReport {
@@ -61,6 +99,10 @@ pub struct FileReport {
     pub outcome: Outcome,
     /// Findings in file order.
     pub findings: Vec<Finding>,
+    /// Parts of the file that were not scanned.
+    pub skipped_parts: Vec<PartSkip>,
+    /// Per-column counts, in order of first appearance.
+    pub columns: Vec<Column>,
 }
 
 impl FileReport {
@@ -70,6 +112,8 @@ impl FileReport {
             path,
             outcome: Outcome::Skipped { reason },
             findings: Vec::new(),
+            skipped_parts: Vec::new(),
+            columns: Vec::new(),
         }
     }
 }
