@@ -79,6 +79,9 @@ impl<'a> LineCounter<'a> {
     }
 }
 
+/// Identifies a column: (member, sheet, table, field).
+type ColumnKey = (Option<String>, Option<String>, Option<String>, String);
+
 /// The scan loop's [`Sink`]: runs the detectors on every unit and turns
 /// matches into findings, column counts and skipped parts.
 struct Collector<'m> {
@@ -87,7 +90,7 @@ struct Collector<'m> {
     findings: Vec<Finding>,
     skipped_parts: Vec<PartSkip>,
     columns: Vec<Column>,
-    column_index: HashMap<(Option<String>, Option<String>, Option<String>, String), usize>,
+    column_index: HashMap<ColumnKey, usize>,
     encoding: Option<&'static str>,
 }
 
