@@ -16,8 +16,6 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use std::collections::HashMap;
-
 use crate::config::{Config, FailOn};
 use crate::detect::context::KindSet;
 use crate::detect::{self, Confidence, Kind, Match};
@@ -79,9 +77,6 @@ impl<'a> LineCounter<'a> {
     }
 }
 
-/// Identifies a column: (member, sheet, table, field).
-type ColumnKey = (Option<String>, Option<String>, Option<String>, String);
-
 /// The scan loop's [`Sink`]: runs the detectors on every unit and turns
 /// matches into findings, column counts and skipped parts.
 struct Collector<'m> {
@@ -90,34 +85,30 @@ struct Collector<'m> {
     findings: Vec<Finding>,
     skipped_parts: Vec<PartSkip>,
     columns: Vec<Column>,
-    column_index: HashMap<ColumnKey, usize>,
     encoding: Option<&'static str>,
 }
 
 impl Collector<'_> {
+    /// Counts a value under its field. Files have few columns, so a linear
+    /// search (no allocation per value) beats a map.
     fn count_column(&mut self, place: &Place<'_>, kinds: KindSet) {
         let Some(field) = place.field else { return };
-        let key = (
-            place.member.map(str::to_string),
-            place.sheet.map(str::to_string),
-            place.table.map(str::to_string),
-            field.to_string(),
-        );
-        let columns = &mut self.columns;
-        let i =
-            *self
-                .column_index
-                .entry(key)
-                .or_insert_with_key(|(member, sheet, table, field)| {
-                    columns.push(Column {
-                        member: member.clone(),
-                        sheet: sheet.clone(),
-                        table: table.clone(),
-                        field: field.clone(),
-                        ..Column::default()
-                    });
-                    columns.len() - 1
-                });
+        let found = self.columns.iter().rposition(|c| {
+            c.field == field
+                && c.member.as_deref() == place.member
+                && c.sheet.as_deref() == place.sheet
+                && c.table.as_deref() == place.table
+        });
+        let i = found.unwrap_or_else(|| {
+            self.columns.push(Column {
+                member: place.member.map(str::to_string),
+                sheet: place.sheet.map(str::to_string),
+                table: place.table.map(str::to_string),
+                field: field.to_string(),
+                ..Column::default()
+            });
+            self.columns.len() - 1
+        });
         let column = &mut self.columns[i];
         column.values += 1;
         for kind in Kind::ALL {
@@ -193,7 +184,6 @@ pub fn scan_buffer(data: &[u8], path: String, opts: ScanOptions) -> FileReport {
             findings: Vec::new(),
             skipped_parts: Vec::new(),
             columns: Vec::new(),
-            column_index: HashMap::new(),
             encoding: None,
         };
         let limits = Limits::default();
