@@ -216,6 +216,78 @@ pub fn a1(row: u32, col: u32) -> String {
     )
 }
 
+/// A [`Sink`] that records everything, for extractor tests.
+#[cfg(test)]
+pub mod testing {
+    use super::{Place, Sink, Unit};
+
+    /// A unit as recorded: text and the place's fields, owned.
+    #[derive(Debug, Clone, PartialEq, Eq, Default)]
+    pub struct Recorded {
+        /// The unit's text (lossy UTF-8).
+        pub text: String,
+        /// `place.member`.
+        pub member: Option<String>,
+        /// `place.line`.
+        pub line: Option<u64>,
+        /// `place.col`.
+        pub col: u64,
+        /// `place.sheet`.
+        pub sheet: Option<String>,
+        /// `place.cell`.
+        pub cell: Option<(u32, u32)>,
+        /// `place.table`.
+        pub table: Option<String>,
+        /// `place.row`.
+        pub row: Option<u64>,
+        /// `place.field`.
+        pub field: Option<String>,
+    }
+
+    /// Records units, skips and encodings.
+    #[derive(Debug, Default)]
+    pub struct Recorder {
+        /// Units in the order received.
+        pub units: Vec<Recorded>,
+        /// `(what, reason)` of every skip.
+        pub skips: Vec<(String, String)>,
+        /// Encodings reported.
+        pub encodings: Vec<&'static str>,
+    }
+
+    impl Recorder {
+        /// The units whose text contains `needle`.
+        pub fn containing(&self, needle: &str) -> Vec<&Recorded> {
+            self.units.iter().filter(|u| u.text.contains(needle)).collect()
+        }
+    }
+
+    impl Sink for Recorder {
+        fn unit(&mut self, unit: &Unit<'_>) {
+            let p: Place<'_> = unit.place;
+            self.units.push(Recorded {
+                text: String::from_utf8_lossy(unit.text).into_owned(),
+                member: p.member.map(str::to_string),
+                line: p.line,
+                col: p.col,
+                sheet: p.sheet.map(str::to_string),
+                cell: p.cell,
+                table: p.table.map(str::to_string),
+                row: p.row,
+                field: p.field.map(str::to_string),
+            });
+        }
+
+        fn skip(&mut self, what: &str, reason: &str) {
+            self.skips.push((what.to_string(), reason.to_string()));
+        }
+
+        fn encoding(&mut self, name: &'static str) {
+            self.encodings.push(name);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
