@@ -46,6 +46,8 @@ pub struct Config {
     pub progress: bool,
     /// No messages on stderr but fatal errors.
     pub quiet: bool,
+    /// Say on stderr what each file was (encoding, skip reason).
+    pub verbose: bool,
 }
 
 impl Default for Config {
@@ -63,6 +65,7 @@ impl Default for Config {
             sort_by_path: false,
             progress: false,
             quiet: false,
+            verbose: false,
         }
     }
 }

@@ -96,6 +96,10 @@ struct ScanArgs {
     /// No messages on stderr except fatal errors.
     #[arg(long, short = 'q')]
     quiet: bool,
+
+    /// Say on stderr what each file was: its encoding, or why it was skipped.
+    #[arg(long, short = 'v')]
+    verbose: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -201,6 +205,7 @@ impl ScanArgs {
             sort_by_path: self.sort == SortArg::Path,
             progress: !self.no_progress && !self.quiet && std::io::stderr().is_terminal(),
             quiet: self.quiet,
+            verbose: self.verbose,
         }
     }
 }

@@ -249,12 +249,23 @@ fn report(
     for report in rx {
         files += 1;
         findings += report.findings.len() as u64;
-        match &report.outcome {
-            Outcome::Scanned { bytes: n, .. } => bytes += n,
+        let message = match &report.outcome {
+            Outcome::Scanned { bytes: n, encoding } => {
+                bytes += n;
+                config.verbose.then(|| format!("scanned, {encoding}"))
+            }
             Outcome::Skipped { reason } => {
-                if !config.quiet && reason.starts_with("unreadable") {
-                    bar.suspend(|| eprintln!("piscan: {}: {reason}", report.path));
-                }
+                (config.verbose || reason.starts_with("unreadable")).then(|| reason.clone())
+            }
+        };
+        if let Some(message) = message.filter(|_| !config.quiet) {
+            bar.suspend(|| eprintln!("piscan: {}: {message}", report.path));
+        }
+        if config.verbose && !config.quiet {
+            for part in &report.skipped_parts {
+                bar.suspend(|| {
+                    eprintln!("piscan: {}: {}: {}", report.path, part.part, part.reason)
+                });
             }
         }
         if files % 64 == 0 {

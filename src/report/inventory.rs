@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::{FileReport, Outcome};
+use super::{Column, FileReport, Outcome};
 use crate::classify::classify;
 use crate::detect::{Confidence, Kind};
 
@@ -33,15 +33,55 @@ pub struct Inventory {
     bytes_scanned: u64,
     files_with_findings: u64,
     skipped: Vec<Skip>,
+    columns: Vec<ColumnSummary>,
 }
 
-/// A file that was not scanned.
+/// A file, or a part of one (archive member, sheet), that was not scanned.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Skip {
     /// Path as walked.
     pub path: String,
+    /// The part inside the file, when only a part was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
     /// Why it was not scanned.
     pub reason: String,
+}
+
+/// How many values under one name held each kind: one line of the
+/// per-column inventory (`roster.xlsx / 员工 / 身份证号: 500 of 500`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ColumnSummary {
+    /// Path as walked.
+    pub path: String,
+    /// Archive member chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    /// Spreadsheet sheet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    /// Database table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// Header, key path or column name.
+    pub field: String,
+    /// Values scanned under it.
+    pub values: u64,
+    /// Values holding each kind found there, most first.
+    pub kinds: Vec<ColumnKind>,
+}
+
+/// One kind's share of a column.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ColumnKind {
+    /// Detector id.
+    pub kind: &'static str,
+    /// Whether the kind is sensitive.
+    pub sensitive: bool,
+    /// Values holding the kind.
+    pub count: u64,
+    /// `count / values`.
+    pub ratio: f64,
 }
 
 /// Where a kind occurs, and how often.
@@ -95,12 +135,43 @@ pub struct Summary {
     pub bytes_scanned: u64,
     /// Files not scanned.
     pub files_skipped: u64,
-    /// Skipped files counted by reason.
+    /// Parts of scanned files (archive members, sheets) not scanned.
+    pub parts_skipped: u64,
+    /// Skipped files and parts counted by reason.
     pub skipped_by_reason: BTreeMap<String, u64>,
-    /// Every skipped file with its reason.
+    /// Every skipped file and part with its reason.
     pub skipped: Vec<Skip>,
+    /// Columns (CSV/spreadsheet headers, JSON key paths, table columns)
+    /// holding personal information, sensitive kinds first.
+    pub columns: Vec<ColumnSummary>,
     /// Wall-clock duration of the scan.
     pub elapsed_seconds: f64,
+}
+
+fn column_summary(path: &str, column: &Column) -> ColumnSummary {
+    let mut kinds: Vec<ColumnKind> = Kind::ALL
+        .iter()
+        .filter(|&&kind| column.hits[kind as usize] > 0)
+        .map(|&kind| {
+            let count = column.hits[kind as usize];
+            ColumnKind {
+                kind: kind.id(),
+                sensitive: classify(kind).sensitive,
+                count,
+                ratio: count as f64 / column.values.max(1) as f64,
+            }
+        })
+        .collect();
+    kinds.sort_by(|a, b| b.sensitive.cmp(&a.sensitive).then(b.count.cmp(&a.count)));
+    ColumnSummary {
+        path: path.to_string(),
+        member: column.member.clone(),
+        sheet: column.sheet.clone(),
+        table: column.table.clone(),
+        field: column.field.clone(),
+        values: column.values,
+        kinds,
+    }
 }
 
 impl Inventory {
@@ -113,8 +184,23 @@ impl Inventory {
             }
             Outcome::Skipped { reason } => self.skipped.push(Skip {
                 path: report.path.clone(),
+                member: None,
                 reason: reason.clone(),
             }),
+        }
+        for part in &report.skipped_parts {
+            self.skipped.push(Skip {
+                path: report.path.clone(),
+                member: Some(part.part.clone()).filter(|p| !p.is_empty()),
+                reason: part.reason.clone(),
+            });
+        }
+        for column in report
+            .columns
+            .iter()
+            .filter(|c| c.hits.iter().any(|&n| n > 0))
+        {
+            self.columns.push(column_summary(&report.path, column));
         }
         if !report.findings.is_empty() {
             self.files_with_findings += 1;
@@ -171,7 +257,18 @@ impl Inventory {
                 .then(a.kind.cmp(b.kind))
         });
         let mut skipped = self.skipped.clone();
-        skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        skipped.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.member.cmp(&b.member)));
+        let mut columns = self.columns.clone();
+        columns.sort_by(|a, b| {
+            let key = |c: &ColumnSummary| {
+                let top = c.kinds.first();
+                (
+                    std::cmp::Reverse(top.is_some_and(|k| k.sensitive)),
+                    std::cmp::Reverse(top.map_or(0, |k| k.count)),
+                )
+            };
+            key(a).cmp(&key(b)).then_with(|| a.path.cmp(&b.path))
+        });
         let mut skipped_by_reason = BTreeMap::new();
         for skip in &skipped {
             *skipped_by_reason.entry(skip.reason.clone()).or_default() += 1;
@@ -183,9 +280,11 @@ impl Inventory {
             files_scanned: self.files_scanned,
             files_with_findings: self.files_with_findings,
             bytes_scanned: self.bytes_scanned,
-            files_skipped: skipped.len() as u64,
+            files_skipped: skipped.iter().filter(|s| s.member.is_none()).count() as u64,
+            parts_skipped: skipped.iter().filter(|s| s.member.is_some()).count() as u64,
             skipped_by_reason,
             skipped,
+            columns,
             elapsed_seconds,
         }
     }

@@ -112,11 +112,7 @@ impl<W: Write> Output<W> {
         writeln!(self.buf, "{header}")?;
         for f in &report.findings {
             let class = classify(f.kind);
-            let place = match (f.line, f.col) {
-                (Some(line), Some(col)) => format!("{line}:{col}"),
-                _ => String::new(),
-            };
-            let place = self.paint(GREEN, &format!("{place:<9}"));
+            let place = self.paint(GREEN, &format!("{:<9}", place_label(f)));
             let (color, tag) = if class.sensitive {
                 (RED, "sensitive")
             } else {
@@ -140,28 +136,72 @@ impl<W: Write> Output<W> {
     }
 }
 
+/// Appends a `,"key":"value"` pair with a JSON-escaped string value.
+fn json_str(buf: &mut Vec<u8>, key: &str, value: &str) -> io::Result<()> {
+    write!(buf, ",\"{key}\":")?;
+    serde_json::to_writer(&mut *buf, value)?;
+    Ok(())
+}
+
 /// Appends one finding as a JSON object (no newline), fields in contract
-/// order.
+/// order; location fields only when set.
 pub fn write_json(buf: &mut Vec<u8>, path: &str, f: &Finding) -> io::Result<()> {
     let class = classify(f.kind);
     buf.extend_from_slice(b"{\"path\":");
     serde_json::to_writer(&mut *buf, path)?;
+    if let Some(member) = &f.member {
+        json_str(buf, "member", member)?;
+    }
     if let (Some(line), Some(col)) = (f.line, f.col) {
         write!(buf, ",\"line\":{line},\"col\":{col}")?;
     }
+    if let Some(sheet) = &f.sheet {
+        json_str(buf, "sheet", sheet)?;
+    }
+    if let Some(cell) = &f.cell {
+        json_str(buf, "cell", cell)?;
+    }
+    if let Some(table) = &f.table {
+        json_str(buf, "table", table)?;
+    }
+    if let Some(row) = f.row {
+        write!(buf, ",\"row\":{row}")?;
+    }
     if let Some(field) = &f.field {
-        buf.extend_from_slice(b",\"field\":");
-        serde_json::to_writer(&mut *buf, field)?;
+        json_str(buf, "field", field)?;
     }
     write!(
         buf,
-        ",\"kind\":\"{}\",\"category\":\"{}\",\"sensitive\":{},\"match\":",
+        ",\"kind\":\"{}\",\"category\":\"{}\",\"sensitive\":{}",
         f.kind.id(),
         class.category,
         class.sensitive
     )?;
-    serde_json::to_writer(&mut *buf, &f.shown)?;
+    json_str(buf, "match", &f.shown)?;
     write!(buf, ",\"confidence\":\"{}\"}}", f.confidence.as_str())
+}
+
+/// Where a finding is, for people: `member: line:col`, `sheet!cell`,
+/// `table row N`.
+pub fn place_label(f: &Finding) -> String {
+    let mut label = String::new();
+    if let Some(member) = &f.member {
+        label.push_str(member);
+        label.push_str(": ");
+    }
+    if let (Some(line), Some(col)) = (f.line, f.col) {
+        label.push_str(&format!("{line}:{col}"));
+    }
+    if let (Some(sheet), Some(cell)) = (&f.sheet, &f.cell) {
+        label.push_str(&format!("{sheet}!{cell}"));
+    }
+    if let Some(table) = &f.table {
+        label.push_str(table);
+    }
+    if let Some(row) = f.row {
+        label.push_str(&format!(" row {row}"));
+    }
+    label
 }
 
 /// Human-readable byte count.
@@ -191,17 +231,18 @@ pub fn scan_line(s: &Summary) -> String {
         human_bytes(s.bytes_scanned),
         s.elapsed_seconds
     );
-    if s.files_skipped > 0 {
+    if s.files_skipped + s.parts_skipped > 0 {
         let reasons: Vec<String> = s
             .skipped_by_reason
             .iter()
             .map(|(reason, n)| format!("{reason}: {n}"))
             .collect();
-        line.push_str(&format!(
-            "; {} skipped ({})",
-            s.files_skipped,
-            reasons.join(", ")
-        ));
+        let what = match (s.files_skipped, s.parts_skipped) {
+            (files, 0) => format!("{files} skipped"),
+            (0, parts) => format!("{parts} archive members or parts skipped"),
+            (files, parts) => format!("{files} skipped, {parts} archive members or parts skipped"),
+        };
+        line.push_str(&format!("; {what} ({})", reasons.join(", ")));
     }
     line
 }
@@ -242,6 +283,31 @@ fn write_inventory(buf: &mut Vec<u8>, s: &Summary, color: bool) -> io::Result<()
                 k.distinct,
                 k.files,
             )?;
+        }
+    }
+    if !s.columns.is_empty() {
+        writeln!(buf, "{}", bold("Columns holding personal information"))?;
+        for c in &s.columns {
+            let mut name = vec![c.path.as_str()];
+            name.extend(c.member.as_deref());
+            name.extend(c.sheet.as_deref());
+            name.extend(c.table.as_deref());
+            name.push(&c.field);
+            let kinds: Vec<String> = c
+                .kinds
+                .iter()
+                .map(|k| {
+                    let tag = if k.sensitive { " (sensitive)" } else { "" };
+                    format!(
+                        "{}{tag} {} of {} ({:.1} %)",
+                        k.kind,
+                        k.count,
+                        c.values,
+                        k.ratio * 100.0
+                    )
+                })
+                .collect();
+            writeln!(buf, "  {}: {}", name.join(" / "), kinds.join(", "))?;
         }
     }
     writeln!(buf, "{}", scan_line(s))
