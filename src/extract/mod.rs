@@ -258,7 +258,10 @@ pub mod testing {
     impl Recorder {
         /// The units whose text contains `needle`.
         pub fn containing(&self, needle: &str) -> Vec<&Recorded> {
-            self.units.iter().filter(|u| u.text.contains(needle)).collect()
+            self.units
+                .iter()
+                .filter(|u| u.text.contains(needle))
+                .collect()
         }
     }
 
