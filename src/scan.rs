@@ -24,7 +24,7 @@ use crate::extract::{self, Extracted, Limits, Place, Sink, Unit};
 use crate::report::inventory::Summary;
 use crate::report::output::{human_bytes, scan_line};
 use crate::report::{mask, Column, FileReport, Finding, Inventory, Outcome, Output, PartSkip};
-use crate::source::{self, Entry};
+use crate::source::{self, sniff, Entry};
 
 /// How findings are rendered.
 #[derive(Debug, Clone, Copy)]
@@ -41,14 +41,14 @@ thread_local! {
 }
 
 /// Converts byte offsets of one text into 1-based line and column, moving
-/// forward only (matches arrive in order).
+/// forward only (matches arrive in order). Each byte is looked at once, so a
+/// single-line dump of many MB with many findings stays linear.
 struct LineCounter<'a> {
     text: &'a [u8],
     pos: usize,
     line: u64,
-    line_start: usize,
-    /// Column of the text's first character on its first line.
-    first_col: u64,
+    /// Column of the character at `pos`.
+    col: u64,
 }
 
 impl<'a> LineCounter<'a> {
@@ -57,23 +57,25 @@ impl<'a> LineCounter<'a> {
             text,
             pos: 0,
             line: first_line,
-            line_start: 0,
-            first_col,
+            col: first_col,
         }
     }
 
     fn locate(&mut self, offset: usize) -> (u64, u64) {
-        for nl in memchr::memchr_iter(b'\n', &self.text[self.pos..offset]) {
+        let span = &self.text[self.pos..offset];
+        let mut line_start = 0;
+        for nl in memchr::memchr_iter(b'\n', span) {
             self.line += 1;
-            self.line_start = self.pos + nl + 1;
-            self.first_col = 1;
+            self.col = 1;
+            line_start = nl + 1;
         }
-        self.pos = offset;
-        let chars = self.text[self.line_start..offset]
+        let chars = span[line_start..]
             .iter()
             .filter(|&&b| b & 0xC0 != 0x80)
             .count();
-        (self.line, chars as u64 + self.first_col)
+        self.col += chars as u64;
+        self.pos = offset;
+        (self.line, self.col)
     }
 }
 
@@ -203,15 +205,36 @@ pub fn scan_buffer(data: &[u8], path: String, opts: ScanOptions) -> FileReport {
     })
 }
 
-/// Reads and scans one file.
+/// Buffers above this size are released after use, so one huge file does
+/// not pin its memory in a worker for the rest of the scan.
+const KEEP_BUFFER: usize = 16 << 20;
+
+/// Reads and scans one file. The first 8 KiB are read and sniffed first, so
+/// a binary file is skipped without reading the rest of it.
 pub fn scan_file(path: &Path, display: String, opts: ScanOptions) -> FileReport {
     READ_BUF.with_borrow_mut(|buf| {
         buf.clear();
-        if let Err(err) = File::open(path).and_then(|mut f| f.read_to_end(buf)) {
-            let reason = format!("unreadable: {}", source::io_message(&err));
-            return FileReport::skipped(display, reason);
+        let read = File::open(path).and_then(|file| {
+            let mut head = file.take(sniff::SNIFF_LEN as u64);
+            head.read_to_end(buf)?;
+            if let Err(what) = extract::detect_format(&display, buf) {
+                return Ok(Err(what));
+            }
+            head.into_inner().read_to_end(buf)?;
+            Ok(Ok(()))
+        });
+        let report = match read {
+            Err(err) => {
+                let reason = format!("unreadable: {}", source::io_message(&err));
+                FileReport::skipped(display, reason)
+            }
+            Ok(Err(what)) => FileReport::skipped(display, what.to_string()),
+            Ok(Ok(())) => scan_buffer(buf, display, opts),
+        };
+        if buf.capacity() > KEEP_BUFFER {
+            *buf = Vec::new();
         }
-        scan_buffer(buf, display, opts)
+        report
     })
 }
 
@@ -381,5 +404,31 @@ fn verdict(config: &Config, s: &Summary) -> i32 {
         exit_codes::ERROR
     } else {
         exit_codes::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LineCounter;
+
+    #[test]
+    fn line_counter_moves_forward_by_characters() {
+        let text = "ab 身份 x\nsecond 13812345678 y 13912345678\n\nlast".as_bytes();
+        let mut lines = LineCounter::new(text, 1, 1);
+        let at = |needle: &str| {
+            let hay = std::str::from_utf8(text).unwrap();
+            hay.find(needle).unwrap()
+        };
+        assert_eq!(lines.locate(at("x")), (1, 7));
+        assert_eq!(lines.locate(at("138")), (2, 8));
+        assert_eq!(lines.locate(at("139")), (2, 22));
+        assert_eq!(lines.locate(at("last")), (4, 1));
+    }
+
+    #[test]
+    fn line_counter_starts_at_the_unit_place() {
+        let mut lines = LineCounter::new(b"abc\ndef", 10, 5);
+        assert_eq!(lines.locate(1), (10, 6));
+        assert_eq!(lines.locate(5), (11, 2));
     }
 }

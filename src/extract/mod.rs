@@ -154,7 +154,7 @@ pub fn detect_format(name: &str, data: &[u8]) -> Result<Format, &'static str> {
     if data.starts_with(b"\xd0\xcf\x11\xe0") && ext == "xls" {
         return Ok(Format::Spreadsheet);
     }
-    if data.starts_with(b"%PDF") {
+    if data.starts_with(b"%PDF-") {
         return Ok(Format::Pdf);
     }
     if archive::is_tar(data) {
