@@ -16,6 +16,8 @@ pub const CARD_BINS: &str = include_str!("../patterns/card_bins.tsv");
 pub const MOBILE_SEGMENTS: &str = include_str!("../patterns/mobile_segments.txt");
 /// Context words per kind.
 pub const CONTEXT_WORDS: &str = include_str!("../patterns/context.tsv");
+/// Top-level domains (ICANN section of the Public Suffix List).
+pub const TLDS: &str = include_str!("../patterns/tlds.txt");
 /// Kind → category → sensitivity table with labels.
 pub const KINDS: &str = include_str!("../patterns/kinds.tsv");
 

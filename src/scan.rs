@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::{Config, FailOn};
 use crate::detect::context::KindSet;
-use crate::detect::{self, Confidence, Kind, Match};
+use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
 use crate::extract::{self, Extracted, Limits, Place, Sink, Unit};
 use crate::report::inventory::Summary;
@@ -84,24 +84,30 @@ impl<'a> LineCounter<'a> {
 struct Collector<'m> {
     opts: ScanOptions,
     matches: &'m mut Vec<Match>,
+    /// Candidate counts of the whole file, for [`Stats::implausible`].
+    stats: Stats,
+    /// Units seen so far (the current unit's ordinal).
+    units: u64,
     findings: Vec<Finding>,
+    /// Per finding: the ordinal of its unit and its column, if any.
+    origins: Vec<(u64, Option<usize>)>,
     skipped_parts: Vec<PartSkip>,
     columns: Vec<Column>,
     encoding: Option<&'static str>,
 }
 
 impl Collector<'_> {
-    /// Counts a value under its field. Files have few columns, so a linear
-    /// search (no allocation per value) beats a map.
-    fn count_column(&mut self, place: &Place<'_>, kinds: KindSet) {
-        let Some(field) = place.field else { return };
+    /// The column of a value's field, created on first sight. Files have
+    /// few columns, so a linear search (no allocation per value) beats a map.
+    fn column(&mut self, place: &Place<'_>) -> Option<usize> {
+        let field = place.field?;
         let found = self.columns.iter().rposition(|c| {
             c.field == field
                 && c.member.as_deref() == place.member
                 && c.sheet.as_deref() == place.sheet
                 && c.table.as_deref() == place.table
         });
-        let i = found.unwrap_or_else(|| {
+        Some(found.unwrap_or_else(|| {
             self.columns.push(Column {
                 member: place.member.map(str::to_string),
                 sheet: place.sheet.map(str::to_string),
@@ -110,11 +116,29 @@ impl Collector<'_> {
                 ..Column::default()
             });
             self.columns.len() - 1
-        });
-        let column = &mut self.columns[i];
-        column.values += 1;
-        for kind in Kind::ALL {
-            column.hits[kind as usize] += u64::from(kinds.contains(kind));
+        }))
+    }
+
+    /// Drops findings the file's statistics show to be chance, then counts
+    /// per column how many values hold each kind.
+    fn finish(&mut self) {
+        let stats = self.stats;
+        (self.findings, self.origins) = std::mem::take(&mut self.findings)
+            .into_iter()
+            .zip(std::mem::take(&mut self.origins))
+            .filter(|(f, _)| !(f.confidence == Confidence::Medium && stats.implausible(f.kind)))
+            .unzip();
+        let mut counted: Option<(u64, KindSet)> = None;
+        for (f, &(unit, column)) in self.findings.iter().zip(&self.origins) {
+            let Some(column) = column else { continue };
+            let seen = match &mut counted {
+                Some((u, seen)) if *u == unit => seen,
+                _ => &mut counted.insert((unit, KindSet::EMPTY)).1,
+            };
+            if !seen.contains(f.kind) {
+                seen.insert(f.kind);
+                self.columns[column].hits[f.kind as usize] += 1;
+            }
         }
     }
 }
@@ -122,9 +146,13 @@ impl Collector<'_> {
 impl Sink for Collector<'_> {
     fn unit(&mut self, unit: &Unit<'_>) {
         let place = unit.place;
+        self.units += 1;
+        let column = self.column(&place);
+        if let Some(c) = column {
+            self.columns[c].values += 1;
+        }
         self.matches.clear();
-        detect::scan(unit.text, place.field, self.matches);
-        let mut kinds = KindSet::EMPTY;
+        detect::scan_counting(unit.text, place.field, self.matches, &mut self.stats);
         let mut lines = place
             .line
             .map(|first| LineCounter::new(unit.text, first, place.col));
@@ -133,7 +161,6 @@ impl Sink for Collector<'_> {
             .iter()
             .filter(|m| m.confidence >= self.opts.min_confidence)
         {
-            kinds.insert(m.kind);
             // Matches span ASCII bytes only.
             let value = String::from_utf8_lossy(&unit.text[m.start..m.end]);
             let (line, col) = match lines.as_mut() {
@@ -143,6 +170,7 @@ impl Sink for Collector<'_> {
                 }
                 None => (None, None),
             };
+            self.origins.push((self.units, column));
             self.findings.push(Finding {
                 member: place.member.map(str::to_string),
                 line,
@@ -162,7 +190,6 @@ impl Sink for Collector<'_> {
                 value_hash: mask::value_hash(m.kind, &value),
             });
         }
-        self.count_column(&place, kinds);
     }
 
     fn skip(&mut self, what: &str, reason: &str) {
@@ -183,7 +210,10 @@ pub fn scan_buffer(data: &[u8], path: String, opts: ScanOptions) -> FileReport {
         let mut collector = Collector {
             opts,
             matches,
+            stats: Stats::default(),
+            units: 0,
             findings: Vec::new(),
+            origins: Vec::new(),
             skipped_parts: Vec::new(),
             columns: Vec::new(),
             encoding: None,
@@ -191,16 +221,19 @@ pub fn scan_buffer(data: &[u8], path: String, opts: ScanOptions) -> FileReport {
         let limits = Limits::default();
         match extract::extract(&path, data, &limits, 0, &mut collector) {
             Extracted::Binary(what) => FileReport::skipped(path, what.to_string()),
-            Extracted::Scanned => FileReport {
-                path,
-                outcome: Outcome::Scanned {
-                    bytes: data.len() as u64,
-                    encoding: collector.encoding.unwrap_or("binary container"),
-                },
-                findings: collector.findings,
-                skipped_parts: collector.skipped_parts,
-                columns: collector.columns,
-            },
+            Extracted::Scanned => {
+                collector.finish();
+                FileReport {
+                    path,
+                    outcome: Outcome::Scanned {
+                        bytes: data.len() as u64,
+                        encoding: collector.encoding.unwrap_or("binary container"),
+                    },
+                    findings: collector.findings,
+                    skipped_parts: collector.skipped_parts,
+                    columns: collector.columns,
+                }
+            }
         }
     })
 }

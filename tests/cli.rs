@@ -456,3 +456,28 @@ fn bundled_examples_give_the_documented_report() {
     );
     assert_eq!(s["files_skipped"], 1);
 }
+
+#[test]
+fn chance_numbers_in_tables_are_not_reported() {
+    let dir = TempDir::new().unwrap();
+    let mut rng = Rng::new(9);
+    let strokes: String = (0..100)
+        .map(|i| {
+            let digits: String = (0..10)
+                .map(|_| char::from(b'1' + rng.below(5) as u8))
+                .collect();
+            format!("<U{i:04X}> IGNORE # 1{digits}\n")
+        })
+        .collect();
+    fs::write(dir.path().join("strokes.txt"), strokes).unwrap();
+    let phones: String = (0..100)
+        .map(|_| format!("{}\n", synth::mobile(&mut rng)))
+        .collect();
+    fs::write(dir.path().join("phones.txt"), phones).unwrap();
+    let (_, out, _) = scan(&[dir.path().to_str().unwrap(), "--format", "jsonl"]);
+    let findings = jsonl(&out);
+    assert_eq!(findings.len(), 100, "all phones, no strokes");
+    assert!(findings
+        .iter()
+        .all(|f| f["path"].as_str().unwrap().ends_with("phones.txt")));
+}

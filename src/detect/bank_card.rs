@@ -65,18 +65,15 @@ fn prefix_value(digits: &[u8], width: usize) -> u64 {
         .fold(0, |acc, &b| acc * 10 + u64::from(b - b'0'))
 }
 
-/// Validates a card number given as 15–19 ASCII digits.
-///
-/// `High` when a specific bank's BIN matches, `Medium` for a scheme's range
-/// only, `None` when Luhn fails or no issuer has that prefix and length.
-pub fn validate(digits: &[u8]) -> Option<Confidence> {
+/// The confidence an issuer prefix and length give a 15–19 digit number
+/// (`High` for a specific bank's BIN, `Medium` for a scheme's range), or
+/// `None` when no issuer has that prefix and length. Luhn is not checked.
+pub fn issuer(digits: &[u8]) -> Option<Confidence> {
     let n = digits.len();
     if !(15..=19).contains(&n) || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    // The issuer table rejects most candidates (order ids starting with 1,
-    // 7, 8 …) before the Luhn sum is worth computing.
-    let best = ISSUERS
+    ISSUERS
         .iter()
         .filter(|issuer| issuer.lengths & (1 << n) != 0)
         .filter(|issuer| (issuer.lo..=issuer.hi).contains(&prefix_value(digits, issuer.width)))
@@ -87,8 +84,20 @@ pub fn validate(digits: &[u8]) -> Option<Confidence> {
                 Confidence::Medium
             }
         })
-        .max()?;
-    luhn::is_valid(digits).then_some(best)
+        .max()
+}
+
+/// Whether the digits repeat with a period of at most 4
+/// (`5454545454545454`): filler and encoded data, not an issued card.
+pub fn is_patterned(digits: &[u8]) -> bool {
+    (1..=4).any(|p| digits.iter().zip(&digits[p..]).all(|(a, b)| a == b))
+}
+
+/// Validates a card number given as 15–19 ASCII digits: issuer prefix and
+/// length, Luhn, and not a repeating pattern.
+pub fn validate(digits: &[u8]) -> Option<Confidence> {
+    let confidence = issuer(digits)?;
+    (luhn::is_valid(digits) && !is_patterned(digits)).then_some(confidence)
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
-//! Context words: evidence that a value is of a kind.
+//! Context words: evidence that a value is of a kind, or is not.
 //!
 //! The words (`patterns/context.tsv`) are searched with one Aho-Corasick
 //! automaton, ASCII case-insensitively, in two places: the field name a value
 //! sits under, and the 48 characters before the value on its line. An ASCII
 //! word only counts when no ASCII letter touches it, so `ip` is found in
-//! `client_ip=` but not in `zip`. Lookups happen only for candidates that
+//! `client_ip=` but not in `zip`. Words marked `!kind` in the table speak
+//! against a kind (`version` before a dotted quad). Lookups happen only for candidates that
 //! already passed validation, which keeps them off the hot path.
 
 use std::sync::LazyLock;
@@ -36,9 +37,29 @@ impl KindSet {
     }
 }
 
+/// What context words say about the kinds of a nearby value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Evidence {
+    /// Kinds a context word speaks for.
+    pub pro: KindSet,
+    /// Kinds a counter-word speaks against (`version 1.2.3.4` is no IP).
+    pub contra: KindSet,
+}
+
+impl Evidence {
+    /// Both sets combined with another piece of evidence.
+    pub fn with(self, other: Evidence) -> Evidence {
+        Evidence {
+            pro: KindSet(self.pro.0 | other.pro.0),
+            contra: KindSet(self.contra.0 | other.contra.0),
+        }
+    }
+}
+
 struct Words {
     automaton: AhoCorasick,
-    kinds: Vec<Kind>,
+    /// Per pattern: the kind and whether the word speaks against it.
+    kinds: Vec<(Kind, bool)>,
 }
 
 static WORDS: LazyLock<Words> = LazyLock::new(|| {
@@ -48,11 +69,15 @@ static WORDS: LazyLock<Words> = LazyLock::new(|| {
         let [kind, word] = rec[..] else {
             patterns::bad_record("context.tsv", line, "expected 2 columns")
         };
+        let (kind, against) = match kind.strip_prefix('!') {
+            Some(kind) => (kind, true),
+            None => (kind, false),
+        };
         let Some(kind) = Kind::from_id(kind) else {
             patterns::bad_record("context.tsv", line, "unknown kind")
         };
         words.push(word);
-        kinds.push(kind);
+        kinds.push((kind, against));
     }
     let automaton = AhoCorasick::builder()
         .ascii_case_insensitive(true)
@@ -61,10 +86,10 @@ static WORDS: LazyLock<Words> = LazyLock::new(|| {
     Words { automaton, kinds }
 });
 
-/// The kinds whose context words occur in `haystack`.
-fn kinds_in(haystack: &[u8]) -> KindSet {
+/// The evidence of the words in `haystack`.
+fn evidence_in(haystack: &[u8]) -> Evidence {
     let words = &*WORDS;
-    let mut set = KindSet::EMPTY;
+    let mut evidence = Evidence::default();
     for m in words.automaton.find_overlapping_iter(haystack) {
         let word_start = haystack[m.start()];
         let word_end = haystack[m.end() - 1];
@@ -74,20 +99,25 @@ fn kinds_in(haystack: &[u8]) -> KindSet {
         let glued_after = word_end.is_ascii_alphabetic()
             && haystack.get(m.end()).is_some_and(u8::is_ascii_alphabetic);
         if !glued_before && !glued_after {
-            set.insert(words.kinds[m.pattern().as_usize()]);
+            let (kind, against) = words.kinds[m.pattern().as_usize()];
+            if against {
+                evidence.contra.insert(kind);
+            } else {
+                evidence.pro.insert(kind);
+            }
         }
     }
-    set
+    evidence
 }
 
-/// The kinds a field name speaks for (`身份证号`, `user_phone`, `imei` …).
-pub fn kinds_named_by(field: &str) -> KindSet {
-    kinds_in(field.as_bytes())
+/// What a field name says (`身份证号`, `user_phone`, `imei`, `version` …).
+pub fn in_field(field: &str) -> Evidence {
+    evidence_in(field.as_bytes())
 }
 
-/// Whether a context word for `kind` stands within [`WINDOW_CHARS`]
-/// characters before `start`, on the same line.
-pub fn precedes(text: &[u8], start: usize, kind: Kind) -> bool {
+/// What the words within [`WINDOW_CHARS`] characters before `start`, on the
+/// same line, say.
+pub fn before(text: &[u8], start: usize) -> Evidence {
     let mut from = start;
     let mut chars = 0;
     while from > 0 && chars < WINDOW_CHARS {
@@ -100,40 +130,57 @@ pub fn precedes(text: &[u8], start: usize, kind: Kind) -> bool {
             chars += 1;
         }
     }
-    kinds_in(&text[from..start]).contains(kind)
+    evidence_in(&text[from..start])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn pro(field: &str) -> KindSet {
+        in_field(field).pro
+    }
+
     #[test]
     fn field_names() {
-        assert!(kinds_named_by("身份证号").contains(Kind::ResidentId));
-        assert!(kinds_named_by("user.contact.Phone").contains(Kind::Mobile));
-        assert!(kinds_named_by("device_IMEI").contains(Kind::Imei));
-        assert!(kinds_named_by("passport_no").contains(Kind::Passport));
-        assert!(!kinds_named_by("telephony_zip").contains(Kind::Ipv4));
-        assert!(!kinds_named_by("hotel").contains(Kind::Mobile));
-        assert_eq!(kinds_named_by("amount"), KindSet::EMPTY);
+        assert!(pro("身份证号").contains(Kind::ResidentId));
+        assert!(pro("user.contact.Phone").contains(Kind::Mobile));
+        assert!(pro("device_IMEI").contains(Kind::Imei));
+        assert!(pro("passport_no").contains(Kind::Passport));
+        assert!(pro("client_ip").contains(Kind::Ipv4));
+        assert!(!pro("telephony_zip").contains(Kind::Ipv4));
+        assert!(!pro("hotel").contains(Kind::Mobile));
+        assert_eq!(in_field("amount"), Evidence::default());
+    }
+
+    #[test]
+    fn counter_words() {
+        assert!(in_field("version").contra.contains(Kind::Ipv4));
+        let text = b"Upgrade to 3.11.10.25";
+        assert!(before(text, 11).contra.contains(Kind::Ipv4));
+        assert!(!before(b"client_ip=10.1.2.3", 10)
+            .contra
+            .contains(Kind::Ipv4));
     }
 
     #[test]
     fn window_before_value() {
         let text = "设备号: 490154203237518".as_bytes();
         let start = text.len() - 15;
-        assert!(precedes(text, start, Kind::Imei));
-        assert!(!precedes(text, start, Kind::Passport));
+        assert!(before(text, start).pro.contains(Kind::Imei));
+        assert!(!before(text, start).pro.contains(Kind::Passport));
 
         let far = format!("imei{} 490154203237518", " ".repeat(60));
         assert!(
-            !precedes(far.as_bytes(), far.len() - 15, Kind::Imei),
+            !before(far.as_bytes(), far.len() - 15)
+                .pro
+                .contains(Kind::Imei),
             "too far"
         );
 
         let other_line = "imei\n490154203237518";
         assert!(
-            !precedes(other_line.as_bytes(), 5, Kind::Imei),
+            !before(other_line.as_bytes(), 5).pro.contains(Kind::Imei),
             "other line"
         );
     }

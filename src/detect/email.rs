@@ -3,11 +3,19 @@
 //! The local part is read backwards from the `@` and the domain forwards,
 //! each as the longest run of the characters they may hold. The domain needs
 //! at least two labels and an alphabetic top-level domain of 2–24 letters
-//! (or an IDN `xn--` label). Top-level domains that are really file
-//! extensions (`icon@2x.png`, `pkg@1.2.js`) are rejected, and the reserved
-//! documentation domains (`example.com`, `.test`, …) get medium confidence.
+//! that is a real one: the ICANN list in `patterns/tlds.txt` (so
+//! `getty@tty1.service`, `ca@valencia.po` and `aperson@dom.ain` are not
+//! addresses). Top-level domains that are also common file extensions
+//! (`icon@2x.png`, `bundle@1.0.zip`) are rejected, and so are the reserved
+//! documentation domains (`example.com`, `.test`, …), which no person's
+//! address can use, SSH remotes (`git@github.com`) and command-line
+//! switches (`-x@exclude.lst`). Perl POD's `E<gt>` after an address
+//! (`a@cpan.orgE<gt>`) is not part of the domain.
 
-use super::Confidence;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use crate::patterns;
 
 const MAX_LOCAL: usize = 64;
 const MAX_DOMAIN: usize = 253;
@@ -32,6 +40,15 @@ const RESERVED: &[&str] = &[
     "localhost",
 ];
 
+/// Local parts of service accounts used in repository URLs.
+const SERVICE_USERS: &[&str] = &["git", "hg", "svn"];
+
+static TLDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    patterns::records(patterns::TLDS)
+        .map(|(_, rec)| rec[0])
+        .collect()
+});
+
 fn is_local_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
 }
@@ -41,8 +58,8 @@ fn is_domain_char(b: u8) -> bool {
 }
 
 /// The email address around the `@` at `at`, not starting before `floor`:
-/// `(start, end, confidence)`.
-pub fn around(text: &[u8], at: usize, floor: usize) -> Option<(usize, usize, Confidence)> {
+/// `(start, end)`.
+pub fn around(text: &[u8], at: usize, floor: usize) -> Option<(usize, usize)> {
     // Local part: backwards from '@'.
     let mut start = at;
     while start > floor && at - start < MAX_LOCAL && is_local_char(text[start - 1]) {
@@ -51,7 +68,11 @@ pub fn around(text: &[u8], at: usize, floor: usize) -> Option<(usize, usize, Con
     while start < at && text[start] == b'.' {
         start += 1;
     }
-    if start == at || text[at - 1] == b'.' {
+    if start == at || text[at - 1] == b'.' || text[start] == b'-' {
+        return None;
+    }
+    let local = &text[start..at];
+    if SERVICE_USERS.iter().any(|u| u.as_bytes() == local) {
         return None;
     }
     // Domain: forwards from '@'.
@@ -62,13 +83,14 @@ pub fn around(text: &[u8], at: usize, floor: usize) -> Option<(usize, usize, Con
     while end > at + 1 && matches!(text[end - 1], b'.' | b'-') {
         end -= 1;
     }
-    let domain = &text[at + 1..end];
-    let confidence = check_domain(domain)?;
-    Some((start, end, confidence))
+    if text[end - 1] == b'E' && text.get(end) == Some(&b'<') {
+        end -= 1; // POD: E<lt>a@cpan.orgE<gt>
+    }
+    is_domain(&text[at + 1..end]).then_some((start, end))
 }
 
 /// Checks a domain's labels and top-level domain.
-fn check_domain(domain: &[u8]) -> Option<Confidence> {
+fn is_domain(domain: &[u8]) -> bool {
     let mut labels = 0;
     let mut tld: &[u8] = &[];
     for label in domain.split(|&b| b == b'.') {
@@ -77,65 +99,46 @@ fn check_domain(domain: &[u8]) -> Option<Confidence> {
             || label[0] == b'-'
             || label[label.len() - 1] == b'-'
         {
-            return None;
+            return false;
         }
         labels += 1;
         tld = label;
     }
-    let idn = tld.len() > 4 && tld[..4].eq_ignore_ascii_case(b"xn--");
-    let alpha = (2..=24).contains(&tld.len()) && tld.iter().all(u8::is_ascii_alphabetic);
-    if labels < 2 || !(idn || alpha) {
-        return None;
-    }
-    let tld = std::str::from_utf8(tld).ok()?;
-    if FILE_EXTENSIONS
-        .iter()
-        .any(|ext| ext.eq_ignore_ascii_case(tld))
-    {
-        return None;
-    }
-    let domain = std::str::from_utf8(domain).ok()?.to_ascii_lowercase();
+    let Ok(domain) = std::str::from_utf8(domain) else {
+        return false;
+    };
+    let (tld, domain) = (
+        String::from_utf8_lossy(tld).to_ascii_lowercase(),
+        domain.to_ascii_lowercase(),
+    );
     let reserved = RESERVED
         .iter()
         .any(|r| domain == *r || domain.ends_with(&format!(".{r}")));
-    Some(if reserved {
-        Confidence::Medium
-    } else {
-        Confidence::High
-    })
+    labels >= 2
+        && TLDS.contains(tld.as_str())
+        && !FILE_EXTENSIONS.contains(&tld.as_str())
+        && !reserved
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn find(text: &str) -> Option<(&str, Confidence)> {
+    fn find(text: &str) -> Option<&str> {
         let at = text.find('@')?;
-        around(text.as_bytes(), at, 0).map(|(s, e, c)| (&text[s..e], c))
+        around(text.as_bytes(), at, 0).map(|(s, e)| &text[s..e])
     }
 
     #[test]
     fn valid_addresses() {
         assert_eq!(
             find("contact: zhang.san+hr@corp-mail.com.cn."),
-            Some(("zhang.san+hr@corp-mail.com.cn", Confidence::High))
+            Some("zhang.san+hr@corp-mail.com.cn")
         );
-        assert_eq!(
-            find("<12345678@qq.com>"),
-            Some(("12345678@qq.com", Confidence::High))
-        );
-        assert_eq!(
-            find("邮箱:li@163.com。"),
-            Some(("li@163.com", Confidence::High))
-        );
-        assert_eq!(
-            find("a@example.com"),
-            Some(("a@example.com", Confidence::Medium))
-        );
-        assert_eq!(
-            find("x@mail.xn--fiqs8s"),
-            Some(("x@mail.xn--fiqs8s", Confidence::High))
-        );
+        assert_eq!(find("<12345678@qq.com>"), Some("12345678@qq.com"));
+        assert_eq!(find("邮箱:li@163.com。"), Some("li@163.com"));
+        assert_eq!(find("x@mail.xn--fiqs8s"), Some("x@mail.xn--fiqs8s"));
+        assert_eq!(find("E<lt>exodist@cpan.orgE<gt>"), Some("exodist@cpan.org"));
     }
 
     #[test]
@@ -151,6 +154,15 @@ mod tests {
             "a.@b.com",
             "x@host.c",
             "x@host.c0m",
+            "a@example.com",
+            "b@mail.example.org",
+            "c@host.test",
+            "aperson@dom.ain",
+            "getty@tty1.service",
+            "ca@valencia.po",
+            "x@box.local",
+            "git@github.com",
+            "-x@exclude.lst",
         ] {
             assert_eq!(find(text), None, "{text}");
         }

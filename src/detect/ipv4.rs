@@ -7,13 +7,26 @@
 //! `127.0.0.0/8` and `224.0.0.0` and above (multicast, reserved, netmasks
 //! such as `255.255.255.0`).
 
-use super::{digits_end, is_alnum, Confidence};
+use super::{digits_end, is_alnum};
 
-/// The IPv4 address starting at `s` (a digit run followed by `.`), if any:
-/// `(end, confidence)`. Medium by default; the scanner raises it with
-/// context.
-pub fn at(text: &[u8], s: usize) -> Option<(usize, Confidence)> {
-    if s > 0 && (is_alnum(text[s - 1]) || text[s - 1] == b'.') {
+/// A dotted quad found in text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4 {
+    /// Offset one past its last byte.
+    pub end: usize,
+    /// Every octet is a single digit (`1.2.3.4`, section `7.1.1.1`): more
+    /// likely a version or section number unless context says otherwise.
+    pub single_digits: bool,
+}
+
+/// The IPv4 address starting at `s` (a digit run followed by `.`), if any.
+pub fn at(text: &[u8], s: usize) -> Option<Ipv4> {
+    let before = |back: usize| if s >= back { text[s - back] } else { b' ' };
+    if is_alnum(before(1)) || before(1) == b'.' {
+        return None;
+    }
+    // `linux-2.6.35.9`, `python_3.11.0.1`: a version glued to a name.
+    if matches!(before(1), b'-' | b'_') && before(2).is_ascii_alphabetic() {
         return None;
     }
     let mut octets = [0u32; 4];
@@ -40,13 +53,28 @@ pub fn at(text: &[u8], s: usize) -> Option<(usize, Confidence)> {
     }
     let after = text.get(i).copied().unwrap_or(b' ');
     let after2 = text.get(i + 1).copied().unwrap_or(b' ');
-    if is_alnum(after) || (after == b'.' && is_alnum(after2)) {
+    let glued = is_alnum(after) || (after == b'.' && is_alnum(after2));
+    let network = after == b'/' && after2.is_ascii_digit();
+    let version = matches!(after, b'+' | b'~' | b'_') || (after == b'-' && is_alnum(after2));
+    if glued || network || version || !is_host(octets) {
         return None;
     }
-    if octets[0] == 0 || octets[0] == 127 || octets[0] >= 224 {
-        return None;
-    }
-    Some((i, Confidence::Medium))
+    Some(Ipv4 {
+        end: i,
+        single_digits: octets.iter().all(|&o| o < 10),
+    })
+}
+
+/// Whether the address can belong to a host that a person uses.
+fn is_host([a, b, c, _]: [u32; 4]) -> bool {
+    let reserved = a == 0
+        || a == 127
+        || a >= 224
+        || (a, b, c) == (192, 0, 2)
+        || (a, b, c) == (198, 51, 100)
+        || (a, b, c) == (203, 0, 113)
+        || (a == 198 && (b == 18 || b == 19));
+    !reserved
 }
 
 #[cfg(test)]
@@ -55,7 +83,7 @@ mod tests {
 
     fn find(text: &str) -> Option<&str> {
         let s = text.find(|c: char| c.is_ascii_digit())?;
-        at(text.as_bytes(), s).map(|(e, _)| &text[s..e])
+        at(text.as_bytes(), s).map(|ip| &text[s..ip.end])
     }
 
     #[test]
@@ -79,6 +107,14 @@ mod tests {
             "0.0.0.0",
             "255.255.255.0",
             "224.0.0.1",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "198.18.0.1",
+            "10.0.0.0/8",
+            "linux-2.6.35.9",
+            "1.2.5.1-2",
+            "6.2.0.0~rc1",
         ] {
             assert_eq!(find(text), None, "{text}");
         }

@@ -1,7 +1,8 @@
 //! MAC addresses: six hex octets joined by `:` or `-` (one kind per address).
 //!
 //! The all-zero and broadcast (`ff:ff:ff:ff:ff:ff`) addresses identify no
-//! device and are not reported.
+//! device and are not reported, nor is the last line of a wrapped hex dump
+//! (a certificate signature whose previous line ends in `xx:`).
 
 use super::is_alnum;
 
@@ -15,6 +16,14 @@ pub fn at(text: &[u8], s: usize) -> Option<usize> {
     }
     let sep = bytes[2];
     if sep != b':' && sep != b'-' {
+        return None;
+    }
+    let previous = text[..s]
+        .iter()
+        .rev()
+        .take(64)
+        .find(|b| !b.is_ascii_whitespace());
+    if previous == Some(&sep) {
         return None;
     }
     for (i, &b) in bytes.iter().enumerate() {
@@ -70,6 +79,7 @@ mod tests {
             ("x00:1a:2b:3c:4d:5e", 1),
             ("12:00:1a:2b:3c:4d:5e", 3),
             ("00:1a:2b:3c:4d", 0),
+            ("61:29:\n         b2:53:ff:6c:04:bc", 15),
         ] {
             assert_eq!(find(text, s), None, "{text}");
         }

@@ -1,4 +1,5 @@
-//! Mainland mobile numbers: 11 digits in an assigned segment.
+//! Mainland mobile numbers: 11 digits in an assigned segment (and not a
+//! power of two, which in code is a size or a flag).
 //!
 //! The segments (`patterns/mobile_segments.txt`) are 3- or 4-digit prefixes;
 //! they are kept in a 10 000-entry table indexed by the first four digits so
@@ -32,7 +33,11 @@ pub fn is_valid(digits: &[u8]) -> bool {
     let prefix = digits[..4]
         .iter()
         .fold(0usize, |acc, &b| acc * 10 + usize::from(b - b'0'));
-    SEGMENTS[prefix]
+    let value = digits
+        .iter()
+        .fold(0u64, |acc, &b| acc * 10 + u64::from(b - b'0'));
+    // Powers of two (`17179869184` = 2^34) are memory sizes and flags.
+    SEGMENTS[prefix] && !value.is_power_of_two()
 }
 
 #[cfg(test)]
@@ -62,6 +67,7 @@ mod tests {
             "1381234567",  // 10 digits
             "138123456789",
             "1381234567a",
+            "17179869184", // 2^34
         ] {
             assert!(!is_valid(n.as_bytes()), "{n}");
         }

@@ -32,7 +32,7 @@ pub mod mobile;
 pub mod passport;
 pub mod resident_id;
 
-use context::KindSet;
+use context::Evidence;
 
 /// A kind of personal information that piscan detects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -174,6 +174,44 @@ pub(crate) fn digits_end(text: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Counts of candidates and how many passed validation, kept per file.
+///
+/// Real data validates almost always: a column of phone numbers is nearly
+/// all in assigned segments, a list of card numbers nearly all passes Luhn.
+/// Tables of other numbers (stroke codes, test vectors, big integers) pass
+/// at the rate of chance. When a file holds many candidates and few pass,
+/// the few that pass are chance too, and [`Stats::implausible`] says so.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// 11-digit runs starting with `1`.
+    pub mobile_candidates: u32,
+    /// Of those, in an assigned segment.
+    pub mobile_valid: u32,
+    /// 15–19 digit runs with a card issuer's prefix and length.
+    pub card_candidates: u32,
+    /// Of those, passing Luhn.
+    pub card_valid: u32,
+}
+
+impl Stats {
+    /// Candidates needed before the pass rate is trusted.
+    const MIN_CANDIDATES: u32 = 20;
+
+    /// Whether medium-confidence findings of `kind` in this file are likely
+    /// chance: at least 20 candidates of which fewer than 70 % (mobile) or
+    /// 50 % (card) validate. Context-confirmed (high) findings are kept.
+    pub fn implausible(&self, kind: Kind) -> bool {
+        let rate_below = |valid: u32, all: u32, percent: u32| {
+            all >= Self::MIN_CANDIDATES && valid * 100 < all * percent
+        };
+        match kind {
+            Kind::Mobile => rate_below(self.mobile_valid, self.mobile_candidates, 70),
+            Kind::BankCard => rate_below(self.card_valid, self.card_candidates, 50),
+            _ => false,
+        }
+    }
+}
+
 /// Scans `text` and appends every validated value to `out`, in order of
 /// position and without overlaps.
 ///
@@ -181,10 +219,16 @@ pub(crate) fn digits_end(text: &[u8], mut i: usize) -> usize {
 /// when the extractor knows one; its context words count as evidence for
 /// every value in `text`.
 pub fn scan(text: &[u8], field: Option<&str>, out: &mut Vec<Match>) {
+    scan_counting(text, field, out, &mut Stats::default());
+}
+
+/// [`scan`], also adding to the file's candidate counts.
+pub fn scan_counting(text: &[u8], field: Option<&str>, out: &mut Vec<Match>, stats: &mut Stats) {
     let mut scanner = Scanner {
         text,
-        field_kinds: field.map_or(KindSet::EMPTY, context::kinds_named_by),
+        field: field.map_or(Evidence::default(), context::in_field),
         out,
+        stats,
         last_end: 0,
     };
     scanner.run();
@@ -192,8 +236,9 @@ pub fn scan(text: &[u8], field: Option<&str>, out: &mut Vec<Match>) {
 
 struct Scanner<'a> {
     text: &'a [u8],
-    field_kinds: KindSet,
+    field: Evidence,
     out: &'a mut Vec<Match>,
+    stats: &'a mut Stats,
     last_end: usize,
 }
 
@@ -235,10 +280,15 @@ impl Scanner<'_> {
         }
     }
 
+    /// What the field name and the 48 characters before `start` say.
+    fn evidence(&self, start: usize) -> Evidence {
+        self.field.with(context::before(self.text, start))
+    }
+
     /// Whether there is a context word for `kind` in the field name or in
     /// the 48 characters before `start` on the same line.
     fn has_context(&self, kind: Kind, start: usize) -> bool {
-        self.field_kinds.contains(kind) || context::precedes(self.text, start, kind)
+        self.field.pro.contains(kind) || context::before(self.text, start).pro.contains(kind)
     }
 
     /// Raises `confidence` to high when there is context for `kind`.
@@ -282,16 +332,20 @@ impl Scanner<'_> {
             }
             b'@' => return e,
             b'.' if is_digit(self.byte(e + 1)) => {
-                if let Some((end, conf)) = ipv4::at(self.text, s) {
-                    let conf = self.confirm(Kind::Ipv4, s, conf);
-                    self.emit(s, end, Kind::Ipv4, conf);
-                    return end;
-                }
-                return e;
+                return match ipv4::at(self.text, s) {
+                    Some(ip) => {
+                        self.ipv4(s, ip);
+                        ip.end
+                    }
+                    None => e,
+                };
             }
             b' ' | b'-' if (2..=4).contains(&(e - s)) && is_digit(self.byte(e + 1)) => {
+                // `527D 5282 5281 5290 5293`: groups continuing a longer
+                // sequence of groups are not a number of their own.
+                let continues = s > 0 && prev == next && is_alnum(self.before(s - 1));
                 let chain = Chain::parse(self.text, s);
-                if self.grouped(&chain) || chain.len >= 3 {
+                if (!continues && self.grouped(&chain)) || chain.len >= 3 {
                     return chain.end;
                 }
                 return e;
@@ -307,11 +361,20 @@ impl Scanner<'_> {
     /// it was a value.
     fn plain_number(&mut self, s: usize, e: usize) -> bool {
         let d = &self.text[s..e];
+        // `+1 555…`: an international number is only Chinese after +86.
+        let international = self.before(s) == b'+';
         match d.len() {
             18 => self.resident_id(s, e) || self.bank_card(s, e, d),
-            11 => self.mobile(s, e, d),
-            13 if d.starts_with(b"86") => self.mobile(s, e, &d[2..]),
-            15 if d.starts_with(b"0086") && mobile::is_valid(&d[4..]) => self.mobile(s, e, &d[4..]),
+            11 if !international => {
+                if d[0] == b'1' {
+                    self.stats.mobile_candidates += 1;
+                }
+                self.mobile(s, e, d, Confidence::Medium)
+            }
+            13 if d.starts_with(b"86") => self.mobile(s, e, &d[2..], Confidence::High),
+            15 if d.starts_with(b"0086") && mobile::is_valid(&d[4..]) => {
+                self.mobile(s, e, &d[4..], Confidence::High)
+            }
             15 if imei::is_valid(d) && self.has_context(Kind::Imei, s) => {
                 self.emit(s, e, Kind::Imei, Confidence::High);
                 true
@@ -333,23 +396,53 @@ impl Scanner<'_> {
     }
 
     fn bank_card(&mut self, s: usize, e: usize, digits: &[u8]) -> bool {
-        match bank_card::validate(digits) {
-            Some(conf) => {
-                let conf = self.confirm(Kind::BankCard, s, conf);
-                self.emit(s, e, Kind::BankCard, conf);
-                true
-            }
-            None => false,
+        let Some(issuer) = bank_card::issuer(digits) else {
+            return false;
+        };
+        self.stats.card_candidates += 1;
+        if !luhn::is_valid(digits) {
+            return false;
         }
+        self.stats.card_valid += 1;
+        if bank_card::is_patterned(digits) {
+            return false;
+        }
+        let conf = self.confirm(Kind::BankCard, s, issuer);
+        self.emit(s, e, Kind::BankCard, conf);
+        true
     }
 
-    fn mobile(&mut self, s: usize, e: usize, digits: &[u8]) -> bool {
-        if mobile::is_valid(digits) {
-            self.emit(s, e, Kind::Mobile, Confidence::High);
-            true
-        } else {
-            false
+    /// A mobile number; `written` is the confidence its writing gives
+    /// (high for `+86`/`0086` and grouped forms, medium for 11 bare digits,
+    /// which a context word raises).
+    fn mobile(&mut self, s: usize, e: usize, digits: &[u8], written: Confidence) -> bool {
+        if !mobile::is_valid(digits) {
+            return false;
         }
+        self.stats.mobile_valid += u32::from(written == Confidence::Medium);
+        let conf = self.confirm(Kind::Mobile, s, written);
+        self.emit(s, e, Kind::Mobile, conf);
+        true
+    }
+
+    /// An IPv4 address: counter-words (`version`, `RFC`, `OID`) reject it,
+    /// context words confirm it, and one made only of single digits
+    /// (`1.2.3.4`, section `7.1.1.1`) needs a context word.
+    fn ipv4(&mut self, s: usize, ip: ipv4::Ipv4) {
+        let evidence = self.evidence(s);
+        if evidence.contra.contains(Kind::Ipv4) {
+            return;
+        }
+        let confirmed = evidence.pro.contains(Kind::Ipv4);
+        if ip.single_digits && !confirmed {
+            return;
+        }
+        let conf = if confirmed {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        };
+        self.emit(s, ip.end, Kind::Ipv4, conf);
     }
 
     /// Tries a chain of digit groups (`138 1234 5678`, `+86-138-1234-5678`,
@@ -371,9 +464,9 @@ impl Scanner<'_> {
                     return false;
                 }
                 let start = if self.before(s) == b'+' { s - 1 } else { s };
-                self.mobile(start, e, &digits[prefix..])
+                self.mobile(start, e, &digits[prefix..], Confidence::High)
             }
-            [3, 4, 4] => self.mobile(s, e, digits),
+            [3, 4, 4] => self.mobile(s, e, digits, Confidence::High),
             [4, 6, 5] => self.bank_card(s, e, digits),
             [4, 4, 4, ref middle @ .., last]
                 if middle.iter().all(|&g| g == 4) && (1..=4).contains(&last) =>
@@ -387,8 +480,8 @@ impl Scanner<'_> {
     /// Handles an `@`: an email address around it.
     fn at_sign(&mut self, at: usize) -> usize {
         match email::around(self.text, at, self.last_end) {
-            Some((start, end, conf)) => {
-                self.emit(start, end, Kind::Email, conf);
+            Some((start, end)) => {
+                self.emit(start, end, Kind::Email, Confidence::High);
                 end
             }
             None => at + 1,

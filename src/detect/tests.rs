@@ -201,3 +201,71 @@ fn decimals_and_email_local_parts_glue() {
     assert_eq!(found(&format!("{ID}.5")), vec![]);
     assert_eq!(found(&format!("{ID}.")), vec![(Kind::ResidentId, ID)]);
 }
+
+#[test]
+fn file_statistics_flag_tables_of_chance_numbers() {
+    // Stroke-code style numbers: digits 1-5 only, about half in a segment.
+    let mut rng = Rng::new(3);
+    let table: String = (0..200)
+        .map(|_| {
+            let digits: String = (0..10)
+                .map(|_| char::from(b'1' + rng.below(5) as u8))
+                .collect();
+            format!("# 1{digits}\n")
+        })
+        .collect();
+    let mut stats = Stats::default();
+    let mut out = Vec::new();
+    scan_counting(table.as_bytes(), None, &mut out, &mut stats);
+    assert_eq!(stats.mobile_candidates, 200);
+    assert!(!out.is_empty(), "some pass by chance");
+    assert!(stats.implausible(Kind::Mobile));
+
+    let phones: String = (0..200)
+        .map(|_| format!("{}\n", synth::mobile(&mut rng)))
+        .collect();
+    let mut stats = Stats::default();
+    scan_counting(phones.as_bytes(), None, &mut Vec::new(), &mut stats);
+    assert!(!stats.implausible(Kind::Mobile));
+}
+
+#[test]
+fn card_statistics_and_patterns() {
+    let mut rng = Rng::new(4);
+    let noise: String = (0..100).map(|_| format!("62{} ", rng.digits(14))).collect();
+    let mut stats = Stats::default();
+    scan_counting(noise.as_bytes(), None, &mut Vec::new(), &mut stats);
+    assert_eq!(stats.card_candidates, 100);
+    assert!(stats.implausible(Kind::BankCard));
+    assert!(
+        !stats.implausible(Kind::Mobile),
+        "too few candidates to judge"
+    );
+    assert_eq!(found("x 5454545454545454 y"), vec![]);
+}
+
+#[test]
+fn precision_rules_from_dogfooding() {
+    for text in [
+        "DeskPhoneNumber=+15555551212",       // North American number
+        "BTRFS_SUPER_FLAG = 17179869184;",    // 2^34
+        "525C 84AF 527D 5282 5281 5290 5293", // hex code points in groups
+        "Section 6.1.7.1 and 1.2.3.4",        // single-digit quads
+        "Upgrade to 3.11.10.25",              // version after a counter-word
+        "ObjectIdentifier(\"2.5.29.31\")",
+        "192.168.100.0/24",
+        "alsa-topology-conf:all 1.2.5.1-2",
+        "linux-2.6.35.9/arch",
+        "61:29:\n         b2:53:ff:6c:04:bc", // wrapped certificate dump
+        "dinsdale@example.com getty@tty1.service git@github.com",
+    ] {
+        assert_eq!(found(text), vec![], "{text}");
+    }
+    assert_eq!(found("ip 1.2.3.4"), vec![(Kind::Ipv4, "1.2.3.4")]);
+    let mut out = Vec::new();
+    scan(b"user 13812345678 login", None, &mut out);
+    assert_eq!(out[0].confidence, Confidence::Medium, "bare mobile");
+    out.clear();
+    scan("手机号 13812345678".as_bytes(), None, &mut out);
+    assert_eq!(out[0].confidence, Confidence::High, "mobile with context");
+}
