@@ -467,6 +467,7 @@ fn options() -> ScanOptions {
     ScanOptions {
         show_values: false,
         min_confidence: Confidence::Medium,
+        ..ScanOptions::default()
     }
 }
 

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::detect::Confidence;
+use crate::extract::Limits;
 use crate::report::Format;
 use crate::source::WalkOptions;
 
@@ -48,6 +49,11 @@ pub struct Config {
     pub quiet: bool,
     /// Say on stderr what each file was (encoding, skip reason).
     pub verbose: bool,
+    /// Bounds on archives and tables.
+    pub limits: Limits,
+    /// Share of a column's values that must hold a kind for the column to
+    /// be classified as holding it.
+    pub column_threshold: f64,
 }
 
 impl Default for Config {
@@ -66,6 +72,8 @@ impl Default for Config {
             progress: false,
             quiet: false,
             verbose: false,
+            limits: Limits::default(),
+            column_threshold: 0.5,
         }
     }
 }

@@ -11,6 +11,7 @@ use piscan::classify::classify;
 use piscan::config::{Config, FailOn};
 use piscan::detect::{Confidence, Kind};
 use piscan::exit_codes;
+use piscan::extract::Limits;
 use piscan::report::Format;
 use piscan::source::WalkOptions;
 
@@ -100,6 +101,27 @@ struct ScanArgs {
     /// Say on stderr what each file was: its encoding, or why it was skipped.
     #[arg(long, short = 'v')]
     verbose: bool,
+
+    /// How deep archives may nest inside each other.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    max_archive_depth: u32,
+
+    /// Total uncompressed bytes read from one archive (K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1G")]
+    max_archive_size: u64,
+
+    /// Largest uncompressed/compressed ratio of an archive member (bomb guard).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    max_compression_ratio: u64,
+
+    /// Read only the first N rows of each database table.
+    #[arg(long, value_name = "N")]
+    max_rows_per_table: Option<u64>,
+
+    /// Share of a column's values (0-1) that must hold a kind for the
+    /// column to be classified as holding it.
+    #[arg(long, value_name = "RATIO", default_value_t = 0.5, value_parser = parse_ratio)]
+    column_threshold: f64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -155,6 +177,13 @@ fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size too large: {text:?}"))
 }
 
+fn parse_ratio(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("not a ratio between 0 and 1: {text:?}")),
+    }
+}
+
 impl ScanArgs {
     fn into_config(self) -> Config {
         let stdout_tty = std::io::stdout().is_terminal() && self.output.is_none();
@@ -206,6 +235,13 @@ impl ScanArgs {
             progress: !self.no_progress && !self.quiet && std::io::stderr().is_terminal(),
             quiet: self.quiet,
             verbose: self.verbose,
+            limits: Limits {
+                max_depth: self.max_archive_depth,
+                max_archive_bytes: self.max_archive_size,
+                max_ratio: self.max_compression_ratio,
+                max_rows_per_table: self.max_rows_per_table,
+            },
+            column_threshold: self.column_threshold,
         }
     }
 }

@@ -26,13 +26,15 @@ use crate::report::output::{human_bytes, scan_line};
 use crate::report::{mask, Column, FileReport, Finding, Inventory, Outcome, Output, PartSkip};
 use crate::source::{self, sniff, Entry};
 
-/// How findings are rendered.
-#[derive(Debug, Clone, Copy)]
+/// How files are extracted and findings rendered.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ScanOptions {
     /// Print values unmasked.
     pub show_values: bool,
     /// Drop findings below this confidence.
     pub min_confidence: Confidence,
+    /// Bounds on archives and tables.
+    pub limits: Limits,
 }
 
 thread_local! {
@@ -218,8 +220,7 @@ pub fn scan_buffer(data: &[u8], path: String, opts: ScanOptions) -> FileReport {
             columns: Vec::new(),
             encoding: None,
         };
-        let limits = Limits::default();
-        match extract::extract(&path, data, &limits, 0, &mut collector) {
+        match extract::extract(&path, data, &opts.limits, 0, &mut collector) {
             Extracted::Binary(what) => FileReport::skipped(path, what.to_string()),
             Extracted::Scanned => {
                 collector.finish();
@@ -297,7 +298,7 @@ fn report(
         config.format,
         config.color,
     );
-    let mut inventory = Inventory::default();
+    let mut inventory = Inventory::new(config.column_threshold);
     let mut pending = Vec::new();
     let (mut files, mut bytes, mut findings) = (0u64, 0u64, 0u64);
     let mut write_error = None;
@@ -358,6 +359,7 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
     let opts = ScanOptions {
         show_values: config.show_values,
         min_confidence: config.min_confidence,
+        limits: config.limits,
     };
     let out: Box<dyn Write + Send> = match &config.output {
         Some(path) => Box::new(

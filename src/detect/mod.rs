@@ -94,10 +94,11 @@ impl Kind {
 }
 
 /// How sure a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Confidence {
     /// Shape and checksum valid, but weaker evidence (a card scheme's whole
     /// range, an unknown area code, a private-looking IP without context).
+    #[default]
     Medium,
     /// Validated and/or confirmed by context.
     High,

@@ -84,6 +84,8 @@ pub struct Limits {
     pub max_archive_bytes: u64,
     /// Largest allowed ratio of uncompressed to compressed size of a member.
     pub max_ratio: u64,
+    /// Rows read per database table (the first N), for quick triage.
+    pub max_rows_per_table: Option<u64>,
 }
 
 impl Default for Limits {
@@ -92,6 +94,7 @@ impl Default for Limits {
             max_depth: 3,
             max_archive_bytes: 1 << 30,
             max_ratio: 100,
+            max_rows_per_table: None,
         }
     }
 }

@@ -655,7 +655,7 @@ mod tests {
             "x.docx".to_string(),
             crate::scan::ScanOptions {
                 show_values: true,
-                min_confidence: crate::detect::Confidence::Medium,
+                ..Default::default()
             },
         );
         let found: Vec<_> = report

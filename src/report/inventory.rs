@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{Column, FileReport, Outcome};
 use crate::classify::classify;
-use crate::detect::{Confidence, Kind};
+use crate::detect::{context, Confidence, Kind};
 
 /// How many locations the summary lists per kind.
 const TOP_LOCATIONS: usize = 10;
@@ -26,8 +26,11 @@ struct KindStats {
 }
 
 /// Running totals of a scan.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Inventory {
+    /// Share of a column's values that must hold a kind for the column to
+    /// be classified as holding it.
+    column_threshold: f64,
     kinds: BTreeMap<Kind, KindStats>,
     files_scanned: u64,
     bytes_scanned: u64,
@@ -82,6 +85,10 @@ pub struct ColumnKind {
     pub count: u64,
     /// `count / values`.
     pub ratio: f64,
+    /// The verdict: the column holds this kind, because the ratio reaches
+    /// the threshold (`--column-threshold`, default 0.5) or the column's
+    /// name is a context word for the kind and some values validate.
+    pub holds: bool,
 }
 
 /// Where a kind occurs, and how often.
@@ -148,21 +155,24 @@ pub struct Summary {
     pub elapsed_seconds: f64,
 }
 
-fn column_summary(path: &str, column: &Column) -> ColumnSummary {
+fn column_summary(path: &str, column: &Column, threshold: f64) -> ColumnSummary {
+    let named = context::in_field(&column.field).pro;
     let mut kinds: Vec<ColumnKind> = Kind::ALL
         .iter()
         .filter(|&&kind| column.hits[kind as usize] > 0)
         .map(|&kind| {
             let count = column.hits[kind as usize];
+            let ratio = count as f64 / column.values.max(1) as f64;
             ColumnKind {
                 kind: kind.id(),
                 sensitive: classify(kind).sensitive,
                 count,
-                ratio: count as f64 / column.values.max(1) as f64,
+                ratio,
+                holds: ratio >= threshold || named.contains(kind),
             }
         })
         .collect();
-    kinds.sort_by(|a, b| b.sensitive.cmp(&a.sensitive).then(b.count.cmp(&a.count)));
+    kinds.sort_by(|a, b| (b.holds, b.sensitive, b.count).cmp(&(a.holds, a.sensitive, a.count)));
     ColumnSummary {
         path: path.to_string(),
         member: column.member.clone(),
@@ -174,7 +184,26 @@ fn column_summary(path: &str, column: &Column) -> ColumnSummary {
     }
 }
 
+impl Default for Inventory {
+    fn default() -> Inventory {
+        Inventory::new(0.5)
+    }
+}
+
 impl Inventory {
+    /// An empty inventory classifying columns at `column_threshold`.
+    pub fn new(column_threshold: f64) -> Inventory {
+        Inventory {
+            column_threshold,
+            kinds: BTreeMap::new(),
+            files_scanned: 0,
+            bytes_scanned: 0,
+            files_with_findings: 0,
+            skipped: Vec::new(),
+            columns: Vec::new(),
+        }
+    }
+
     /// Adds one file's outcome and findings.
     pub fn add(&mut self, report: &FileReport) {
         match &report.outcome {
@@ -200,7 +229,8 @@ impl Inventory {
             .iter()
             .filter(|c| c.hits.iter().any(|&n| n > 0))
         {
-            self.columns.push(column_summary(&report.path, column));
+            self.columns
+                .push(column_summary(&report.path, column, self.column_threshold));
         }
         if !report.findings.is_empty() {
             self.files_with_findings += 1;
@@ -263,6 +293,7 @@ impl Inventory {
             let key = |c: &ColumnSummary| {
                 let top = c.kinds.first();
                 (
+                    std::cmp::Reverse(top.is_some_and(|k| k.holds)),
                     std::cmp::Reverse(top.is_some_and(|k| k.sensitive)),
                     std::cmp::Reverse(top.map_or(0, |k| k.count)),
                 )

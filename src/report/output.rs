@@ -204,6 +204,19 @@ pub fn place_label(f: &Finding) -> String {
     label
 }
 
+/// `1204311` as `1,204,311`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Human-readable byte count.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
@@ -286,29 +299,57 @@ fn write_inventory(buf: &mut Vec<u8>, s: &Summary, color: bool) -> io::Result<()
         }
     }
     if !s.columns.is_empty() {
-        writeln!(buf, "{}", bold("Columns holding personal information"))?;
+        writeln!(
+            buf,
+            "{}",
+            bold("Columns holding personal information (sensitive first)")
+        )?;
         for c in &s.columns {
-            let mut name = vec![c.path.as_str()];
-            name.extend(c.member.as_deref());
-            name.extend(c.sheet.as_deref());
-            name.extend(c.table.as_deref());
-            name.push(&c.field);
-            let kinds: Vec<String> = c
-                .kinds
-                .iter()
-                .map(|k| {
-                    let tag = if k.sensitive { " (sensitive)" } else { "" };
-                    format!(
-                        "{}{tag} {} of {} ({:.1} %)",
-                        k.kind,
-                        k.count,
-                        c.values,
-                        k.ratio * 100.0
-                    )
-                })
-                .collect();
-            writeln!(buf, "  {}: {}", name.join(" / "), kinds.join(", "))?;
+            let mut name = c.path.clone();
+            for part in [&c.member, &c.sheet].into_iter().flatten() {
+                name.push_str(" / ");
+                name.push_str(part);
+            }
+            match &c.table {
+                Some(table) => name.push_str(&format!(" / {table}.{}", c.field)),
+                None => name.push_str(&format!(" / {}", c.field)),
+            }
+            let unit = if c.table.is_some() { "rows" } else { "values" };
+            for k in &c.kinds {
+                writeln!(
+                    buf,
+                    "  {name} — {} — {} — {:.1} % of {} {unit}{}",
+                    k.kind,
+                    if k.sensitive {
+                        "sensitive"
+                    } else {
+                        "not sensitive"
+                    },
+                    k.ratio * 100.0,
+                    thousands(c.values),
+                    if k.holds {
+                        ""
+                    } else {
+                        " (too few to classify the column)"
+                    },
+                )?;
+            }
         }
     }
     writeln!(buf, "{}", scan_line(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_for_people() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_204_311), "1,204,311");
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500_000), "1.5 MB");
+    }
 }
