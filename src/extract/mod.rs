@@ -154,7 +154,8 @@ pub fn detect_format(name: &str, data: &[u8]) -> Result<Format, &'static str> {
             _ => Format::Zip,
         });
     }
-    if data.starts_with(b"\xd0\xcf\x11\xe0") && ext == "xls" {
+    if data.starts_with(b"\xd0\xcf\x11\xe0") && matches!(ext.as_str(), "xls" | "xlsx" | "xlsb") {
+        // .xls, or an encrypted .xlsx/.xlsb (which the reader reports as such).
         return Ok(Format::Spreadsheet);
     }
     if data.starts_with(b"%PDF-") {

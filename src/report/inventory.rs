@@ -172,7 +172,7 @@ fn column_summary(path: &str, column: &Column, threshold: f64) -> ColumnSummary 
             }
         })
         .collect();
-    kinds.sort_by(|a, b| (b.holds, b.sensitive, b.count).cmp(&(a.holds, a.sensitive, a.count)));
+    kinds.sort_by_key(|k| std::cmp::Reverse((k.holds, k.sensitive, k.count)));
     ColumnSummary {
         path: path.to_string(),
         member: column.member.clone(),
