@@ -7,6 +7,8 @@
 //! unmixed, and memory bounded by the channel, not by the tree.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -81,6 +83,9 @@ impl<'a> LineCounter<'a> {
     }
 }
 
+/// Most distinct columns counted per file.
+const MAX_COLUMNS: usize = 10_000;
+
 /// The scan loop's [`Sink`]: runs the detectors on every unit and turns
 /// matches into findings, column counts and skipped parts.
 struct Collector<'m> {
@@ -93,32 +98,41 @@ struct Collector<'m> {
     findings: Vec<Finding>,
     /// Per finding: the ordinal of its unit and its column, if any.
     origins: Vec<(u64, Option<usize>)>,
+    /// Column positions by hash of (member, sheet, table, field).
+    column_index: HashMap<u64, Vec<usize>>,
+    column_hasher: std::hash::RandomState,
     skipped_parts: Vec<PartSkip>,
     columns: Vec<Column>,
     encoding: Option<&'static str>,
 }
 
 impl Collector<'_> {
-    /// The column of a value's field, created on first sight. Files have
-    /// few columns, so a linear search (no allocation per value) beats a map.
+    /// The column of a value's field, created on first sight. Looked up by a
+    /// hash of the borrowed names, so there is no allocation per value and
+    /// no slowdown with many distinct fields; a file keeps at most
+    /// [`MAX_COLUMNS`] of them (a JSON map keyed by names would otherwise
+    /// make one per entry).
     fn column(&mut self, place: &Place<'_>) -> Option<usize> {
         let field = place.field?;
-        let found = self.columns.iter().rposition(|c| {
-            c.field == field
-                && c.member.as_deref() == place.member
-                && c.sheet.as_deref() == place.sheet
-                && c.table.as_deref() == place.table
+        let key = (place.member, place.sheet, place.table, field);
+        let hash = self.column_hasher.hash_one(key);
+        let candidates = self.column_index.entry(hash).or_default();
+        let found = candidates.iter().copied().find(|&i| {
+            let c = &self.columns[i];
+            (c.member.as_deref(), c.sheet.as_deref(), c.table.as_deref(), c.field.as_str()) == key
         });
-        Some(found.unwrap_or_else(|| {
-            self.columns.push(Column {
-                member: place.member.map(str::to_string),
-                sheet: place.sheet.map(str::to_string),
-                table: place.table.map(str::to_string),
-                field: field.to_string(),
-                ..Column::default()
-            });
-            self.columns.len() - 1
-        }))
+        if found.is_some() || self.columns.len() >= MAX_COLUMNS {
+            return found;
+        }
+        candidates.push(self.columns.len());
+        self.columns.push(Column {
+            member: place.member.map(str::to_string),
+            sheet: place.sheet.map(str::to_string),
+            table: place.table.map(str::to_string),
+            field: field.to_string(),
+            ..Column::default()
+        });
+        Some(self.columns.len() - 1)
     }
 
     /// Drops findings the file's statistics show to be chance, then counts
@@ -216,6 +230,8 @@ pub fn scan_buffer(data: &[u8], path: String, opts: ScanOptions) -> FileReport {
             units: 0,
             findings: Vec::new(),
             origins: Vec::new(),
+            column_index: HashMap::new(),
+            column_hasher: std::hash::RandomState::new(),
             skipped_parts: Vec::new(),
             columns: Vec::new(),
             encoding: None,
