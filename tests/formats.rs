@@ -1,0 +1,150 @@
+//! End-to-end tests of the file formats: every input is generated here,
+//! and findings are checked down to their location fields.
+
+use std::fs;
+use std::io::{Cursor, Write};
+
+use assert_cmd::Command;
+use piscan::synth::{self, Rng};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Scans `dir` and returns the findings of `--format jsonl --show-values`,
+/// sorted by path.
+fn findings(dir: &TempDir) -> Vec<Value> {
+    let out = Command::cargo_bin("piscan")
+        .unwrap()
+        .args(["scan", "--format", "jsonl", "--sort", "path", "--show-values"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The summary of `--format json`.
+fn summary(dir: &TempDir) -> Value {
+    let out = Command::cargo_bin("piscan")
+        .unwrap()
+        .args(["scan", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["summary"].clone()
+}
+
+fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, data) in entries {
+        w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn xlsx_cells_with_sheet_cell_and_header_field() {
+    let dir = TempDir::new().unwrap();
+    let mut rng = Rng::new(11);
+    let ids: Vec<String> = (0..3).map(|_| synth::resident_id(&mut rng)).collect();
+    let phone: u64 = synth::mobile(&mut rng).parse().unwrap();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet().set_name("员工").unwrap();
+    for (col, head) in ["姓名", "身份证号", "手机"].iter().enumerate() {
+        sheet.write_string(0, col as u16, *head).unwrap();
+    }
+    for (row, id) in ids.iter().enumerate() {
+        let r = row as u32 + 1;
+        sheet.write_string(r, 0, "张三").unwrap();
+        sheet.write_string(r, 1, id).unwrap();
+        sheet.write_number(r, 2, phone as f64).unwrap();
+    }
+    fs::write(dir.path().join("roster.xlsx"), book.save_to_buffer().unwrap()).unwrap();
+
+    let found = findings(&dir);
+    assert_eq!(found.len(), 6);
+    assert_eq!(found[0]["sheet"], "员工");
+    assert_eq!(found[0]["cell"], "B2");
+    assert_eq!(found[0]["field"], "身份证号");
+    assert_eq!(found[0]["match"], ids[0].as_str());
+    assert_eq!(found[1]["cell"], "C2");
+    assert_eq!(found[1]["match"], phone.to_string().as_str(), "numeric cell, exact digits");
+    assert!(found[0].get("line").is_none());
+
+    let s = summary(&dir);
+    let column = s["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["field"] == "身份证号")
+        .expect("per-column inventory");
+    assert_eq!(column["sheet"], "员工");
+    assert_eq!(column["values"], 3);
+    assert_eq!(column["kinds"][0]["kind"], "cn_resident_id");
+    assert_eq!(column["kinds"][0]["count"], 3);
+    assert_eq!(column["kinds"][0]["holds"], true);
+}
+
+#[test]
+fn docx_paragraphs_are_lines() {
+    let dir = TempDir::new().unwrap();
+    let id = synth::resident_id(&mut Rng::new(12));
+    let body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>
+<w:p><w:r><w:t>出差审批</w:t></w:r></w:p>
+<w:p/>
+<w:p><w:r><w:t>身份证号:</w:t></w:r><w:r><w:t>{id}</w:t></w:r></w:p>
+</w:body></w:document>"#
+    );
+    let docx = zip(&[
+        ("[Content_Types].xml", b"<Types/>"),
+        ("word/document.xml", body.as_bytes()),
+    ]);
+    fs::write(dir.path().join("trip.docx"), docx).unwrap();
+    let found = findings(&dir);
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0]["line"].as_u64(), found[0]["col"].as_u64()), (Some(3), Some(6)));
+    assert_eq!(found[0]["kind"], "cn_resident_id");
+}
+
+#[test]
+fn json_and_jsonl_values_carry_key_paths() {
+    let dir = TempDir::new().unwrap();
+    let mut rng = Rng::new(13);
+    let (phone, id) = (synth::mobile(&mut rng), synth::resident_id(&mut rng));
+    fs::write(
+        dir.path().join("a.json"),
+        format!("{{\n  \"users\": [\n    {{\"contact\": {{\"phone\": \"{phone}\"}}, \"id_no\": \"{id}\"}}\n  ]\n}}\n"),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("b.jsonl"),
+        format!("{{\"imei\": \"490154203237518\"}}\nnot json {phone}\n"),
+    )
+    .unwrap();
+    let found = findings(&dir);
+    let got: Vec<(&str, Option<&str>, u64)> = found
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap(),
+                f["field"].as_str(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("cn_mobile", Some("users.contact.phone"), 3),
+            ("cn_resident_id", Some("users.id_no"), 3),
+            ("imei", Some("imei"), 1),
+            ("cn_mobile", None, 2),
+        ]
+    );
+}
