@@ -22,6 +22,7 @@ use crate::config::{Config, FailOn};
 use crate::detect::context::KindSet;
 use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
+use crate::extract::text::Locator;
 use crate::extract::{self, Extracted, Limits, Place, Sink, Unit};
 use crate::report::inventory::Summary;
 use crate::report::output::{human_bytes, scan_line};
@@ -42,45 +43,6 @@ pub struct ScanOptions {
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static MATCHES: RefCell<Vec<Match>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Converts byte offsets of one text into 1-based line and column, moving
-/// forward only (matches arrive in order). Each byte is looked at once, so a
-/// single-line dump of many MB with many findings stays linear.
-struct LineCounter<'a> {
-    text: &'a [u8],
-    pos: usize,
-    line: u64,
-    /// Column of the character at `pos`.
-    col: u64,
-}
-
-impl<'a> LineCounter<'a> {
-    fn new(text: &'a [u8], first_line: u64, first_col: u64) -> Self {
-        LineCounter {
-            text,
-            pos: 0,
-            line: first_line,
-            col: first_col,
-        }
-    }
-
-    fn locate(&mut self, offset: usize) -> (u64, u64) {
-        let span = &self.text[self.pos..offset];
-        let mut line_start = 0;
-        for nl in memchr::memchr_iter(b'\n', span) {
-            self.line += 1;
-            self.col = 1;
-            line_start = nl + 1;
-        }
-        let chars = span[line_start..]
-            .iter()
-            .filter(|&&b| b & 0xC0 != 0x80)
-            .count();
-        self.col += chars as u64;
-        self.pos = offset;
-        (self.line, self.col)
-    }
 }
 
 /// Most distinct columns counted per file.
@@ -171,7 +133,7 @@ impl Sink for Collector<'_> {
         detect::scan_counting(unit.text, place.field, self.matches, &mut self.stats);
         let mut lines = place
             .line
-            .map(|first| LineCounter::new(unit.text, first, place.col));
+            .map(|first| Locator::new(unit.text, first, place.col));
         for m in self
             .matches
             .iter()
@@ -455,31 +417,5 @@ fn verdict(config: &Config, s: &Summary) -> i32 {
         exit_codes::ERROR
     } else {
         exit_codes::SUCCESS
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::LineCounter;
-
-    #[test]
-    fn line_counter_moves_forward_by_characters() {
-        let text = "ab 身份 x\nsecond 13812345678 y 13912345678\n\nlast".as_bytes();
-        let mut lines = LineCounter::new(text, 1, 1);
-        let at = |needle: &str| {
-            let hay = std::str::from_utf8(text).unwrap();
-            hay.find(needle).unwrap()
-        };
-        assert_eq!(lines.locate(at("x")), (1, 7));
-        assert_eq!(lines.locate(at("138")), (2, 8));
-        assert_eq!(lines.locate(at("139")), (2, 22));
-        assert_eq!(lines.locate(at("last")), (4, 1));
-    }
-
-    #[test]
-    fn line_counter_starts_at_the_unit_place() {
-        let mut lines = LineCounter::new(b"abc\ndef", 10, 5);
-        assert_eq!(lines.locate(1), (10, 6));
-        assert_eq!(lines.locate(5), (11, 2));
     }
 }

@@ -18,6 +18,52 @@ use encoding_rs::{Encoding, GB18030, UTF_16BE, UTF_16LE};
 use super::{Place, Sink, Unit};
 use crate::source::sniff;
 
+/// Converts byte offsets of a text into 1-based line and character column,
+/// moving forward only. Each byte is looked at once, so a single-line dump
+/// of many MB with many values stays linear. Extractors use it for their
+/// units' places, the scanner for findings inside a unit.
+#[derive(Debug, Clone)]
+pub struct Locator<'t> {
+    text: &'t [u8],
+    pos: usize,
+    line: u64,
+    /// Column of the character at `pos`.
+    col: u64,
+}
+
+impl<'t> Locator<'t> {
+    /// A locator whose first character is at `line`, `col`.
+    pub fn new(text: &'t [u8], line: u64, col: u64) -> Self {
+        Locator {
+            text,
+            pos: 0,
+            line,
+            col,
+        }
+    }
+
+    /// Line and column of the character at `offset`; an offset before the
+    /// last one asked for gives the last position.
+    pub fn locate(&mut self, offset: usize) -> (u64, u64) {
+        let offset = offset.clamp(self.pos, self.text.len());
+        let span = &self.text[self.pos..offset];
+        match memchr::memrchr(b'\n', span) {
+            Some(last) => {
+                self.line += memchr::memchr_iter(b'\n', span).count() as u64;
+                self.col = 1 + chars(&span[last + 1..]);
+            }
+            None => self.col += chars(span),
+        }
+        self.pos = offset;
+        (self.line, self.col)
+    }
+}
+
+/// Characters in UTF-8 bytes (bytes that do not continue a character).
+fn chars(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64
+}
+
 /// Decodes a text file and sends it as one line-numbered unit.
 pub fn extract(data: &[u8], sink: &mut dyn Sink) {
     let (text, encoding) = decode(data);
@@ -57,6 +103,25 @@ pub fn decode(data: &[u8]) -> (Cow<'_, [u8]>, &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locator_moves_forward_by_characters() {
+        let text = "ab 身份 x\nsecond 13812345678 y 13912345678\n\nlast";
+        let mut at = Locator::new(text.as_bytes(), 1, 1);
+        assert_eq!(at.locate(text.find('x').unwrap()), (1, 7));
+        assert_eq!(at.locate(text.find("138").unwrap()), (2, 8));
+        assert_eq!(at.locate(text.find("139").unwrap()), (2, 22));
+        assert_eq!(at.locate(text.find("last").unwrap()), (4, 1));
+        assert_eq!(at.locate(0), (4, 1), "never moves back");
+    }
+
+    #[test]
+    fn locator_starts_at_the_unit_place() {
+        let mut at = Locator::new(b"abc\ndef", 10, 5);
+        assert_eq!(at.locate(1), (10, 6));
+        assert_eq!(at.locate(5), (11, 2));
+        assert_eq!(at.locate(99), (11, 4), "clamped to the end");
+    }
 
     #[test]
     fn utf8_is_borrowed() {
