@@ -1,24 +1,1026 @@
 //! Archives: gzip, zip and tar, read in memory, never extracted to disk.
-//! (Stub: implemented in the archive task.)
+//!
+//! # Design
+//!
+//! Every archive is read from the bytes already in memory. Each member is
+//! read into a buffer and handed to [`super::extract`] one level deeper, so a
+//! member is recognised (text, CSV, spreadsheet, another archive …) exactly
+//! like a file would be, and nested archives recurse naturally. Nothing is
+//! ever written to disk, and member names are only ever used as strings, so
+//! hostile names (`../../etc/passwd`) are harmless.
+//!
+//! **Member chains.** Members are handed a [`MemberSink`] that wraps the
+//! sink of the archive: it sets `place.member` to the member's name, or
+//! prefixes the chain a nested archive reported with `name!`, so a CSV
+//! `data/roster.csv` in `inner.zip` in the scanned `outer.zip` reports
+//! `inner.zip!data/roster.csv`. Skips are prefixed the same way. A gzip
+//! stream is not a container: its content stands for the file itself (the
+//! inner name is the outer one without `.gz`, `.tgz` becomes `.tar`), so it
+//! adds no element to the chain and a plain `.gz` has no member at all.
+//!
+//! **Depth.** An archive in the scanned file is depth 1; archives may nest
+//! to [`Limits::max_depth`], deeper ones are skipped with the reason. A gzip
+//! stream shares the level of its content (`x.tar.gz` is one level), except
+//! when that content is gzip again, which counts as one more level, so
+//! recursion is always bounded.
+//!
+//! **Bomb guards.** Header sizes are never trusted: every decompressing read
+//! goes through [`Read::take`] with one byte more than allowed, and what
+//! comes out is counted.
+//! - A [`Budget`] of uncompressed bytes ([`Limits::max_archive_bytes`]) is
+//!   created by the top-level archive and shared, through
+//!   [`Sink::archive_budget`], by every archive nested in it. Every byte
+//!   decompressed or copied out of a zip member or a gzip stream is charged,
+//!   including the bytes of members that are then refused. Tar members are
+//!   slices of bytes already in memory (the file itself, or a decompressed
+//!   stream that was charged), so they cost nothing.
+//! - A zip member or gzip stream larger than [`RATIO_FLOOR`] whose
+//!   uncompressed/compressed ratio exceeds [`Limits::max_ratio`] is refused;
+//!   small, highly compressible text still scans.
+//!
+//! A member that goes over a limit is skipped with the reason, and the rest
+//! of the archive is still scanned. Declared sizes may refuse a member early
+//! (without decompressing it) but never admit one. Encrypted members,
+//! unsupported compression methods and corrupt archives are skipped with the
+//! reason; a truncated gzip stream or zip member is scanned as far as it
+//! decoded, then reported. Binary members (images, executables …) are
+//! ignored silently: listing them would flood the summary.
+//!
+//! Memory: a member is held in one buffer at a time per nesting level,
+//! bounded by the budget.
 
-use super::{Limits, Sink};
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::io::{self, Cursor, Read};
+use std::rc::Rc;
+
+use flate2::read::MultiGzDecoder;
+use zip::result::ZipError;
+use zip::{CompressionMethod, ZipArchive};
+
+use super::{Extracted, Limits, Place, Sink, Unit};
+
+/// Uncompressed size up to which the compression ratio is not checked, so
+/// that small, highly compressible text files still scan.
+pub const RATIO_FLOOR: u64 = 1 << 20;
+
+/// The most a declared (untrusted) size may pre-allocate.
+const CAPACITY_HINT: u64 = 64 << 20;
+
+/// The magic number of a gzip stream.
+const GZIP_MAGIC: &[u8] = b"\x1f\x8b";
+
+/// The uncompressed bytes one top-level archive may still produce, shared
+/// by every archive nested in it. Cloning shares the same count.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    remaining: Rc<Cell<u64>>,
+}
+
+impl Budget {
+    /// A budget of `bytes` uncompressed bytes.
+    pub fn new(bytes: u64) -> Budget {
+        Budget {
+            remaining: Rc::new(Cell::new(bytes)),
+        }
+    }
+
+    /// Bytes that may still be produced.
+    pub fn remaining(&self) -> u64 {
+        self.remaining.get()
+    }
+
+    /// Records that `bytes` were produced.
+    fn charge(&self, bytes: u64) {
+        self.remaining
+            .set(self.remaining.get().saturating_sub(bytes));
+    }
+}
 
 /// Whether `data` is a tar archive (ustar magic at offset 257).
 pub fn is_tar(data: &[u8]) -> bool {
     data.get(257..262) == Some(b"ustar")
 }
 
-/// Extracts a gzip stream.
-pub fn extract_gzip(_name: &str, _data: &[u8], _limits: &Limits, _depth: u32, sink: &mut dyn Sink) {
-    sink.skip("", "gzip not supported yet");
+/// Extracts a gzip stream (all its members, concatenated) named `name`: its
+/// content is extracted as if it were the file named `name` without `.gz`,
+/// with no member of its own. A truncated or corrupt stream is scanned as
+/// far as it decoded, then reported as skipped. Returns what the content
+/// turned out to be, so a compressed binary file is skipped as binary.
+pub fn extract_gzip(
+    name: &str,
+    data: &[u8],
+    limits: &Limits,
+    depth: u32,
+    sink: &mut dyn Sink,
+) -> Extracted {
+    if too_deep(limits, depth, sink) {
+        return Extracted::Scanned;
+    }
+    let budget = budget_of(sink, limits);
+    let decoder = MultiGzDecoder::new(data);
+    let (content, error) = match read_bounded(decoder, data.len() as u64, None, limits, &budget) {
+        Bounded::Whole(content) => (content, None),
+        Bounded::Partial(content, error) => (content, Some(error)),
+        Bounded::OverRatio => {
+            sink.skip("", &ratio_reason(limits));
+            return Extracted::Scanned;
+        }
+        Bounded::OverBudget => {
+            sink.skip("", &budget_reason(limits));
+            return Extracted::Scanned;
+        }
+    };
+    let mut extracted = Extracted::Scanned;
+    if error.is_none() || !content.is_empty() {
+        // gzip inside gzip is one more level; anything else shares this one.
+        let inner_depth = if content.starts_with(GZIP_MAGIC) {
+            depth + 1
+        } else {
+            depth
+        };
+        let mut inner = MemberSink {
+            inner: sink,
+            name: None,
+            budget,
+            chain: String::new(),
+        };
+        extracted = super::extract(
+            &gzip_inner_name(name),
+            &content,
+            limits,
+            inner_depth,
+            &mut inner,
+        );
+    }
+    if let Some(error) = error {
+        sink.skip("", &format!("gzip stream truncated or corrupt: {error}"));
+    }
+    extracted
 }
 
-/// Extracts a zip archive.
-pub fn extract_zip(_data: &[u8], _limits: &Limits, _depth: u32, sink: &mut dyn Sink) {
-    sink.skip("", "zip not supported yet");
+/// Extracts every file member of a zip archive. Directories and symbolic
+/// links are ignored; encrypted members, unsupported compression methods,
+/// over-limit and corrupt members are skipped with the reason.
+pub fn extract_zip(data: &[u8], limits: &Limits, depth: u32, sink: &mut dyn Sink) {
+    if too_deep(limits, depth, sink) {
+        return;
+    }
+    let budget = budget_of(sink, limits);
+    let mut archive = match ZipArchive::new(Cursor::new(data)) {
+        Ok(archive) => archive,
+        Err(error) => {
+            sink.skip("", &format!("corrupt zip archive: {error}"));
+            return;
+        }
+    };
+    for index in 0..archive.len() {
+        let name = archive.name_for_index(index).unwrap_or("").to_string();
+        let member = match archive.by_index_raw(index) {
+            Ok(file) => ZipMember {
+                name,
+                ignored: file.is_dir() || file.is_symlink(),
+                encrypted: file.encrypted(),
+                method: file.compression(),
+                compressed: file.compressed_size(),
+                size: file.size(),
+            },
+            Err(error) => {
+                sink.skip(&name, &format!("corrupt zip member: {error}"));
+                continue;
+            }
+        };
+        if member.ignored {
+            continue;
+        }
+        if member.encrypted {
+            sink.skip(&member.name, "encrypted member");
+            continue;
+        }
+        let read = match archive.by_index(index) {
+            Ok(file) => read_bounded(
+                file,
+                member.compressed.min(data.len() as u64),
+                Some(member.size),
+                limits,
+                &budget,
+            ),
+            Err(ZipError::UnsupportedArchive(what)) => {
+                let reason = if zip::SUPPORTED_COMPRESSION_METHODS.contains(&member.method) {
+                    format!("unsupported zip member: {what}")
+                } else {
+                    format!(
+                        "unsupported compression method: {}",
+                        method_name(member.method)
+                    )
+                };
+                sink.skip(&member.name, &reason);
+                continue;
+            }
+            Err(error) => {
+                sink.skip(&member.name, &format!("corrupt zip member: {error}"));
+                continue;
+            }
+        };
+        match read {
+            Bounded::Whole(content) => {
+                extract_member(&member.name, &content, limits, depth, &budget, sink)
+            }
+            Bounded::Partial(content, error) => {
+                if !content.is_empty() {
+                    extract_member(&member.name, &content, limits, depth, &budget, sink);
+                }
+                let reason = format!("zip member truncated or corrupt: {error}");
+                sink.skip(&member.name, &reason);
+            }
+            Bounded::OverRatio => sink.skip(&member.name, &ratio_reason(limits)),
+            Bounded::OverBudget => sink.skip(&member.name, &budget_reason(limits)),
+        }
+    }
 }
 
-/// Extracts a tar archive.
-pub fn extract_tar(_data: &[u8], _limits: &Limits, _depth: u32, sink: &mut dyn Sink) {
-    sink.skip("", "tar not supported yet");
+/// Extracts every regular file member of a tar archive. Members are slices
+/// of `data`, not copies. Other entry types (directories, links, devices)
+/// are ignored; sparse files and members cut short are skipped with the
+/// reason, and a corrupt header ends the archive with a skip.
+pub fn extract_tar(data: &[u8], limits: &Limits, depth: u32, sink: &mut dyn Sink) {
+    if too_deep(limits, depth, sink) {
+        return;
+    }
+    let budget = budget_of(sink, limits);
+    let mut archive = tar::Archive::new(Cursor::new(data));
+    let entries = match archive.entries_with_seek() {
+        Ok(entries) => entries,
+        Err(error) => {
+            sink.skip("", &format!("corrupt tar archive: {error}"));
+            return;
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                sink.skip("", &format!("corrupt tar archive: {error}"));
+                break;
+            }
+        };
+        let kind = entry.header().entry_type();
+        if !kind.is_file() && !kind.is_gnu_sparse() {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        if kind.is_gnu_sparse() {
+            sink.skip(&name, "sparse file in tar archive (not supported)");
+            continue;
+        }
+        let content = usize::try_from(entry.raw_file_position())
+            .ok()
+            .zip(usize::try_from(entry.size()).ok())
+            .and_then(|(start, len)| data.get(start..start.checked_add(len)?));
+        match content {
+            Some(content) => extract_member(&name, content, limits, depth, &budget, sink),
+            None => sink.skip(&name, "tar member truncated"),
+        }
+    }
+}
+
+/// What a zip member's central-directory entry says about it.
+struct ZipMember {
+    name: String,
+    /// A directory or a symbolic link.
+    ignored: bool,
+    encrypted: bool,
+    method: CompressionMethod,
+    /// Declared compressed size.
+    compressed: u64,
+    /// Declared uncompressed size (untrusted).
+    size: u64,
+}
+
+/// A readable name for a compression method this build cannot decompress.
+fn method_name(method: CompressionMethod) -> String {
+    const KNOWN: [(CompressionMethod, &str); 8] = [
+        (CompressionMethod::SHRINK, "Shrink"),
+        (CompressionMethod::IMPLODE, "Implode"),
+        (CompressionMethod::LZMA, "LZMA"),
+        (CompressionMethod::ZSTD, "Zstandard"),
+        (CompressionMethod::XZ, "XZ"),
+        (CompressionMethod::PPMD, "PPMd"),
+        (CompressionMethod::AES, "AES"),
+        (CompressionMethod::PKWARE_IMPLODE, "PKWARE Implode"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(known, _)| *known == method)
+        .map(|(_, name)| name.to_string())
+        .unwrap_or_else(|| method.to_string())
+}
+
+/// Extracts one member's bytes one level deeper, under its name. Binary
+/// members are ignored.
+fn extract_member(
+    name: &str,
+    content: &[u8],
+    limits: &Limits,
+    depth: u32,
+    budget: &Budget,
+    sink: &mut dyn Sink,
+) {
+    let mut member = MemberSink {
+        inner: sink,
+        name: Some(name),
+        budget: budget.clone(),
+        chain: String::new(),
+    };
+    // A binary member is not reported: there would be one line per image.
+    let _ = super::extract(name, content, limits, depth + 1, &mut member);
+}
+
+/// Skips the archive, with the reason, when it is nested too deep.
+fn too_deep(limits: &Limits, depth: u32, sink: &mut dyn Sink) -> bool {
+    let deep = depth >= limits.max_depth;
+    if deep {
+        let reason = format!("nested deeper than {} archives", limits.max_depth);
+        sink.skip("", &reason);
+    }
+    deep
+}
+
+/// The budget of the archive around this one, or a new one for a
+/// top-level archive.
+fn budget_of(sink: &dyn Sink, limits: &Limits) -> Budget {
+    sink.archive_budget()
+        .unwrap_or_else(|| Budget::new(limits.max_archive_bytes))
+}
+
+/// The name a gzip stream's content is extracted under: `x.csv.gz` is
+/// `x.csv`, `x.tgz` is `x.tar`; a name without either suffix is kept.
+fn gzip_inner_name(name: &str) -> Cow<'_, str> {
+    let has_suffix = |suffix: &str| {
+        name.len() >= suffix.len()
+            && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    // The suffixes are ASCII, so the cuts fall on character boundaries.
+    if has_suffix(".tgz") {
+        Cow::Owned(format!("{}.tar", &name[..name.len() - 4]))
+    } else if has_suffix(".gz") {
+        Cow::Borrowed(&name[..name.len() - 3])
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// Formats a byte count exactly, in the largest binary unit that divides it.
+fn exact_size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    UNITS
+        .iter()
+        .find(|(unit, _)| bytes >= *unit && bytes % unit == 0)
+        .map(|(unit, name)| format!("{} {name}", bytes / unit))
+        .unwrap_or_else(|| format!("{bytes} bytes"))
+}
+
+/// Why a member over the compression ratio is skipped.
+fn ratio_reason(limits: &Limits) -> String {
+    format!("compression ratio above {}:1", limits.max_ratio)
+}
+
+/// Why a member over the archive budget is skipped.
+fn budget_reason(limits: &Limits) -> String {
+    format!(
+        "archive size limit reached ({} uncompressed)",
+        exact_size(limits.max_archive_bytes)
+    )
+}
+
+/// The outcome of a bounded read.
+#[derive(Debug)]
+enum Bounded {
+    /// Everything, within the limits.
+    Whole(Vec<u8>),
+    /// What was read before an error (truncated or corrupt data).
+    Partial(Vec<u8>, io::Error),
+    /// More than the compression ratio allows; nothing kept.
+    OverRatio,
+    /// More than the budget has left; nothing kept.
+    OverBudget,
+}
+
+/// Reads a decompressing stream whose input is `compressed` bytes into
+/// memory, refusing it if it produces more than the ratio allows or than
+/// the budget has left. `declared` (a header's claim) may refuse early but
+/// is never trusted otherwise. Every byte read is charged to the budget.
+fn read_bounded(
+    reader: impl Read,
+    compressed: u64,
+    declared: Option<u64>,
+    limits: &Limits,
+    budget: &Budget,
+) -> Bounded {
+    let ratio_cap = compressed.saturating_mul(limits.max_ratio).max(RATIO_FLOOR);
+    let remaining = budget.remaining();
+    match declared {
+        Some(size) if size > ratio_cap => return Bounded::OverRatio,
+        Some(size) if size > remaining => return Bounded::OverBudget,
+        _ => {}
+    }
+    let cap = ratio_cap.min(remaining);
+    let hint = declared.unwrap_or(0).min(cap).min(CAPACITY_HINT);
+    let mut content = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+    let result = reader.take(cap.saturating_add(1)).read_to_end(&mut content);
+    let read = content.len() as u64;
+    budget.charge(read);
+    if read > cap {
+        return if ratio_cap <= remaining {
+            Bounded::OverRatio
+        } else {
+            Bounded::OverBudget
+        };
+    }
+    match result {
+        Ok(_) => Bounded::Whole(content),
+        Err(error) => Bounded::Partial(content, error),
+    }
+}
+
+/// The sink handed to a member (or a gzip stream's content): adds the
+/// member's name to the chain of every place and skip, forwards encodings,
+/// and carries the budget to archives nested in the member.
+struct MemberSink<'a> {
+    inner: &'a mut dyn Sink,
+    /// The member's name; `None` for a gzip stream, which adds no element.
+    name: Option<&'a str>,
+    budget: Budget,
+    /// Buffer for `name!rest`, reused from unit to unit.
+    chain: String,
+}
+
+impl MemberSink<'_> {
+    /// `name!rest`, or `name` when `rest` is empty, in the reused buffer.
+    fn join(chain: &mut String, name: &str, rest: &str) {
+        chain.clear();
+        chain.push_str(name);
+        if !rest.is_empty() {
+            chain.push('!');
+            chain.push_str(rest);
+        }
+    }
+}
+
+impl Sink for MemberSink<'_> {
+    fn unit(&mut self, unit: &Unit<'_>) {
+        let Some(name) = self.name else {
+            return self.inner.unit(unit);
+        };
+        let member = match unit.place.member {
+            None => name,
+            Some(rest) => {
+                Self::join(&mut self.chain, name, rest);
+                self.chain.as_str()
+            }
+        };
+        self.inner.unit(&Unit {
+            text: unit.text,
+            place: Place {
+                member: Some(member),
+                ..unit.place
+            },
+        });
+    }
+
+    fn skip(&mut self, what: &str, reason: &str) {
+        let Some(name) = self.name else {
+            return self.inner.skip(what, reason);
+        };
+        Self::join(&mut self.chain, name, what);
+        self.inner.skip(&self.chain, reason);
+    }
+
+    fn encoding(&mut self, name: &'static str) {
+        self.inner.encoding(name);
+    }
+
+    fn archive_budget(&self) -> Option<Budget> {
+        Some(self.budget.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use flate2::write::GzEncoder;
+    use flate2::Compression;
+    use zip::write::SimpleFileOptions;
+    use zip::ZipWriter;
+
+    use super::*;
+    use crate::extract::testing::Recorder;
+    use crate::extract::{extract, Extracted};
+    use crate::synth::{self, Rng};
+
+    /// Synthetic resident ID number `n`.
+    fn id(n: u64) -> String {
+        synth::resident_id(&mut Rng::new(n))
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn zip_with(method: CompressionMethod, members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        let options = SimpleFileOptions::default().compression_method(method);
+        for (name, data) in members {
+            if name.ends_with('/') {
+                writer.add_directory(*name, options).unwrap();
+            } else {
+                writer.start_file(*name, options).unwrap();
+                writer.write_all(data).unwrap();
+            }
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
+        zip_with(CompressionMethod::Deflated, members)
+    }
+
+    fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, data) in members {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            // Written raw, so that hostile names are kept as they are.
+            header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_cksum();
+            builder.append(&header, *data).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    fn scan(name: &str, data: &[u8], limits: &Limits) -> Recorder {
+        let mut recorder = Recorder::default();
+        let got = extract(name, data, limits, 0, &mut recorder);
+        assert_eq!(got, Extracted::Scanned);
+        recorder
+    }
+
+    /// The member and the line of the one place `needle` was found.
+    fn locate(recorder: &Recorder, needle: &str) -> (Option<String>, u64) {
+        let found = recorder.containing(needle);
+        assert_eq!(found.len(), 1, "{needle} in {:?}", recorder.units);
+        let unit = found[0];
+        let before = &unit.text[..unit.text.find(needle).unwrap()];
+        let line = unit.line.unwrap() + before.matches('\n').count() as u64;
+        (unit.member.clone(), line)
+    }
+
+    fn skip(what: &str, reason: &str) -> (String, String) {
+        (what.to_string(), reason.to_string())
+    }
+
+    fn roster(first: &str, second: &str) -> Vec<u8> {
+        format!("姓名,身份证号\n张三,{first}\n李四,{second}\n").into_bytes()
+    }
+
+    #[test]
+    fn gzip_inner_names() {
+        assert_eq!(gzip_inner_name("dir/x.csv.gz"), "dir/x.csv");
+        assert_eq!(gzip_inner_name("x.tar.GZ"), "x.tar");
+        assert_eq!(gzip_inner_name("backup.tgz"), "backup.tar");
+        assert_eq!(gzip_inner_name("x.gz"), "x");
+        assert_eq!(gzip_inner_name("gz"), "gz");
+        assert_eq!(gzip_inner_name("数据.gz"), "数据");
+        assert_eq!(gzip_inner_name("noext"), "noext");
+    }
+
+    #[test]
+    fn gzip_text_has_no_member_and_keeps_lines() {
+        let text = format!("first\nsecond\nid={} here\n", id(1));
+        let r = scan("app.log.gz", &gz(text.as_bytes()), &Limits::default());
+        assert_eq!(locate(&r, &id(1)), (None, 3));
+        assert!(r.skips.is_empty(), "{:?}", r.skips);
+        assert_eq!(r.encodings, ["UTF-8"]);
+    }
+
+    #[test]
+    fn gzip_multi_member_is_one_stream() {
+        let mut data = gz(b"one\ntwo\n");
+        data.extend(gz(format!("three\nid {}\n", id(2)).as_bytes()));
+        let r = scan("x.log.gz", &data, &Limits::default());
+        assert_eq!(locate(&r, &id(2)), (None, 4));
+        assert!(r.skips.is_empty(), "{:?}", r.skips);
+    }
+
+    #[test]
+    fn gzip_truncated_is_scanned_as_far_as_it_decodes() {
+        let mut rng = Rng::new(7);
+        let mut text = format!("header\nid {}\n", id(3));
+        for _ in 0..4000 {
+            text.push_str(&format!("{} {}\n", rng.digits(12), rng.below(1000)));
+        }
+        let data = gz(text.as_bytes());
+        let r = scan("big.log.gz", &data[..data.len() / 2], &Limits::default());
+        assert_eq!(locate(&r, &id(3)), (None, 2));
+        assert_eq!(r.skips.len(), 1);
+        assert_eq!(r.skips[0].0, "");
+        assert!(
+            r.skips[0]
+                .1
+                .starts_with("gzip stream truncated or corrupt: "),
+            "{:?}",
+            r.skips
+        );
+    }
+
+    #[test]
+    fn gzip_corrupt_header_is_a_skip() {
+        let r = scan("x.gz", b"\x1f\x8b\x09garbage", &Limits::default());
+        assert!(r.units.is_empty());
+        assert_eq!(r.skips.len(), 1);
+        assert!(r.skips[0].1.starts_with("gzip stream truncated or corrupt"));
+    }
+
+    #[test]
+    fn gzip_of_a_binary_file_is_binary() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend([0u8; 64]);
+        let mut recorder = Recorder::default();
+        let got = extract(
+            "pic.png.gz",
+            &gz(&png),
+            &Limits::default(),
+            0,
+            &mut recorder,
+        );
+        assert!(matches!(got, Extracted::Binary(_)), "{got:?}");
+    }
+
+    #[test]
+    fn zip_member_has_its_name() {
+        let data = zip(&[("data/", b""), ("data/roster.csv", &roster(&id(4), &id(5)))]);
+        let r = scan("outer.zip", &data, &Limits::default());
+        assert_eq!(locate(&r, &id(4)), (Some("data/roster.csv".into()), 2));
+        assert_eq!(locate(&r, &id(5)), (Some("data/roster.csv".into()), 3));
+        assert!(r.skips.is_empty(), "{:?}", r.skips);
+    }
+
+    #[test]
+    fn zip_in_zip_joins_the_chain() {
+        let inner = zip(&[("data/roster.csv", &roster(&id(6), &id(7)))]);
+        let outer = zip(&[
+            ("readme.txt", format!("contact {}\n", id(8)).as_bytes()),
+            ("inner.zip", &inner),
+        ]);
+        let r = scan("outer.zip", &outer, &Limits::default());
+        assert_eq!(locate(&r, &id(8)), (Some("readme.txt".into()), 1));
+        assert_eq!(
+            locate(&r, &id(7)),
+            (Some("inner.zip!data/roster.csv".into()), 3)
+        );
+        assert!(r.skips.is_empty(), "{:?}", r.skips);
+    }
+
+    #[test]
+    fn gzip_in_zip_adds_no_element() {
+        let log = gz(format!("a\nb\nc\nuser {}\n", id(9)).as_bytes());
+        let tgz = gz(&tar(&[(
+            "etc/users.txt",
+            format!("{}\n", id(10)).as_bytes(),
+        )]));
+        let data = zip(&[("logs/app.log.gz", &log), ("backup.tgz", &tgz)]);
+        let r = scan("share.zip", &data, &Limits::default());
+        assert_eq!(locate(&r, &id(9)), (Some("logs/app.log.gz".into()), 4));
+        assert_eq!(
+            locate(&r, &id(10)),
+            (Some("backup.tgz!etc/users.txt".into()), 1)
+        );
+        assert!(r.skips.is_empty(), "{:?}", r.skips);
+    }
+
+    #[test]
+    fn tar_and_tar_gz() {
+        let data = tar(&[
+            (
+                "logs/app.log",
+                format!("start\nphone\nid {}\n", id(11)).as_bytes(),
+            ),
+            ("data/roster.csv", &roster(&id(12), &id(13))),
+        ]);
+        assert!(is_tar(&data));
+        for (name, bytes) in [("backup.tar", data.clone()), ("backup.tar.gz", gz(&data))] {
+            let r = scan(name, &bytes, &Limits::default());
+            assert_eq!(locate(&r, &id(11)), (Some("logs/app.log".into()), 3));
+            assert_eq!(locate(&r, &id(13)), (Some("data/roster.csv".into()), 3));
+            assert!(r.skips.is_empty(), "{name}: {:?}", r.skips);
+        }
+        let r = scan("backup.tgz", &gz(&data), &Limits::default());
+        assert_eq!(locate(&r, &id(12)), (Some("data/roster.csv".into()), 2));
+    }
+
+    #[test]
+    fn tar_truncated_member_is_a_skip() {
+        let data = tar(&[
+            ("a.txt", format!("{}\n", id(14)).as_bytes()),
+            ("b.txt", &vec![b'x'; 4000]),
+        ]);
+        let r = scan("t.tar", &data[..1024 + 512 + 1000], &Limits::default());
+        assert_eq!(locate(&r, &id(14)), (Some("a.txt".into()), 1));
+        assert_eq!(r.skips, [skip("b.txt", "tar member truncated")]);
+    }
+
+    #[test]
+    fn encrypted_zip_member_is_skipped() {
+        let plain = format!("{}\n", id(15));
+        let mut data = zip_with(
+            CompressionMethod::Stored,
+            &[
+                ("secret.txt", b"hidden text"),
+                ("plain.txt", plain.as_bytes()),
+            ],
+        );
+        // Set "encrypted" (bit 0 of the general purpose flags) on the first
+        // member, in its local header and its central directory entry.
+        data[6] |= 1;
+        let central = data.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        data[central + 8] |= 1;
+        let r = scan("x.zip", &data, &Limits::default());
+        assert_eq!(r.skips, [skip("secret.txt", "encrypted member")]);
+        assert!(r.containing("hidden").is_empty());
+        assert_eq!(locate(&r, &id(15)), (Some("plain.txt".into()), 1));
+
+        let outer = zip(&[("inner.zip", &data)]);
+        let r = scan("outer.zip", &outer, &Limits::default());
+        assert_eq!(r.skips, [skip("inner.zip!secret.txt", "encrypted member")]);
+        assert_eq!(locate(&r, &id(15)), (Some("inner.zip!plain.txt".into()), 1));
+    }
+
+    #[test]
+    fn compression_ratio_guard() {
+        let mut bomb = vec![b' '; 10 << 20];
+        bomb.extend(id(16).as_bytes());
+        // Small and very compressible: scanned all the same.
+        let mut small = vec![b' '; 100_000];
+        small.extend(id(17).as_bytes());
+        let data = zip(&[("spaces.txt", &bomb), ("small.txt", &small)]);
+        let r = scan("x.zip", &data, &Limits::default());
+        assert_eq!(
+            r.skips,
+            [skip("spaces.txt", "compression ratio above 100:1")]
+        );
+        assert!(r.containing(&id(16)).is_empty());
+        assert_eq!(locate(&r, &id(17)), (Some("small.txt".into()), 1));
+
+        let r = scan("spaces.txt.gz", &gz(&bomb), &Limits::default());
+        assert_eq!(r.skips, [skip("", "compression ratio above 100:1")]);
+        assert!(r.units.is_empty());
+
+        let relaxed = Limits {
+            max_ratio: 100_000,
+            ..Limits::default()
+        };
+        let r = scan("x.zip", &data, &relaxed);
+        assert_eq!(locate(&r, &id(16)), (Some("spaces.txt".into()), 1));
+        assert!(r.skips.is_empty());
+    }
+
+    #[test]
+    fn bounded_read_does_not_trust_declared_sizes() {
+        let limits = Limits::default();
+        let budget = Budget::new(1 << 30);
+        // A stream that lies about its size: endless output.
+        let endless = io::repeat(b'a');
+        let got = read_bounded(endless, 1000, Some(10), &limits, &budget);
+        assert!(matches!(got, Bounded::OverRatio), "{got:?}");
+        // Everything decompressed was charged.
+        assert_eq!(budget.remaining(), (1 << 30) - (RATIO_FLOOR + 1));
+
+        let budget = Budget::new(5000);
+        let got = read_bounded(io::repeat(b'a'), 1 << 30, None, &limits, &budget);
+        assert!(matches!(got, Bounded::OverBudget), "{got:?}");
+        assert_eq!(budget.remaining(), 0);
+
+        let budget = Budget::new(5000);
+        let got = read_bounded(&b"abc"[..], 3, Some(1), &limits, &budget);
+        assert!(
+            matches!(got, Bounded::Whole(ref v) if v == b"abc"),
+            "{got:?}"
+        );
+        assert_eq!(budget.remaining(), 4997);
+
+        // A declared size over a limit refuses without reading.
+        let budget = Budget::new(5000);
+        let got = read_bounded(&b"abc"[..], 3, Some(6000), &limits, &budget);
+        assert!(matches!(got, Bounded::OverBudget), "{got:?}");
+        assert_eq!(budget.remaining(), 5000);
+    }
+
+    #[test]
+    fn depth_limit() {
+        let z4 = zip(&[("deep.txt", format!("{}\n", id(18)).as_bytes())]);
+        let z3 = zip(&[
+            ("level3.txt", format!("{}\n", id(19)).as_bytes()),
+            ("z4.zip", &z4),
+        ]);
+        let z2 = zip(&[("z3.zip", &z3)]);
+        let outer = zip(&[("z2.zip", &z2)]);
+        let limits = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
+        let r = scan("outer.zip", &outer, &limits);
+        assert_eq!(
+            locate(&r, &id(19)),
+            (Some("z2.zip!z3.zip!level3.txt".into()), 1)
+        );
+        assert!(r.containing(&id(18)).is_empty());
+        assert_eq!(
+            r.skips,
+            [skip(
+                "z2.zip!z3.zip!z4.zip",
+                "nested deeper than 3 archives"
+            )]
+        );
+
+        // A gzip stream shares the level of its content.
+        let tgz = gz(&tar(&[("z3.zip", &z3)]));
+        let r = scan("outer.zip", &zip(&[("z2.tgz", &tgz)]), &limits);
+        assert_eq!(
+            locate(&r, &id(19)),
+            (Some("z2.tgz!z3.zip!level3.txt".into()), 1)
+        );
+        assert_eq!(
+            r.skips,
+            [skip(
+                "z2.tgz!z3.zip!z4.zip",
+                "nested deeper than 3 archives"
+            )]
+        );
+    }
+
+    #[test]
+    fn gzip_in_gzip_counts_as_a_level() {
+        let mut data = format!("{}\n", id(20)).into_bytes();
+        for _ in 0..3 {
+            data = gz(&data);
+        }
+        let limits = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
+        assert_eq!(locate(&scan("x.gz", &data, &limits), &id(20)), (None, 1));
+        let r = scan("x.gz", &gz(&data), &limits);
+        assert!(r.units.is_empty());
+        assert_eq!(r.skips, [skip("", "nested deeper than 3 archives")]);
+    }
+
+    #[test]
+    fn budget_is_shared_across_levels() {
+        let limits = Limits {
+            max_archive_bytes: 10_000,
+            ..Limits::default()
+        };
+        let reason = "archive size limit reached (10000 bytes uncompressed)";
+        let pad = |n: usize, tail: &str| {
+            let mut v = vec![b'x'; n];
+            v.extend(format!("\n{tail}\n").as_bytes());
+            v
+        };
+        // Honest headers: the member that does not fit is skipped, the
+        // ones after it that fit are scanned.
+        let data = zip_with(
+            CompressionMethod::Stored,
+            &[
+                ("a.txt", &pad(4000, &id(21))),
+                ("big.txt", &pad(8000, &id(22))),
+                ("c.txt", &pad(3000, &id(23))),
+            ],
+        );
+        let r = scan("x.zip", &data, &limits);
+        assert_eq!(locate(&r, &id(21)), (Some("a.txt".into()), 2));
+        assert!(r.containing(&id(22)).is_empty());
+        assert_eq!(locate(&r, &id(23)), (Some("c.txt".into()), 2));
+        assert_eq!(r.skips, [skip("big.txt", reason)]);
+
+        // The inner archive draws on the outer one's budget: alone, each
+        // archive fits in 10 000 bytes; together they do not.
+        let inner = zip(&[
+            ("second.txt", &pad(4000, &id(24))),
+            ("third.txt", &pad(4000, &id(25))),
+        ]);
+        let outer = zip_with(
+            CompressionMethod::Stored,
+            &[("first.txt", &pad(3000, &id(26))), ("inner.zip", &inner)],
+        );
+        let r = scan("outer.zip", &outer, &limits);
+        assert_eq!(locate(&r, &id(26)), (Some("first.txt".into()), 2));
+        assert_eq!(
+            locate(&r, &id(24)),
+            (Some("inner.zip!second.txt".into()), 2)
+        );
+        assert!(r.containing(&id(25)).is_empty());
+        assert_eq!(r.skips, [skip("inner.zip!third.txt", reason)]);
+
+        // A gzip stream is charged too.
+        let r = scan("x.log.gz", &gz(&pad(20_000, &id(27))), &limits);
+        assert!(r.units.is_empty());
+        assert_eq!(r.skips, [skip("", reason)]);
+    }
+
+    #[test]
+    fn hostile_names_are_only_strings() {
+        let text = format!("{}\n", id(28));
+        let data = zip(&[("../../etc/passwd", text.as_bytes())]);
+        let r = scan("x.zip", &data, &Limits::default());
+        assert_eq!(locate(&r, &id(28)), (Some("../../etc/passwd".into()), 1));
+        let data = tar(&[("../../etc/shadow", text.as_bytes())]);
+        let r = scan("x.tar", &data, &Limits::default());
+        assert_eq!(locate(&r, &id(28)), (Some("../../etc/shadow".into()), 1));
+    }
+
+    #[test]
+    fn binary_members_are_ignored_silently() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend([0u8; 64]);
+        let text = format!("{}\n", id(29));
+        let data = zip(&[
+            ("pic.png", &png),
+            ("pic.png.gz", &gz(&png)),
+            ("a.txt", text.as_bytes()),
+        ]);
+        let r = scan("x.zip", &data, &Limits::default());
+        assert_eq!(r.units.len(), 1);
+        assert!(r.skips.is_empty(), "{:?}", r.skips);
+    }
+
+    #[test]
+    fn member_encoding_is_forwarded() {
+        let text = format!("姓名 张三 身份证 {}\n", id(30));
+        let (gbk, _, _) = encoding_rs::GB18030.encode(&text);
+        let data = zip(&[("export.txt", &gbk)]);
+        let r = scan("x.zip", &data, &Limits::default());
+        assert_eq!(r.encodings, ["GB18030"]);
+        assert_eq!(locate(&r, &id(30)), (Some("export.txt".into()), 1));
+    }
+
+    #[test]
+    fn corrupt_zip_is_a_skip() {
+        let r = scan("x.zip", b"PK\x03\x04 not really a zip", &Limits::default());
+        assert!(r.units.is_empty());
+        assert_eq!(r.skips.len(), 1);
+        assert_eq!(r.skips[0].0, "");
+        assert!(
+            r.skips[0].1.starts_with("corrupt zip archive: "),
+            "{:?}",
+            r.skips
+        );
+    }
+
+    #[test]
+    fn unsupported_compression_is_a_skip() {
+        let text = format!("{}\n", id(31));
+        let mut data = zip_with(CompressionMethod::Stored, &[("a.txt", text.as_bytes())]);
+        // Method 14 (LZMA), which this build does not decompress, in the
+        // local header and the central directory.
+        data[8] = 14;
+        let central = data.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        data[central + 10] = 14;
+        let r = scan("x.zip", &data, &Limits::default());
+        assert!(r.units.is_empty());
+        assert_eq!(
+            r.skips,
+            [skip("a.txt", "unsupported compression method: LZMA")]
+        );
+    }
+
+    #[test]
+    fn damaged_archives_never_panic() {
+        let text = roster(&id(32), &id(33));
+        let inner = zip(&[("r.csv", &text)]);
+        let samples = [
+            zip(&[("r.csv", &text), ("inner.zip", &inner)]),
+            tar(&[("r.csv", &text), ("inner.zip", &inner)]),
+            gz(&tar(&[("r.csv", &text)])),
+        ];
+        for (name, data) in ["x.zip", "x.tar", "x.tgz"].iter().zip(&samples) {
+            for cut in (0..data.len()).step_by(7) {
+                let mut r = Recorder::default();
+                extract(name, &data[..cut], &Limits::default(), 0, &mut r);
+            }
+            let mut rng = Rng::new(99);
+            for _ in 0..300 {
+                let mut damaged = data.clone();
+                for _ in 0..4 {
+                    let at = rng.below(damaged.len() as u64) as usize;
+                    damaged[at] = rng.below(256) as u8;
+                }
+                let mut r = Recorder::default();
+                extract(name, &damaged, &Limits::default(), 0, &mut r);
+            }
+        }
+    }
 }

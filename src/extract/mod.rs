@@ -73,6 +73,14 @@ pub trait Sink {
     fn skip(&mut self, what: &str, reason: &str);
     /// The encoding text was decoded from (for verbose output).
     fn encoding(&mut self, _name: &'static str) {}
+    /// The uncompressed-byte budget of the archive this sink receives the
+    /// members of; `None` (the default) outside archives. The archive
+    /// extractors wrap the sink they hand to members in one that returns
+    /// their budget, so archives nested at any depth draw on the budget of
+    /// the top-level archive ([`Limits::max_archive_bytes`]).
+    fn archive_budget(&self) -> Option<archive::Budget> {
+        None
+    }
 }
 
 /// Bounds on what archives may cost.
@@ -193,7 +201,7 @@ pub fn extract(
         Format::Csv => table::extract(name, data, sink),
         Format::Json => json::extract_document(data, sink),
         Format::JsonLines => json::extract_lines(data, sink),
-        Format::Gzip => archive::extract_gzip(name, data, limits, depth, sink),
+        Format::Gzip => return archive::extract_gzip(name, data, limits, depth, sink),
         Format::Zip => archive::extract_zip(data, limits, depth, sink),
         Format::Tar => archive::extract_tar(data, limits, depth, sink),
         Format::Spreadsheet => sheet::extract(name, data, sink),
