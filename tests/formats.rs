@@ -14,7 +14,14 @@ use tempfile::TempDir;
 fn findings(dir: &TempDir) -> Vec<Value> {
     let out = Command::cargo_bin("piscan")
         .unwrap()
-        .args(["scan", "--format", "jsonl", "--sort", "path", "--show-values"])
+        .args([
+            "scan",
+            "--format",
+            "jsonl",
+            "--sort",
+            "path",
+            "--show-values",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -40,7 +47,8 @@ fn summary(dir: &TempDir) -> Value {
 fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (name, data) in entries {
-        w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
         w.write_all(data).unwrap();
     }
     w.finish().unwrap().into_inner()
@@ -63,7 +71,11 @@ fn xlsx_cells_with_sheet_cell_and_header_field() {
         sheet.write_string(r, 1, id).unwrap();
         sheet.write_number(r, 2, phone as f64).unwrap();
     }
-    fs::write(dir.path().join("roster.xlsx"), book.save_to_buffer().unwrap()).unwrap();
+    fs::write(
+        dir.path().join("roster.xlsx"),
+        book.save_to_buffer().unwrap(),
+    )
+    .unwrap();
 
     let found = findings(&dir);
     assert_eq!(found.len(), 6);
@@ -72,7 +84,11 @@ fn xlsx_cells_with_sheet_cell_and_header_field() {
     assert_eq!(found[0]["field"], "身份证号");
     assert_eq!(found[0]["match"], ids[0].as_str());
     assert_eq!(found[1]["cell"], "C2");
-    assert_eq!(found[1]["match"], phone.to_string().as_str(), "numeric cell, exact digits");
+    assert_eq!(
+        found[1]["match"],
+        phone.to_string().as_str(),
+        "numeric cell, exact digits"
+    );
     assert!(found[0].get("line").is_none());
 
     let s = summary(&dir);
@@ -108,7 +124,10 @@ fn docx_paragraphs_are_lines() {
     fs::write(dir.path().join("trip.docx"), docx).unwrap();
     let found = findings(&dir);
     assert_eq!(found.len(), 1);
-    assert_eq!((found[0]["line"].as_u64(), found[0]["col"].as_u64()), (Some(3), Some(6)));
+    assert_eq!(
+        (found[0]["line"].as_u64(), found[0]["col"].as_u64()),
+        (Some(3), Some(6))
+    );
     assert_eq!(found[0]["kind"], "cn_resident_id");
 }
 
@@ -147,4 +166,71 @@ fn json_and_jsonl_values_carry_key_paths() {
             ("cn_mobile", None, 2),
         ]
     );
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn archives_nest_with_member_chains_and_limits() {
+    let dir = TempDir::new().unwrap();
+    let id = synth::resident_id(&mut Rng::new(14));
+    let text = format!("header\nid {id}\n");
+    let inner = zip(&[("data/roster.txt", text.as_bytes())]);
+    let outer = zip(&[
+        ("inner.zip", &inner),
+        ("logs/app.log.gz", &gzip(text.as_bytes())),
+        ("bomb.txt", &vec![b' '; 20 << 20]),
+    ]);
+    fs::write(dir.path().join("outer.zip"), outer).unwrap();
+    let mut truncated = gzip(format!("{text}{}", "x".repeat(100_000)).as_bytes());
+    truncated.truncate(truncated.len() / 2);
+    fs::write(dir.path().join("cut.log.gz"), truncated).unwrap();
+
+    let found = findings(&dir);
+    let got: Vec<(&str, Option<&str>, u64)> = found
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().rsplit('/').next().unwrap(),
+                f["member"].as_str(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("cut.log.gz", None, 2),
+            ("outer.zip", Some("inner.zip!data/roster.txt"), 2),
+            ("outer.zip", Some("logs/app.log.gz"), 2),
+        ]
+    );
+    let s = summary(&dir);
+    let reasons: Vec<(String, String)> = s["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["member"].as_str().unwrap_or("").to_string(),
+                k["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        reasons.contains(&("bomb.txt".into(), "compression ratio above 100:1".into())),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|(_, r)| r.starts_with("gzip stream truncated or corrupt")),
+        "{reasons:?}"
+    );
+    assert_eq!(s["files_scanned"], 2);
+    assert_eq!(s["files_skipped"], 0, "{}", s["skipped"]);
 }

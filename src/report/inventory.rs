@@ -35,6 +35,7 @@ pub struct Inventory {
     files_scanned: u64,
     bytes_scanned: u64,
     files_with_findings: u64,
+    files_skipped: u64,
     skipped: Vec<Skip>,
     columns: Vec<ColumnSummary>,
 }
@@ -142,7 +143,8 @@ pub struct Summary {
     pub bytes_scanned: u64,
     /// Files not scanned.
     pub files_skipped: u64,
-    /// Parts of scanned files (archive members, sheets) not scanned.
+    /// Parts of scanned files not scanned: archive members, sheets, the
+    /// rest of a truncated stream.
     pub parts_skipped: u64,
     /// Skipped files and parts counted by reason.
     pub skipped_by_reason: BTreeMap<String, u64>,
@@ -199,6 +201,7 @@ impl Inventory {
             files_scanned: 0,
             bytes_scanned: 0,
             files_with_findings: 0,
+            files_skipped: 0,
             skipped: Vec::new(),
             columns: Vec::new(),
         }
@@ -211,11 +214,14 @@ impl Inventory {
                 self.files_scanned += 1;
                 self.bytes_scanned += bytes;
             }
-            Outcome::Skipped { reason } => self.skipped.push(Skip {
-                path: report.path.clone(),
-                member: None,
-                reason: reason.clone(),
-            }),
+            Outcome::Skipped { reason } => {
+                self.files_skipped += 1;
+                self.skipped.push(Skip {
+                    path: report.path.clone(),
+                    member: None,
+                    reason: reason.clone(),
+                });
+            }
         }
         for part in &report.skipped_parts {
             self.skipped.push(Skip {
@@ -311,8 +317,8 @@ impl Inventory {
             files_scanned: self.files_scanned,
             files_with_findings: self.files_with_findings,
             bytes_scanned: self.bytes_scanned,
-            files_skipped: skipped.iter().filter(|s| s.member.is_none()).count() as u64,
-            parts_skipped: skipped.iter().filter(|s| s.member.is_some()).count() as u64,
+            files_skipped: self.files_skipped,
+            parts_skipped: skipped.len() as u64 - self.files_skipped,
             skipped_by_reason,
             skipped,
             columns,
