@@ -234,3 +234,51 @@ fn archives_nest_with_member_chains_and_limits() {
     assert_eq!(s["files_scanned"], 2);
     assert_eq!(s["files_skipped"], 0, "{}", s["skipped"]);
 }
+
+#[test]
+fn sqlite_rows_are_located_by_table_row_and_column() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("app.db");
+    let mut rng = Rng::new(15);
+    let (id, phone) = (synth::resident_id(&mut rng), synth::mobile(&mut rng));
+    {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, id_no TEXT, phone INTEGER, avatar BLOB);")
+            .unwrap();
+        db.execute(
+            "INSERT INTO users (name, id_no, phone, avatar) VALUES ('张三', ?1, ?2, x'00ff')",
+            rusqlite::params![id, phone.parse::<i64>().unwrap()],
+        )
+        .unwrap();
+        db.execute("INSERT INTO users (name) VALUES ('李四')", [])
+            .unwrap();
+    }
+    let before = fs::read(&path).unwrap();
+    let found = findings(&dir);
+    assert_eq!(fs::read(&path).unwrap(), before, "scanned file unchanged");
+    let got: Vec<(&str, u64, &str, &str)> = found
+        .iter()
+        .map(|f| {
+            (
+                f["table"].as_str().unwrap(),
+                f["row"].as_u64().unwrap(),
+                f["field"].as_str().unwrap(),
+                f["match"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("users", 1, "id_no", id.as_str()),
+            ("users", 1, "phone", phone.as_str())
+        ]
+    );
+    let s = summary(&dir);
+    let column = &s["columns"][0];
+    assert_eq!(
+        (column["table"].as_str(), column["field"].as_str()),
+        (Some("users"), Some("id_no"))
+    );
+    assert_eq!(column["values"], 1, "NULL is not a value");
+}

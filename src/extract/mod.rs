@@ -14,6 +14,8 @@ pub mod archive;
 pub mod json;
 pub mod office;
 pub mod sheet;
+pub mod sql;
+pub mod sqlite;
 pub mod table;
 pub mod text;
 
@@ -139,6 +141,8 @@ pub enum Format {
     OfficeText,
     /// PDF document.
     Pdf,
+    /// SQLite database file.
+    Sqlite,
 }
 
 /// The lower-cased extension of `name`.
@@ -171,6 +175,9 @@ pub fn detect_format(name: &str, data: &[u8]) -> Result<Format, &'static str> {
     }
     if archive::is_tar(data) {
         return Ok(Format::Tar);
+    }
+    if sqlite::is_sqlite(data) {
+        return Ok(Format::Sqlite);
     }
     if let Content::Binary(what) = sniff::sniff(data) {
         return Err(what);
@@ -207,6 +214,7 @@ pub fn extract(
         Format::Spreadsheet => sheet::extract(name, data, sink),
         Format::OfficeText => office::extract(name, data, sink),
         Format::Pdf => return Extracted::Binary("PDF document (text extraction not supported)"),
+        Format::Sqlite => sqlite::extract(data, limits.max_rows_per_table, sink),
     }
     Extracted::Scanned
 }

@@ -27,10 +27,6 @@ const MAGIC: &[(&[u8], &str)] = &[
     (b"\xfd7zXZ\x00", "xz archive (not supported)"),
     (b"\x28\xb5\x2f\xfd", "zstd archive (not supported)"),
     (
-        b"SQLite format 3\x00",
-        "SQLite database (not supported yet)",
-    ),
-    (
         b"\xd0\xcf\x11\xe0",
         "OLE2 document (doc/ppt, or encrypted Office file)",
     ),

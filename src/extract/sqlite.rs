@@ -1,0 +1,1060 @@
+//! SQLite database files via rusqlite (SQLite compiled in, `bundled`).
+//!
+//! Every value of every table becomes one [`Unit`] whose [`Place`] has the
+//! table name, the 1-based ordinal of the row within the table and the column
+//! name as `field`. `line` is never set: a value is not a line of a text.
+//!
+//! # Reading
+//!
+//! The extractor gets the file's *bytes* (the file may sit inside an
+//! archive), never a path. It opens an in-memory connection and
+//! deserializes a copy of the bytes into it, read-only
+//! (`SQLITE_DESERIALIZE_READONLY`), then sets `PRAGMA query_only=1`,
+//! `PRAGMA temp_store=MEMORY` and `PRAGMA cell_size_check=1`, and turns off
+//! `trusted_schema` (no function with side effects runs from the schema) and
+//! on `defensive` mode. Nothing is written to disk, and the scanned file is
+//! never touched. No query sorts (rows are read in b-tree order), so no
+//! temporary b-tree is built either. Memory is the copy of the database
+//! (SQLite owns it) plus SQLite's page cache (2 MB by default); rows are
+//! streamed from the statement one at a time, no table is collected. The
+//! copy is one SQLite allocation, so a database over 2 GiB
+//! (`SQLITE_MAX_ALLOCATION_SIZE`) cannot be loaded and is reported as
+//! skipped. Bytes after the last page the header counts are not read.
+//!
+//! **WAL.** A database in WAL mode (header bytes 18 and 19 equal to 2) keeps
+//! its most recent changes in a separate `-wal` file until a checkpoint. Only
+//! the main file's bytes are read: the copy's header is marked as a rollback
+//! journal database (the in-memory VFS has no WAL support), so everything
+//! checkpointed into the main file is scanned and whatever is still only in
+//! the `-wal` file is not. The `-wal` file itself is an ordinary binary file
+//! to the walker.
+//!
+//! # Tables, rows and values
+//!
+//! * Tables are those of `PRAGMA main.table_list`: ordinary tables, `WITHOUT
+//!   ROWID` tables and virtual tables (FTS3/4/5 and R*Tree are compiled in),
+//!   in byte order of their names. Views are not read (their data is in
+//!   tables). Internal tables (`sqlite_*`, such as `sqlite_sequence` and
+//!   `sqlite_stat1`) are left out.
+//! * A *shadow* table of a virtual table (`docs_content`, `docs_data` … of an
+//!   FTS table `docs`) is left out when its virtual table was read without
+//!   error: the text it holds was scanned under the virtual table's column
+//!   names. When the virtual table cannot be read (its module is not
+//!   compiled in, say), it is reported as skipped and its shadow tables are
+//!   read as ordinary tables. An FTS table with *external content* returns
+//!   the rows of its content table, which is read as well, so such values
+//!   are found twice (once under each table).
+//! * Columns are those of `PRAGMA table_xinfo`, in table order, without the
+//!   hidden columns of virtual tables and without *virtual* generated columns
+//!   (`GENERATED ALWAYS AS (…) VIRTUAL`): these are computed from the row's
+//!   other columns on every read, which are scanned anyway, and an expression
+//!   in a hostile schema could be made arbitrarily expensive. Stored
+//!   generated columns are read like ordinary ones.
+//! * Rows come in rowid order (`ORDER BY rowid`, or `_rowid_`/`oid` when a
+//!   column is named `rowid`) for tables that have a rowid; `WITHOUT ROWID`
+//!   and virtual tables are read in the order SQLite returns them (primary
+//!   key order, and rowid/docid order for FTS). With `max_rows_per_table` of
+//!   `Some(n)` only the first `n` rows are read (`LIMIT n`). The row ordinal
+//!   counts every row read, including rows whose values are all `NULL`.
+//!
+//! Values:
+//!
+//! * `INTEGER`: decimal digits (`13812345678`).
+//! * `REAL`: Rust's `{}` formatting of the `f64`, the shortest text that
+//!   round-trips, never with an exponent and never ending in `.0`:
+//!   `13812345678.0` gives `13812345678`, `1e20` gives
+//!   `100000000000000000000`, `0.5` gives `0.5`; `-0.0` gives `0`;
+//!   infinities are skipped (SQLite stores no NaN).
+//! * `TEXT`: SQLite hands out UTF-8 (a UTF-16 database is converted by
+//!   SQLite). Valid UTF-8 is passed on as it is, borrowed. Text that is not
+//!   valid UTF-8 — typically GBK written by a legacy application into a TEXT
+//!   column — is decoded as GB18030 when it decodes without a single error,
+//!   else converted *lossily* (invalid sequences become U+FFFD, which is a
+//!   token boundary for the detectors). Blank text (empty or all whitespace)
+//!   is skipped.
+//! * `BLOB` and `NULL`: skipped.
+//!
+//! # Failures
+//!
+//! A database that cannot be opened or whose schema cannot be read (corrupt,
+//! encrypted with a plaintext header, not SQLite, shorter than its first
+//! page) is reported with `sink.skip("", reason)` and nothing else is read.
+//! A table that cannot be read (a virtual table whose module is missing, a
+//! corrupt page) is reported with `sink.skip(table, reason)`, after the units
+//! read before the error, and the other tables are still read. A table or
+//! column name that is not valid UTF-8 cannot be put into a query: that table
+//! is skipped with a reason.
+//!
+//! A *truncated* database — fewer whole pages than the header's page count
+//! (when that count is valid), or a file that ends inside a page — is
+//! reported with `sink.skip("", "truncated SQLite database (…)")` and then
+//! read as far as it goes: the copy's header gets the number of pages
+//! present, a partial last page is dropped, and `writable_schema` is turned
+//! on so that a table whose root page is missing does not make SQLite refuse
+//! the whole schema (it still allows no write: the database is read-only and
+//! the connection query-only). Tables that need a missing page are then
+//! skipped one by one as corrupt, after the rows read before it.
+//!
+//! A panic inside rusqlite (it asserts on a few conditions that only
+//! out-of-memory should cause, and panics on a non-UTF-8 column name, which
+//! this module never asks it for) is caught and reported as a skip; a panic
+//! raised by the sink is re-raised.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::io::{Cursor, Read as _};
+use std::panic::{self, AssertUnwindSafe};
+
+use encoding_rs::GB18030;
+use rusqlite::config::DbConfig;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, MAIN_DB};
+
+use super::{Place, Sink, Unit};
+
+/// The first 16 bytes of every SQLite 3 database file.
+const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// Length of the database header (the first part of page 1).
+const HEADER_LEN: usize = 100;
+
+/// The largest database SQLite can load from memory: its largest single
+/// allocation (`SQLITE_MAX_ALLOCATION_SIZE`, just under 2 GiB).
+const MAX_LOAD: usize = 2_147_483_391;
+
+/// The encoding reported to the sink.
+const ENCODING: &str = "SQLite database";
+
+/// Whether `head` (the first bytes of a file, at least 16 of them) starts
+/// with the SQLite 3 magic string `SQLite format 3\0`.
+pub fn is_sqlite(head: &[u8]) -> bool {
+    head.starts_with(MAGIC)
+}
+
+/// Extracts every `TEXT`, `INTEGER` and `REAL` value of every table of the
+/// SQLite database `data` into `sink`, reading at most `max_rows_per_table`
+/// rows of each table when that is `Some`. See the module documentation for
+/// what is read, in which order, and how failures are reported; this never
+/// panics on any input.
+pub fn extract(data: &[u8], max_rows_per_table: Option<u64>, sink: &mut dyn Sink) {
+    sink.encoding(ENCODING);
+    let mut guard = Guarded {
+        sink,
+        inside: false,
+        table: None,
+    };
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        extract_database(data, max_rows_per_table, &mut guard)
+    }));
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(reason)) => guard.sink.skip("", &reason),
+        // Not the reader's failure: a bug of the scan, let it through.
+        Err(payload) if guard.inside => panic::resume_unwind(payload),
+        Err(_) => match guard.table.take() {
+            Some(table) => guard.sink.skip(
+                &table,
+                "SQLite reader failed on this table (later tables not scanned)",
+            ),
+            None => guard.sink.skip(
+                "",
+                "corrupt SQLite database (the SQLite reader failed on it)",
+            ),
+        },
+    }
+}
+
+/// Passes everything on to a sink, remembering whether a call into it is
+/// under way (to tell the sink's panics from the reader's) and which table
+/// is being read.
+struct Guarded<'s> {
+    sink: &'s mut dyn Sink,
+    inside: bool,
+    table: Option<String>,
+}
+
+impl Guarded<'_> {
+    fn unit(&mut self, unit: &Unit<'_>) {
+        self.inside = true;
+        self.sink.unit(unit);
+        self.inside = false;
+    }
+
+    fn skip(&mut self, what: &str, reason: &str) {
+        self.inside = true;
+        self.sink.skip(what, reason);
+        self.inside = false;
+    }
+}
+
+/// What `PRAGMA table_list` says a table is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// An ordinary table.
+    Table,
+    /// A virtual table (FTS, R*Tree, or an unknown module).
+    Virtual,
+    /// A shadow table holding a virtual table's data.
+    Shadow,
+}
+
+/// A table to read.
+#[derive(Debug)]
+struct Table {
+    name: String,
+    kind: Kind,
+    without_rowid: bool,
+}
+
+/// Opens the database, lists its tables and reads them. `Err` is the reason
+/// the database as a whole could not be read.
+fn extract_database(
+    data: &[u8],
+    max_rows: Option<u64>,
+    sink: &mut Guarded<'_>,
+) -> Result<(), String> {
+    let (conn, truncated) = open(data)?;
+    if let Some(reason) = truncated {
+        sink.skip("", &reason);
+    }
+    let (tables, bad_names) = list_tables(&conn).map_err(|e| open_failure(&e))?;
+    for name in bad_names {
+        sink.skip(&name, "table name is not valid UTF-8 (table not scanned)");
+    }
+    // Virtual tables read without error, whose shadow tables are left out.
+    let mut read_virtual: Vec<&str> = Vec::new();
+    for table in &tables {
+        if table.kind == Kind::Shadow
+            && read_virtual.iter().any(|v| {
+                table
+                    .name
+                    .strip_prefix(v)
+                    .is_some_and(|rest| rest.starts_with('_'))
+            })
+        {
+            continue;
+        }
+        sink.table = Some(table.name.clone());
+        let result = read_table(&conn, table, max_rows, sink);
+        sink.table = None;
+        match result {
+            Ok(()) if table.kind == Kind::Virtual => read_virtual.push(&table.name),
+            Ok(()) => {}
+            Err(reason) => sink.skip(&table.name, &reason),
+        }
+    }
+    Ok(())
+}
+
+/// An in-memory, read-only connection holding a copy of `data`, and the
+/// reason to report when the file is truncated (the pages present are read).
+fn open(data: &[u8]) -> Result<(Connection, Option<String>), String> {
+    if !is_sqlite(data) {
+        return Err("not a SQLite 3 database (no `SQLite format 3` header)".to_string());
+    }
+    if data.len() < HEADER_LEN {
+        return Err(format!(
+            "truncated SQLite database ({} bytes, shorter than its 100-byte header)",
+            data.len()
+        ));
+    }
+    let mut header = [0u8; HEADER_LEN];
+    header.copy_from_slice(&data[..HEADER_LEN]);
+    let (len, truncated) = whole_pages(&mut header, data.len())?;
+    if len > MAX_LOAD {
+        return Err(format!(
+            "SQLite database too large to scan from memory ({len} bytes; SQLite loads at most \
+             {MAX_LOAD})"
+        ));
+    }
+    // The in-memory VFS cannot open a WAL: read the main file as a rollback
+    // journal database (header bytes 18 and 19: write and read version).
+    for version in &mut header[18..20] {
+        if *version == 2 {
+            *version = 1;
+        }
+    }
+    let mut conn = Connection::open_in_memory()
+        .map_err(|e| format!("SQLite could not open an in-memory connection: {e}"))?;
+    let bytes = Cursor::new(&header[..]).chain(&data[HEADER_LEN..len]);
+    conn.deserialize_read_exact(MAIN_DB, bytes, len, true)
+        .map_err(|e| format!("SQLite database could not be loaded: {e}"))?;
+    // Functions with side effects are never run from the schema; the memory
+    // database is read-only and the connection query-only; temporary
+    // b-trees (sorting) stay in memory. Failures here change nothing about
+    // what is read.
+    let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false);
+    let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true);
+    conn.execute_batch(
+        "PRAGMA query_only = 1; PRAGMA temp_store = MEMORY; PRAGMA cell_size_check = 1;",
+    )
+    .map_err(|e| format!("SQLite database could not be set up read-only: {e}"))?;
+    if truncated.is_some() {
+        // A table whose root page is missing makes the schema invalid;
+        // `writable_schema` makes SQLite pass over it (the truncation is
+        // reported) instead of refusing the whole database. It allows no
+        // write: the database is read-only and the connection query-only.
+        let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, false);
+        let _ = conn.execute_batch("PRAGMA writable_schema = 1;");
+    }
+    Ok((conn, truncated))
+}
+
+/// How many bytes of a file of `len` bytes with `header` to load (whole
+/// pages), and the reason to report when that is fewer than the header says
+/// the database has or the file ends inside a page. The page count in
+/// `header` is lowered to the pages present: SQLite then reads those, and
+/// reports the tables that need a missing page as corrupt, instead of
+/// refusing the whole database.
+fn whole_pages(
+    header: &mut [u8; HEADER_LEN],
+    len: usize,
+) -> Result<(usize, Option<String>), String> {
+    let raw = u16::from_be_bytes([header[16], header[17]]);
+    let page = if raw == 1 { 65536 } else { usize::from(raw) };
+    if !(512..=65536).contains(&page) || !page.is_power_of_two() {
+        // Not a valid header: SQLite says what is wrong.
+        return Ok((len, None));
+    }
+    let whole = len / page;
+    if whole == 0 {
+        return Err(format!(
+            "truncated SQLite database ({len} bytes, shorter than its first {page}-byte page)"
+        ));
+    }
+    // The page count in the header is valid when the change counter matches
+    // the "version-valid-for" number.
+    let pages = u32::from_be_bytes([header[28], header[29], header[30], header[31]]) as usize;
+    let valid = pages != 0 && header[24..28] == header[92..96];
+    let reason = if valid {
+        if whole >= pages {
+            // Bytes after the database's last page are not read by SQLite.
+            return Ok((pages * page, None));
+        }
+        // `whole < pages`, which came from a u32.
+        let present = u32::try_from(whole).unwrap_or(u32::MAX);
+        header[28..32].copy_from_slice(&present.to_be_bytes());
+        Some(format!(
+            "truncated SQLite database ({len} of {} bytes, {whole} of {pages} pages): \
+             only the pages present were scanned",
+            pages.saturating_mul(page)
+        ))
+    } else if len % page != 0 {
+        Some(format!(
+            "truncated SQLite database ({len} bytes, not a whole number of {page}-byte pages): \
+             the last, partial page was not read"
+        ))
+    } else {
+        None
+    };
+    Ok((whole * page, reason))
+}
+
+/// The reason a database cannot be read at all.
+fn open_failure(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => {
+            format!("not a readable SQLite database (encrypted, or not SQLite): {e}")
+        }
+        Some(ErrorCode::DatabaseCorrupt) => {
+            format!("corrupt or truncated SQLite database: {e}")
+        }
+        _ => format!("SQLite database could not be read: {e}"),
+    }
+}
+
+/// The tables to read, sorted by name, and the (lossy) names of tables whose
+/// name is not valid UTF-8.
+fn list_tables(conn: &Connection) -> rusqlite::Result<(Vec<Table>, Vec<String>)> {
+    let mut stmt = conn.prepare("PRAGMA main.table_list")?;
+    let mut rows = stmt.query([])?;
+    let mut tables = Vec::new();
+    let mut bad = Vec::new();
+    // Columns: schema, name, type, ncol, wr, strict.
+    while let Some(row) = rows.next()? {
+        let kind = match row.get_ref(2)? {
+            ValueRef::Text(b"table") => Kind::Table,
+            ValueRef::Text(b"virtual") => Kind::Virtual,
+            ValueRef::Text(b"shadow") => Kind::Shadow,
+            _ => continue, // views
+        };
+        let ValueRef::Text(name) = row.get_ref(1)? else {
+            continue;
+        };
+        if name.len() >= 7 && name[..7].eq_ignore_ascii_case(b"sqlite_") {
+            continue;
+        }
+        let without_rowid = matches!(row.get_ref(4)?, ValueRef::Integer(n) if n != 0);
+        match std::str::from_utf8(name) {
+            Ok(name) => tables.push(Table {
+                name: name.to_string(),
+                kind,
+                without_rowid,
+            }),
+            Err(_) => bad.push(String::from_utf8_lossy(name).into_owned()),
+        }
+    }
+    tables.sort_by(|a, b| a.name.cmp(&b.name));
+    bad.sort();
+    Ok((tables, bad))
+}
+
+/// `name` as an SQL identifier: in double quotes, inner quotes doubled.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A column as `PRAGMA table_xinfo` describes it.
+struct ColumnInfo {
+    /// The name, if it is valid UTF-8.
+    name: Result<String, String>,
+    /// 0 ordinary, 1 hidden (virtual table), 2 virtual generated, 3 stored
+    /// generated.
+    hidden: i64,
+}
+
+/// The columns of `table`, in table order.
+fn table_columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<ColumnInfo>> {
+    let mut stmt = conn.prepare("SELECT name, hidden FROM pragma_table_xinfo(?1, 'main')")?;
+    let mut rows = stmt.query([table])?;
+    let mut columns = Vec::new();
+    while let Some(row) = rows.next()? {
+        let name = match row.get_ref(0)? {
+            ValueRef::Text(b) => match std::str::from_utf8(b) {
+                Ok(s) => Ok(s.to_string()),
+                Err(_) => Err(String::from_utf8_lossy(b).into_owned()),
+            },
+            _ => continue,
+        };
+        let hidden = match row.get_ref(1)? {
+            ValueRef::Integer(n) => n,
+            _ => 0,
+        };
+        columns.push(ColumnInfo { name, hidden });
+    }
+    Ok(columns)
+}
+
+/// The reason a table cannot be read.
+fn table_failure(e: &rusqlite::Error) -> String {
+    format!("table not readable: {e}")
+}
+
+/// The query reading `table`, and the names of the columns it returns.
+fn table_query(
+    conn: &Connection,
+    table: &Table,
+    max_rows: Option<u64>,
+) -> Result<(String, Vec<String>), String> {
+    let info = table_columns(conn, &table.name).map_err(|e| table_failure(&e))?;
+    let mut fields = Vec::new();
+    for column in info.iter().filter(|c| c.hidden == 0 || c.hidden == 3) {
+        match &column.name {
+            Ok(name) => fields.push(name.clone()),
+            Err(lossy) => {
+                return Err(format!(
+                    "column name {lossy:?} is not valid UTF-8 (table not scanned)"
+                ))
+            }
+        }
+    }
+    if fields.is_empty() {
+        // No column information: a virtual table whose module is missing
+        // says so when it is queried.
+        let sql = format!("SELECT * FROM main.{}", quote(&table.name));
+        return Err(match conn.prepare(&sql) {
+            Err(e) => table_failure(&e),
+            Ok(_) => "table has no readable columns".to_string(),
+        });
+    }
+    let mut sql = String::from("SELECT ");
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&quote(field));
+    }
+    sql.push_str(" FROM main.");
+    sql.push_str(&quote(&table.name));
+    if table.kind != Kind::Virtual && !table.without_rowid {
+        let taken = |alias: &str| {
+            info.iter().any(|c| match &c.name {
+                Ok(name) => name.eq_ignore_ascii_case(alias),
+                Err(_) => false,
+            })
+        };
+        if let Some(alias) = ["rowid", "_rowid_", "oid"].into_iter().find(|a| !taken(a)) {
+            sql.push_str(" ORDER BY ");
+            sql.push_str(alias);
+        }
+    }
+    if let Some(n) = max_rows {
+        let _ = write!(sql, " LIMIT {}", n.min(i64::MAX as u64));
+    }
+    Ok((sql, fields))
+}
+
+/// Reads the rows of `table` into the sink. `Err` is the reason the table,
+/// or its rest, could not be read.
+fn read_table(
+    conn: &Connection,
+    table: &Table,
+    max_rows: Option<u64>,
+    sink: &mut Guarded<'_>,
+) -> Result<(), String> {
+    let (sql, fields) = table_query(conn, table, max_rows)?;
+    let mut stmt = conn.prepare(&sql).map_err(|e| table_failure(&e))?;
+    let mut rows = stmt.query([]).map_err(|e| table_failure(&e))?;
+    let mut number = String::new();
+    let mut ordinal = 0u64;
+    while let Some(row) = rows.next().map_err(|e| {
+        if ordinal == 0 {
+            table_failure(&e)
+        } else {
+            format!("table not readable after row {ordinal}: {e}")
+        }
+    })? {
+        ordinal += 1;
+        for (i, field) in fields.iter().enumerate() {
+            let value = row.get_ref(i).map_err(|e| table_failure(&e))?;
+            let text: Cow<'_, [u8]> = match value {
+                ValueRef::Null | ValueRef::Blob(_) => continue,
+                ValueRef::Integer(n) => {
+                    number.clear();
+                    let _ = write!(number, "{n}");
+                    Cow::Borrowed(number.as_bytes())
+                }
+                ValueRef::Real(x) => {
+                    if !x.is_finite() {
+                        continue;
+                    }
+                    number.clear();
+                    // `-0.0` would print as `-0`.
+                    let _ = write!(number, "{}", if x == 0.0 { 0.0 } else { x });
+                    Cow::Borrowed(number.as_bytes())
+                }
+                ValueRef::Text(bytes) => {
+                    if bytes.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    decode(bytes)
+                }
+            };
+            sink.unit(&Unit {
+                text: &text,
+                place: Place {
+                    table: Some(&table.name),
+                    row: Some(ordinal),
+                    field: Some(field),
+                    ..Place::default()
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A TEXT value as UTF-8: borrowed when valid, else GB18030 when it decodes
+/// cleanly, else lossy.
+fn decode(bytes: &[u8]) -> Cow<'_, [u8]> {
+    if std::str::from_utf8(bytes).is_ok() {
+        return Cow::Borrowed(bytes);
+    }
+    if let Some(text) = GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
+        return Cow::Owned(text.into_owned().into_bytes());
+    }
+    Cow::Owned(String::from_utf8_lossy(bytes).into_owned().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::testing::{Recorded, Recorder};
+    use crate::synth::{self, Rng};
+    use rusqlite::params;
+
+    /// The bytes of an in-memory database built by `setup`.
+    fn database(setup: impl FnOnce(&Connection)) -> Vec<u8> {
+        let conn = Connection::open_in_memory().unwrap();
+        setup(&conn);
+        let data = conn.serialize(MAIN_DB).unwrap();
+        data.to_vec()
+    }
+
+    fn run(data: &[u8], max_rows: Option<u64>) -> Recorder {
+        let mut rec = Recorder::default();
+        extract(data, max_rows, &mut rec);
+        assert_eq!(rec.encodings, vec![ENCODING]);
+        rec
+    }
+
+    /// `(table, row, field, text)` of every unit.
+    fn cells(rec: &Recorder) -> Vec<(String, u64, String, String)> {
+        rec.units
+            .iter()
+            .map(|u| {
+                assert_eq!(u.line, None);
+                assert_eq!(u.member, None);
+                (
+                    u.table.clone().unwrap(),
+                    u.row.unwrap(),
+                    u.field.clone().unwrap(),
+                    u.text.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn cell(table: &str, row: u64, field: &str, text: &str) -> (String, u64, String, String) {
+        (table.into(), row, field.into(), text.into())
+    }
+
+    /// Synthetic people: (name, resident id, mobile).
+    fn people(n: usize) -> Vec<(String, String, i64)> {
+        let mut rng = Rng::new(1);
+        (0..n)
+            .map(|i| {
+                let id = synth::resident_id(&mut rng);
+                let mobile = synth::mobile(&mut rng).parse().unwrap();
+                (format!("张{i}"), id, mobile)
+            })
+            .collect()
+    }
+
+    /// A `users` table with three people inserted out of id order, one row
+    /// of NULLs, and a table whose name has a space and a quote; also a view
+    /// and `sqlite_sequence` (AUTOINCREMENT), which are not read.
+    fn users_db() -> (Vec<u8>, Vec<(String, String, i64)>) {
+        let people = people(3);
+        let data = database(|conn| {
+            conn.execute_batch(
+                "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, \
+                 id_no TEXT, phone INTEGER, avatar BLOB);
+                 CREATE TABLE \"odd \"\"name\"\"\" (\"col \"\"q\"\"\" TEXT, n REAL);
+                 CREATE VIEW v AS SELECT name FROM users;",
+            )
+            .unwrap();
+            for (id, p) in [(3, &people[2]), (1, &people[0]), (2, &people[1])] {
+                conn.execute(
+                    "INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![id, p.0, p.1, p.2, vec![0x89u8, b'P', b'N', b'G']],
+                )
+                .unwrap();
+            }
+            conn.execute("INSERT INTO users VALUES (4, NULL, NULL, NULL, NULL)", [])
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO \"odd \"\"name\"\"\" VALUES ('a', 13812345678.0), ('  ', 0.5), \
+                 (NULL, -0.0), ('', 1e20);",
+            )
+            .unwrap();
+        });
+        (data, people)
+    }
+
+    #[test]
+    fn magic() {
+        assert!(is_sqlite(b"SQLite format 3\0\x10\x00"));
+        assert!(!is_sqlite(b"SQLite format 3"));
+        assert!(!is_sqlite(b"SQLite format 2\0"));
+        assert!(!is_sqlite(b""));
+        let (data, _) = users_db();
+        assert!(is_sqlite(&data));
+    }
+
+    #[test]
+    fn tables_rows_and_fields() {
+        let (data, p) = users_db();
+        let rec = run(&data, None);
+        assert!(rec.skips.is_empty(), "{:?}", rec.skips);
+        let odd = "odd \"name\"";
+        let q = "col \"q\"";
+        let u = "users";
+        assert_eq!(
+            cells(&rec),
+            vec![
+                // Tables in name order; blank text, NULL and BLOB skipped.
+                cell(odd, 1, q, "a"),
+                cell(odd, 1, "n", "13812345678"),
+                cell(odd, 2, "n", "0.5"),
+                cell(odd, 3, "n", "0"),
+                cell(odd, 4, "n", "100000000000000000000"),
+                // Rows in rowid order, whatever the insertion order.
+                cell(u, 1, "id", "1"),
+                cell(u, 1, "name", &p[0].0),
+                cell(u, 1, "id_no", &p[0].1),
+                cell(u, 1, "phone", &p[0].2.to_string()),
+                cell(u, 2, "id", "2"),
+                cell(u, 2, "name", &p[1].0),
+                cell(u, 2, "id_no", &p[1].1),
+                cell(u, 2, "phone", &p[1].2.to_string()),
+                cell(u, 3, "id", "3"),
+                cell(u, 3, "name", &p[2].0),
+                cell(u, 3, "id_no", &p[2].1),
+                cell(u, 3, "phone", &p[2].2.to_string()),
+                // A row of NULLs still counts.
+                cell(u, 4, "id", "4"),
+            ]
+        );
+        let phone = &rec.units[8];
+        assert_eq!(phone.text.len(), 11);
+        assert!(phone.text.bytes().all(|b| b.is_ascii_digit()));
+        assert!(rec
+            .units
+            .iter()
+            .all(|u| u.field.as_deref() != Some("avatar")));
+    }
+
+    #[test]
+    fn max_rows_per_table() {
+        let (data, p) = users_db();
+        let rec = run(&data, Some(1));
+        assert!(rec.units.iter().all(|u| u.row == Some(1)));
+        let users: Vec<&Recorded> = rec
+            .units
+            .iter()
+            .filter(|u| u.table.as_deref() == Some("users"))
+            .collect();
+        assert_eq!(users.len(), 4);
+        assert_eq!(users[2].text, p[0].1);
+        assert_eq!(rec.units.len(), 6);
+        assert!(run(&data, Some(0)).units.is_empty());
+        assert_eq!(run(&data, Some(u64::MAX)).units.len(), 18);
+    }
+
+    #[test]
+    fn without_rowid_and_rowid_column() {
+        let data = database(|conn| {
+            conn.execute_batch(
+                "CREATE TABLE w (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;
+                 INSERT INTO w VALUES ('b', 'second'), ('a', 'first');
+                 CREATE TABLE r (rowid TEXT, v TEXT);
+                 INSERT INTO r VALUES ('z', 'one'), ('y', 'two');",
+            )
+            .unwrap();
+        });
+        let rec = run(&data, None);
+        assert!(rec.skips.is_empty(), "{:?}", rec.skips);
+        assert_eq!(
+            cells(&rec),
+            vec![
+                cell("r", 1, "rowid", "z"),
+                cell("r", 1, "v", "one"),
+                cell("r", 2, "rowid", "y"),
+                cell("r", 2, "v", "two"),
+                cell("w", 1, "k", "a"),
+                cell("w", 1, "v", "first"),
+                cell("w", 2, "k", "b"),
+                cell("w", 2, "v", "second"),
+            ]
+        );
+    }
+
+    #[test]
+    fn generated_columns() {
+        let data = database(|conn| {
+            conn.execute_batch(
+                "CREATE TABLE g (a TEXT, \
+                 v TEXT GENERATED ALWAYS AS (a || 'v') VIRTUAL, \
+                 s TEXT GENERATED ALWAYS AS (a || 's') STORED);
+                 INSERT INTO g (a) VALUES ('x');",
+            )
+            .unwrap();
+        });
+        let rec = run(&data, None);
+        assert_eq!(
+            cells(&rec),
+            vec![cell("g", 1, "a", "x"), cell("g", 1, "s", "xs")]
+        );
+    }
+
+    #[test]
+    fn text_encodings() {
+        let (gbk, _, _) = GB18030.encode("身份证号");
+        let hex: String = gbk.iter().map(|b| format!("{b:02X}")).collect();
+        let data = database(|conn| {
+            conn.execute_batch(&format!(
+                "CREATE TABLE t (v TEXT);
+                 INSERT INTO t VALUES (CAST(X'{hex}' AS TEXT));
+                 INSERT INTO t VALUES (CAST(X'31FF32' AS TEXT));"
+            ))
+            .unwrap();
+        });
+        let rec = run(&data, None);
+        assert_eq!(
+            cells(&rec),
+            vec![
+                cell("t", 1, "v", "身份证号"),
+                cell("t", 2, "v", "1\u{FFFD}2")
+            ]
+        );
+    }
+
+    #[test]
+    fn utf16_database() {
+        let data = database(|conn| {
+            conn.execute_batch(
+                "PRAGMA encoding = 'UTF-16le';
+                 CREATE TABLE 客户 (姓名 TEXT);
+                 INSERT INTO 客户 VALUES ('李四');",
+            )
+            .unwrap();
+        });
+        assert_eq!(
+            cells(&run(&data, None)),
+            vec![cell("客户", 1, "姓名", "李四")]
+        );
+    }
+
+    #[test]
+    fn fts_shadow_tables_are_not_read_twice() {
+        let data = database(|conn| {
+            conn.execute_batch(
+                "CREATE VIRTUAL TABLE docs USING fts5(title, body);
+                 INSERT INTO docs VALUES ('note', 'call 13812345678');
+                 CREATE VIRTUAL TABLE old USING fts4(body);
+                 INSERT INTO old VALUES ('fts4 text');",
+            )
+            .unwrap();
+        });
+        let rec = run(&data, None);
+        assert!(rec.skips.is_empty(), "{:?}", rec.skips);
+        assert_eq!(
+            cells(&rec),
+            vec![
+                cell("docs", 1, "title", "note"),
+                cell("docs", 1, "body", "call 13812345678"),
+                cell("old", 1, "body", "fts4 text"),
+            ]
+        );
+    }
+
+    #[test]
+    fn unreadable_table_is_skipped_and_others_read() {
+        let data = database(|conn| {
+            conn.execute_batch(
+                "CREATE TABLE a (v TEXT); INSERT INTO a VALUES ('before');
+                 CREATE TABLE c (v TEXT); INSERT INTO c VALUES ('after');
+                 PRAGMA writable_schema = ON;
+                 INSERT INTO sqlite_schema VALUES ('table', 'b', 'b', 0, \
+                   'CREATE VIRTUAL TABLE b USING nosuchmodule(x)');
+                 PRAGMA writable_schema = OFF;",
+            )
+            .unwrap();
+        });
+        let rec = run(&data, None);
+        assert_eq!(
+            cells(&rec),
+            vec![cell("a", 1, "v", "before"), cell("c", 1, "v", "after")]
+        );
+        assert_eq!(rec.skips.len(), 1, "{:?}", rec.skips);
+        assert_eq!(rec.skips[0].0, "b");
+        assert!(rec.skips[0].1.contains("nosuchmodule"), "{:?}", rec.skips);
+    }
+
+    /// `text` with `\xff` as one byte 0xFF, as an SQL blob literal cast to TEXT.
+    fn invalid_text(text: &str) -> String {
+        let hex: String = text
+            .split("\\xff")
+            .map(|part| part.bytes().map(|b| format!("{b:02X}")).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("FF");
+        format!("CAST(X'{hex}' AS TEXT)")
+    }
+
+    #[test]
+    fn names_not_utf8_are_skipped() {
+        let data = database(|conn| {
+            conn.execute_batch(&format!(
+                "CREATE TABLE a (v TEXT); INSERT INTO a VALUES ('ok');
+                 CREATE TABLE c (v TEXT); INSERT INTO c VALUES ('col');
+                 CREATE TABLE u (v TEXT); INSERT INTO u VALUES ('tab');
+                 PRAGMA writable_schema = ON;
+                 UPDATE sqlite_schema SET sql = {} WHERE name = 'c';
+                 UPDATE sqlite_schema SET name = {n}, tbl_name = {n}, sql = {} \
+                   WHERE name = 'u';
+                 PRAGMA writable_schema = OFF;",
+                invalid_text("CREATE TABLE c (\"\\xff\" TEXT)"),
+                invalid_text("CREATE TABLE \"u\\xff\" (v TEXT)"),
+                n = invalid_text("u\\xff"),
+            ))
+            .unwrap();
+        });
+        let rec = run(&data, None);
+        assert_eq!(cells(&rec), vec![cell("a", 1, "v", "ok")]);
+        assert_eq!(rec.skips.len(), 2, "{:?}", rec.skips);
+        assert_eq!(rec.skips[0].0, "u\u{FFFD}");
+        assert!(
+            rec.skips[0].1.contains("not valid UTF-8"),
+            "{:?}",
+            rec.skips
+        );
+        assert_eq!(rec.skips[1].0, "c");
+        assert!(
+            rec.skips[1].1.contains("not valid UTF-8"),
+            "{:?}",
+            rec.skips
+        );
+    }
+
+    /// A sink that panics on the first unit.
+    struct Panicking;
+
+    impl Sink for Panicking {
+        fn unit(&mut self, _: &Unit<'_>) {
+            panic!("sink bug");
+        }
+
+        fn skip(&mut self, _: &str, _: &str) {}
+    }
+
+    #[test]
+    #[should_panic(expected = "sink bug")]
+    fn sink_panics_are_not_hidden() {
+        let (data, _) = users_db();
+        extract(&data, None, &mut Panicking);
+    }
+
+    #[test]
+    fn wal_database_main_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal.db");
+        let people = people(2);
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch("CREATE TABLE t (id_no TEXT)").unwrap();
+        conn.execute("INSERT INTO t VALUES (?1)", [&people[0].1])
+            .unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
+        // Only in the -wal file: not in the main file's bytes.
+        conn.execute("INSERT INTO t VALUES (?1)", [&people[1].1])
+            .unwrap();
+        let data = std::fs::read(&path).unwrap();
+        assert_eq!(&data[18..20], &[2, 2]);
+        let rec = run(&data, None);
+        assert!(rec.skips.is_empty(), "{:?}", rec.skips);
+        assert_eq!(cells(&rec), vec![cell("t", 1, "id_no", &people[0].1)]);
+        drop(conn);
+    }
+
+    /// A database of several pages: two tables `a` and `b` of synthetic
+    /// people (resident id, mobile), and the people.
+    fn big_db() -> (Vec<u8>, Vec<(String, String, i64)>) {
+        let people = people(300);
+        let data = database(|conn| {
+            conn.execute_batch("CREATE TABLE a (id_no TEXT, phone INTEGER)")
+                .unwrap();
+            for p in &people {
+                conn.execute("INSERT INTO a VALUES (?1, ?2)", params![p.1, p.2])
+                    .unwrap();
+            }
+            conn.execute_batch("CREATE TABLE b AS SELECT * FROM a")
+                .unwrap();
+        });
+        (data, people)
+    }
+
+    #[test]
+    fn corrupt_database_is_skipped() {
+        let (data, _) = big_db();
+        assert!(data.len() > 8 * 4096, "{}", data.len());
+        // Header intact, everything after it garbage.
+        let mut rng = Rng::new(7);
+        let mut corrupt = data[..HEADER_LEN].to_vec();
+        corrupt.extend((HEADER_LEN..data.len()).map(|_| rng.next_u64() as u8));
+        let rec = run(&corrupt, None);
+        assert!(rec.units.is_empty());
+        assert_eq!(rec.skips.len(), 1, "{:?}", rec.skips);
+        assert_eq!(rec.skips[0].0, "");
+        assert!(rec.skips[0].1.contains("corrupt"), "{:?}", rec.skips);
+        // Page 1 (the schema) intact, the tables' pages garbage: each table
+        // is skipped.
+        let mut corrupt = data[..4096].to_vec();
+        corrupt.extend((4096..data.len()).map(|_| rng.next_u64() as u8));
+        let rec = run(&corrupt, None);
+        let skipped: Vec<&str> = rec.skips.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(skipped, ["a", "b"], "{:?}", rec.skips);
+        // The magic, then garbage (encrypted with a plaintext header, say).
+        let mut garbage = MAGIC.to_vec();
+        garbage.extend((0..5000).map(|_| rng.next_u64() as u8));
+        let rec = run(&garbage, None);
+        assert!(rec.units.is_empty());
+        assert_eq!(rec.skips.len(), 1, "{:?}", rec.skips);
+        assert_eq!(rec.skips[0].0, "");
+        // Not SQLite at all (SQLCipher encrypts the header too).
+        let random: Vec<u8> = (0..4096).map(|_| rng.next_u64() as u8).collect();
+        let rec = run(&random, None);
+        assert_eq!(rec.skips.len(), 1, "{:?}", rec.skips);
+        assert_eq!(rec.skips[0].0, "");
+        assert!(rec.skips[0].1.contains("not a SQLite"), "{:?}", rec.skips);
+    }
+
+    #[test]
+    fn truncated_database_is_skipped() {
+        let (data, people) = big_db();
+        let half = data.len() / 2;
+        for len in [
+            0,
+            10,
+            16,
+            99,
+            100,
+            101,
+            4095,
+            4096,
+            4097,
+            half,
+            data.len() - 1,
+        ] {
+            let rec = run(&data[..len], None);
+            assert!(!rec.skips.is_empty(), "truncated to {len}: no skip");
+            assert_eq!(rec.skips[0].0, "", "truncated to {len}");
+            if len >= 16 {
+                assert!(
+                    rec.skips[0].1.contains("truncated"),
+                    "{len}: {:?}",
+                    rec.skips
+                );
+            }
+        }
+        // Half the file: the rows on the pages present are read, then `a`
+        // hits a missing page and `b` (after it) has none.
+        let rec = run(&data[..half], None);
+        assert!(rec.units.len() > 100, "{}", rec.units.len());
+        assert_eq!(rec.units[0].text, people[0].1);
+        assert_eq!(rec.units[1].text, people[0].2.to_string());
+        assert!(rec.units.iter().all(|u| u.table.as_deref() == Some("a")));
+        let skipped: Vec<&str> = rec.skips.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(skipped, ["", "a", "b"], "{:?}", rec.skips);
+        assert!(rec.skips[1].1.contains("after row"), "{:?}", rec.skips);
+        // Bytes after the last page are not part of the database.
+        let mut longer = data.clone();
+        longer.extend_from_slice(b"trailing junk");
+        let rec = run(&longer, None);
+        assert!(rec.skips.is_empty(), "{:?}", rec.skips);
+        assert_eq!(rec.units.len(), 1200);
+        // One byte short: the partial last page is dropped, all of `a` read.
+        let rec = run(&data[..data.len() - 1], None);
+        let a = rec.units.iter().filter(|u| u.table.as_deref() == Some("a"));
+        assert_eq!(a.count(), 600);
+    }
+
+    #[test]
+    fn mutations_never_panic() {
+        let (data, _) = users_db();
+        let mut rng = Rng::new(3);
+        for i in 0..400 {
+            let mut bytes = data.clone();
+            for _ in 0..1 + rng.below(8) {
+                // Half of the runs hit the header.
+                let span = if i % 2 == 0 { HEADER_LEN } else { bytes.len() };
+                let at = rng.below(span as u64) as usize;
+                bytes[at] = rng.next_u64() as u8;
+            }
+            let cut = bytes.len() - rng.below(bytes.len() as u64 / 4) as usize;
+            let _ = run(&bytes[..cut], Some(rng.below(3)));
+        }
+    }
+}
