@@ -67,8 +67,9 @@
 //! is its own document; an invalid line becomes one plain-text unit at its
 //! line number; blank lines are skipped.
 
-use memchr::{memchr, memchr2, memchr_iter, memrchr};
+use memchr::{memchr, memchr2};
 
+use super::text::Locator;
 use super::{Place, Sink, Unit};
 
 /// Longest key path, in bytes, handed to the sink as a field; a longer path
@@ -181,7 +182,7 @@ fn parse(
     mut emit: Option<&mut Emitter<'_>>,
 ) -> Result<(), SyntaxError> {
     let mut stack: Vec<u8> = Vec::new();
-    let mut at = Locator::new(text, first_line);
+    let mut at = Locator::new(text, first_line, 1);
     if let Some(out) = emit.as_deref_mut() {
         out.reset();
     }
@@ -444,48 +445,6 @@ fn field_tail(path: &str) -> &str {
         }
     }
     &path[start..]
-}
-
-/// Converts byte offsets into 1-based line and character column, moving
-/// forward only (units arrive in text order), so each byte is counted once.
-struct Locator<'t> {
-    text: &'t [u8],
-    pos: usize,
-    line: u64,
-    /// Column of the character at `pos`.
-    col: u64,
-}
-
-impl<'t> Locator<'t> {
-    fn new(text: &'t [u8], first_line: u64) -> Self {
-        Locator {
-            text,
-            pos: 0,
-            line: first_line,
-            col: 1,
-        }
-    }
-
-    /// Line and column of the character at `offset` (not before the last
-    /// offset asked for).
-    fn locate(&mut self, offset: usize) -> (u64, u64) {
-        let offset = offset.clamp(self.pos, self.text.len());
-        let span = &self.text[self.pos..offset];
-        match memrchr(b'\n', span) {
-            Some(last) => {
-                self.line += memchr_iter(b'\n', span).count() as u64;
-                self.col = 1 + chars(&span[last + 1..]);
-            }
-            None => self.col += chars(span),
-        }
-        self.pos = offset;
-        (self.line, self.col)
-    }
-}
-
-/// Characters in UTF-8 bytes (bytes that do not continue a character).
-fn chars(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64
 }
 
 /// Turns parse events into units: keeps the key path and a scratch buffer
@@ -968,7 +927,7 @@ mod tests {
     /// Number of lines of the decoded text.
     fn line_count(data: &[u8]) -> u64 {
         let (text, _) = crate::extract::text::decode(data);
-        memchr_iter(b'\n', &text).count() as u64 + 1
+        memchr::memchr_iter(b'\n', &text).count() as u64 + 1
     }
 
     fn check_units(data: &[u8]) {
