@@ -282,3 +282,55 @@ fn sqlite_rows_are_located_by_table_row_and_column() {
     );
     assert_eq!(column["values"], 1, "NULL is not a value");
 }
+
+#[test]
+fn csv_fields_in_gbk_utf16_and_quoted_newlines() {
+    let dir = TempDir::new().unwrap();
+    let mut rng = Rng::new(16);
+    let ids: Vec<String> = (0..4).map(|_| synth::resident_id(&mut rng)).collect();
+    let phone = synth::mobile(&mut rng);
+    let text = format!(
+        "姓名,身份证号,备注\r\n张三,{},\"地址:\n北京\"\r\n李四,{},\"电话 {phone}\"\r\n",
+        ids[0], ids[1]
+    );
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    fs::write(dir.path().join("a_gbk.csv"), &gbk).unwrap();
+    let utf16: Vec<u8> = format!("姓名\t身份证号\n王五\t{}\n赵六\t{}\n", ids[2], ids[3])
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    fs::write(dir.path().join("b_utf16.tsv"), utf16).unwrap();
+
+    let found = findings(&dir);
+    let got: Vec<(String, Option<&str>, u64, u64)> = found
+        .iter()
+        .map(|f| {
+            (
+                f["match"].as_str().unwrap().to_string(),
+                f["field"].as_str(),
+                f["line"].as_u64().unwrap(),
+                f["col"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (ids[0].clone(), Some("身份证号"), 2, 4),
+            (ids[1].clone(), Some("身份证号"), 4, 4),
+            (phone.clone(), Some("备注"), 4, 27),
+            (ids[2].clone(), Some("身份证号"), 2, 4),
+            (ids[3].clone(), Some("身份证号"), 3, 4),
+        ]
+    );
+    let s = summary(&dir);
+    let id_column = s["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["field"] == "身份证号" && c["path"].as_str().unwrap().ends_with("a_gbk.csv"))
+        .unwrap()
+        .clone();
+    assert_eq!(id_column["values"], 2);
+    assert_eq!(id_column["kinds"][0]["ratio"], 1.0);
+}
