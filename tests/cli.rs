@@ -452,7 +452,7 @@ fn bundled_examples_give_the_documented_report() {
             count("ipv4"),
             count("mac_address")
         ],
-        [13, 10, 1, 15, 9, 1, 1, 1]
+        [17, 10, 1, 23, 9, 2, 1, 1]
     );
     assert_eq!(s["files_skipped"], 1);
 }

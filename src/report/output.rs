@@ -110,7 +110,13 @@ impl<W: Write> Output<W> {
     fn table_file(&mut self, report: &FileReport) -> io::Result<()> {
         let header = self.paint(BOLD_MAGENTA, &report.path);
         writeln!(self.buf, "{header}")?;
+        let mut member = None;
         for f in &report.findings {
+            if f.member.is_some() && f.member != member {
+                member.clone_from(&f.member);
+                let name = self.paint(BOLD_MAGENTA, f.member.as_deref().unwrap_or_default());
+                writeln!(self.buf, "  in {name}")?;
+            }
             let class = classify(f.kind);
             let place = self.paint(GREEN, &format!("{:<9}", place_label(f)));
             let (color, tag) = if class.sensitive {
@@ -181,14 +187,10 @@ pub fn write_json(buf: &mut Vec<u8>, path: &str, f: &Finding) -> io::Result<()> 
     write!(buf, ",\"confidence\":\"{}\"}}", f.confidence.as_str())
 }
 
-/// Where a finding is, for people: `member: line:col`, `sheet!cell`,
-/// `table row N`.
+/// Where a finding is inside its file (or archive member), for people:
+/// `line:col`, `sheet!cell`, `table row N`.
 pub fn place_label(f: &Finding) -> String {
     let mut label = String::new();
-    if let Some(member) = &f.member {
-        label.push_str(member);
-        label.push_str(": ");
-    }
     if let (Some(line), Some(col)) = (f.line, f.col) {
         label.push_str(&format!("{line}:{col}"));
     }
