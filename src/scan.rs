@@ -8,8 +8,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::fs::File;
+use std::hash::BuildHasher;
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::mpsc;
@@ -81,7 +81,12 @@ impl Collector<'_> {
         let candidates = self.column_index.entry(hash).or_default();
         let found = candidates.iter().copied().find(|&i| {
             let c = &self.columns[i];
-            (c.member.as_deref(), c.sheet.as_deref(), c.table.as_deref(), c.field.as_str()) == key
+            (
+                c.member.as_deref(),
+                c.sheet.as_deref(),
+                c.table.as_deref(),
+                c.field.as_str(),
+            ) == key
         });
         if found.is_some() || self.columns.len() >= MAX_COLUMNS {
             return found;

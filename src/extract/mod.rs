@@ -143,6 +143,8 @@ pub enum Format {
     Pdf,
     /// SQLite database file.
     Sqlite,
+    /// SQL dump: mysqldump, pg_dump plain text, generic INSERT scripts.
+    SqlDump,
 }
 
 /// The lower-cased extension of `name`.
@@ -178,6 +180,13 @@ pub fn detect_format(name: &str, data: &[u8]) -> Result<Format, &'static str> {
     }
     if sqlite::is_sqlite(data) {
         return Ok(Format::Sqlite);
+    }
+    if sql::is_pg_custom(data) {
+        return Err("pg_dump custom-format archive (convert it with `pg_restore -f dump.sql`)");
+    }
+    // Before the binary check: dumps without --hex-blob hold raw bytes.
+    if ext == "sql" || sql::looks_like_dump(&data[..data.len().min(sniff::SNIFF_LEN)]) {
+        return Ok(Format::SqlDump);
     }
     if let Content::Binary(what) = sniff::sniff(data) {
         return Err(what);
@@ -215,6 +224,7 @@ pub fn extract(
         Format::OfficeText => office::extract(name, data, sink),
         Format::Pdf => return Extracted::Binary("PDF document (text extraction not supported)"),
         Format::Sqlite => sqlite::extract(data, limits.max_rows_per_table, sink),
+        Format::SqlDump => sql::extract(data, limits.max_rows_per_table, sink),
     }
     Extracted::Scanned
 }
@@ -341,5 +351,11 @@ mod tests {
         );
         assert_eq!(detect_format("r.bin", b"PK\x03\x04"), Ok(Format::Zip));
         assert!(detect_format("x", b"a\x00b").is_err());
+        assert_eq!(detect_format("db.sql", b"SELECT 1;"), Ok(Format::SqlDump));
+        assert_eq!(
+            detect_format("dump", b"-- MySQL dump 10.13\nCREATE TABLE `t` (\n"),
+            Ok(Format::SqlDump)
+        );
+        assert!(detect_format("db.dump", b"PGDMP\x01\x0e").is_err());
     }
 }

@@ -19,8 +19,9 @@
 //!   `INSERT`/`REPLACE` (rows), `CREATE TABLE` (column names, kept per table
 //!   for later `INSERT`s without a column list), `COPY … FROM stdin` (the
 //!   tab-separated block up to `\.`), `DELIMITER` (changes the statement
-//!   terminator, for trigger and procedure blocks), `SET` (dialect hints).
-//!   Anything else is skipped *loosely* up to the current delimiter.
+//!   terminator, for trigger and procedure blocks), `SET` (dialect hints),
+//!   psql meta-commands (`\connect`, `\restrict`: one line). Anything else
+//!   is skipped *loosely* up to the current delimiter.
 //! * **Values.** A value is an expression up to a top-level `,` or `)`. Its
 //!   first text literal is the value (`'…'`, `"…"`, `N'…'`, `E'…'`,
 //!   `_utf8mb4'…'`, `$$…$$`, and SQLite's `replace('…','\n',char(10))` and
@@ -34,8 +35,9 @@
 //!   (pg_dump's `standard_conforming_strings = on`, SQLite's `PRAGMA`, SQL
 //!   Server's `[dbo]`), or a later `SET standard_conforming_strings`,
 //!   `PRAGMA`, or the quoting of an `INSERT`'s table name (`` `t` `` or
-//!   `[t]`) does. `SET NAMES gbk` makes GBK double bytes opaque, so a trail
-//!   byte `0x5C` is not taken for a backslash.
+//!   `[t]`) does; MySQL's `SQL_MODE='…NO_BACKSLASH_ESCAPES…'` turns them
+//!   off too. `SET NAMES gbk` makes GBK double bytes opaque, so a trail byte
+//!   `0x5C` is not taken for a backslash.
 //! * **Loose skipping.** Skipped statements are still tokenized (strings,
 //!   dollar quotes, comments), so a `;` inside a function body does not end
 //!   them. Their text literals, their plain comments and their long numbers
@@ -44,13 +46,18 @@
 //!   (`/*!40101 … */`) are not. With the default `;` delimiter a loose skip
 //!   also stops at a line that starts a new statement (`INSERT`, `CREATE`,
 //!   `COPY`, `GO` …), which is how SQL Server scripts without semicolons and
-//!   broken statements are resynchronised.
+//!   broken statements are resynchronised. Other `CREATE` statements
+//!   (triggers, procedures, functions, views) are skipped as blocks instead:
+//!   they end at the delimiter outside `BEGIN`/`CASE` … `END` and
+//!   parentheses, or at a `GO` line, so the `INSERT`s of a SQLite trigger
+//!   body are not taken for rows.
 //! * **Places.** A value's line and column (in characters) are computed
 //!   lazily by a forward-only counter, so a 1 GB single-line `INSERT` is
-//!   counted once, not once per value. The column counts UTF-8 characters;
-//!   on lines of another encoding it counts bytes that are not UTF-8
-//!   continuation bytes. Positions inside a value are those of its decoded
-//!   text: exact unless the value has escapes.
+//!   counted once, not once per value. The column counts UTF-8 characters
+//!   (GBK characters after `SET NAMES gbk`; elsewhere, bytes that are not
+//!   UTF-8 continuation bytes). Positions inside a value are those of its
+//!   decoded text: exact unless the value has escapes (a MySQL `\n` makes
+//!   the detector's line count run one ahead of the file's).
 //! * **Rows.** Each table's row counter runs across all its statements and
 //!   `COPY` blocks; with a row limit, later rows are still tokenized (without
 //!   copying or locating anything) so later tables are seen.
@@ -82,6 +89,8 @@ const MAX_TABLES: usize = 65_536;
 const MAX_DELIMITER: usize = 16;
 /// Longest `replace()` pattern evaluated.
 const SMALL: usize = 16;
+/// `replace(…, pattern, char(n))` pairs evaluated per value.
+const MAX_PAIRS: usize = 8;
 
 /// The encoding reported for byte-oriented dumps.
 const ENCODING: &str = "SQL dump (values decoded one by one: UTF-8, else GB18030)";
@@ -234,7 +243,11 @@ fn sniff_text(head: &[u8]) -> bool {
                 .position(|b| !b.is_ascii_alphabetic())
                 .unwrap_or(t.len());
             let word = &t[..word_len];
-            first = Some(FIRST_WORDS.iter().any(|k| word.eq_ignore_ascii_case(k.as_bytes())));
+            first = Some(
+                FIRST_WORDS
+                    .iter()
+                    .any(|k| word.eq_ignore_ascii_case(k.as_bytes())),
+            );
         }
         if statement_line(line) {
             statements += 1;
@@ -341,9 +354,28 @@ fn eq(word: &[u8], keyword: &str) -> bool {
     word.eq_ignore_ascii_case(keyword.as_bytes())
 }
 
-/// Characters in `s`: bytes that are not UTF-8 continuation bytes.
-fn chars(s: &[u8]) -> u64 {
-    s.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64
+/// Characters in `s`: bytes that are not UTF-8 continuation bytes, or, in
+/// a GBK dump, GBK characters.
+fn chars(s: &[u8], gbk: bool) -> u64 {
+    if !gbk {
+        return s.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64;
+    }
+    let mut n = 0;
+    let mut k = 0;
+    while let Some(&b) = s.get(k) {
+        k += if gbk_double(b, s.get(k + 1).copied()) {
+            2
+        } else {
+            1
+        };
+        n += 1;
+    }
+    n
+}
+
+/// Whether `lead` and `trail` form a GBK double byte.
+fn gbk_double(lead: u8, trail: Option<u8>) -> bool {
+    (0x81..=0xfe).contains(&lead) && trail.is_some_and(|t| (0x40..=0xfe).contains(&t) && t != 0x7f)
 }
 
 /// Appends `bytes` to `out` up to `cap` bytes; sets `cut` when some were
@@ -581,6 +613,26 @@ fn line_starts_statement(data: &[u8], p: usize) -> bool {
     })
 }
 
+/// Whether the line at `p` is a SQL Server batch separator `GO [n]`.
+fn go_line(data: &[u8], p: usize) -> bool {
+    let rest = data.get(p..).unwrap_or_default();
+    starts_with_ci(rest, b"GO") && blank_to_eol(&rest[2..])
+}
+
+/// Whether `s` holds only blanks, digits and `;` up to its first newline
+/// (stops at the first other byte, so a long line costs nothing).
+fn blank_to_eol(s: &[u8]) -> bool {
+    for &b in s {
+        if b == b'\n' {
+            return true;
+        }
+        if !(is_space(b) || b.is_ascii_digit() || b == b';') {
+            return false;
+        }
+    }
+    true
+}
+
 /// The start of the first line after `from` that starts a statement, or
 /// the end of the data.
 fn next_statement_line(data: &[u8], from: usize) -> usize {
@@ -603,6 +655,8 @@ fn next_statement_line(data: &[u8], from: usize) -> usize {
 /// byte is counted once however many values a line holds.
 #[derive(Debug)]
 struct Locator {
+    /// Count GBK double bytes as one character.
+    gbk: bool,
     pos: usize,
     line: u64,
     /// Column of the character at `pos`.
@@ -613,15 +667,16 @@ impl Locator {
     /// Line and column of `p`; a `p` behind the last one asked for gets the
     /// last answer (callers ask in order).
     fn locate(&mut self, data: &[u8], p: usize) -> (u64, u64) {
+        let gbk = self.gbk;
         let p = p.min(data.len());
         if p > self.pos {
             let span = data.get(self.pos..p).unwrap_or_default();
             match memchr::memrchr(b'\n', span) {
                 Some(last) => {
                     self.line += memchr::memchr_iter(b'\n', span).count() as u64;
-                    self.col = 1 + chars(span.get(last + 1..).unwrap_or_default());
+                    self.col = 1 + chars(span.get(last + 1..).unwrap_or_default(), gbk);
                 }
-                None => self.col += chars(span),
+                None => self.col += chars(span, gbk),
             }
             self.pos = p;
         }
@@ -680,6 +735,19 @@ enum End {
     Close,
 }
 
+/// How a loose skip ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A statement: at the delimiter, or before a line that starts one.
+    Statement,
+    /// A `CREATE TABLE` element: also at a top-level `,` or `)`.
+    List,
+    /// A `CREATE TRIGGER/PROCEDURE/FUNCTION/VIEW …`: at the delimiter
+    /// outside `BEGIN`/`CASE` … `END` and parentheses (with the `;`
+    /// delimiter), or before a `GO` line; a body's statements are not rows.
+    Block,
+}
+
 /// Where a loose skip stopped (the stopping byte is not consumed).
 #[derive(Debug, PartialEq, Eq)]
 enum LooseEnd {
@@ -718,8 +786,12 @@ struct Parser<'d, 's> {
     max_rows: Option<u64>,
     /// The statement terminator (`DELIMITER`).
     delim: Vec<u8>,
-    /// Backslash escapes in plain strings, `#` comments.
+    /// MySQL syntax: `#` comments, `"…"` strings.
     mysql: bool,
+    /// Backslash escapes in plain strings.
+    backslash: bool,
+    /// MySQL's `sql_mode` has `NO_BACKSLASH_ESCAPES`.
+    no_backslash: bool,
     /// GBK double bytes are opaque inside strings.
     gbk: bool,
     tables: HashMap<String, TableState>,
@@ -732,6 +804,8 @@ struct Parser<'d, 's> {
     budget: usize,
     /// Row of the tuple being parsed.
     row: u64,
+    /// Line of the current statement's first byte.
+    stmt_line: u64,
     /// The current value.
     buf: Vec<u8>,
     /// `buf` was cut at [`MAX_VALUE`].
@@ -759,10 +833,13 @@ impl<'d, 's> Parser<'d, 's> {
             max_rows,
             delim: b";".to_vec(),
             mysql: mysql_head(head),
+            backslash: mysql_head(head),
+            no_backslash: false,
             gbk: false,
             tables: HashMap::new(),
             overflow: TableState::default(),
             loc: Locator {
+                gbk: false,
                 pos: start,
                 line: 1,
                 col: 1,
@@ -770,6 +847,7 @@ impl<'d, 's> Parser<'d, 's> {
             emitted_to: start,
             budget: data.len(),
             row: 0,
+            stmt_line: 1,
             buf: Vec::new(),
             cut: false,
             small: Vec::new(),
@@ -794,7 +872,7 @@ impl<'d, 's> Parser<'d, 's> {
     }
 
     fn escapes(&self) -> Escapes {
-        if self.mysql {
+        if self.backslash {
             Escapes::MySql
         } else {
             Escapes::Plain
@@ -824,7 +902,13 @@ impl<'d, 's> Parser<'d, 's> {
             self.pos += self.delim.len();
             return;
         }
+        if self.peek() == Some(b'\\') {
+            // A psql meta-command (`\connect`, pg_dump's `\restrict`): one line.
+            self.skip_line();
+            return;
+        }
         let start = self.pos;
+        self.stmt_line = self.loc.locate(self.data, start).0;
         let word = self.word();
         let result = if eq(word, "INSERT") || eq(word, "REPLACE") {
             self.insert(start)
@@ -842,9 +926,9 @@ impl<'d, 's> Parser<'d, 's> {
             self.set(start)
         } else {
             if eq(word, "PRAGMA") {
-                self.mysql = false;
+                self.set_mysql(false);
             } else if eq(word, "LOCK") || eq(word, "UNLOCK") {
-                self.mysql = true;
+                self.set_mysql(true);
             }
             self.skip_statement(start)
         };
@@ -877,10 +961,7 @@ impl<'d, 's> Parser<'d, 's> {
     }
 
     fn rest_of_line_blank(&self) -> bool {
-        let rest = self.data.get(self.pos..).unwrap_or_default();
-        let line = &rest[..memchr(b'\n', rest).unwrap_or(rest.len())];
-        line.iter()
-            .all(|&b| is_space(b) || b.is_ascii_digit() || b == b';')
+        blank_to_eol(self.data.get(self.pos..).unwrap_or_default())
     }
 
     fn skip_line(&mut self) {
@@ -928,8 +1009,9 @@ impl<'d, 's> Parser<'d, 's> {
                     // Executable comment: SET statements, trigger bodies.
                     let head = &body[..body.len().min(256)];
                     if let Some(v) = setting(head, b"SET NAMES") {
-                        self.gbk = is_gbk_name(v);
+                        self.set_gbk(is_gbk_name(v));
                     }
+                    self.sql_mode(head);
                 } else if emit {
                     self.emit_trimmed(body_start, body);
                 }
@@ -958,36 +1040,58 @@ impl<'d, 's> Parser<'d, 's> {
 
     /// Skips to the end of the statement (consuming its delimiter).
     fn skip_statement(&mut self, start: usize) -> Result<(), Malformed> {
-        if self.loose(false, start)? == LooseEnd::Delimiter {
+        self.skip_mode(Mode::Statement, start)
+    }
+
+    /// Skips to the end of the statement in `mode` (consuming its
+    /// delimiter).
+    fn skip_mode(&mut self, mode: Mode, start: usize) -> Result<(), Malformed> {
+        if self.loose(mode, start)? == LooseEnd::Delimiter {
             self.pos += self.delim.len();
         }
         Ok(())
     }
 
     /// Tokenizes loosely, sending literals, plain comments and long numbers
-    /// as units without a table. Stops before the delimiter, before a line
-    /// that starts a statement (with the `;` delimiter), at the end, and,
-    /// when `in_list`, before a top-level `,` or `)`. Errors are anchored at
-    /// `anchor`.
-    fn loose(&mut self, in_list: bool, anchor: usize) -> Result<LooseEnd, Malformed> {
+    /// as units without a table, up to where `mode` ends (see [`Mode`]) or
+    /// the end. Errors are anchored at `anchor`.
+    fn loose(&mut self, mode: Mode, anchor: usize) -> Result<LooseEnd, Malformed> {
         let reanchor = |mut e: Malformed| {
             e.anchor = anchor;
             e
         };
         let plain_delim = self.delim == b";";
+        let in_list = mode == Mode::List;
         let mut depth = 0u32;
+        let mut blocks = 0u32;
         loop {
             let Some(b) = self.peek() else {
+                if mode == Mode::Block && (blocks > 0 || depth > 0) {
+                    // Swallowed to the end: let recovery re-read the rest.
+                    return Err(Malformed {
+                        anchor,
+                        at: self.pos,
+                        what: "unterminated BEGIN … END block",
+                    });
+                }
                 return Ok(LooseEnd::Eof);
             };
             if self.at_delim() {
+                if mode == Mode::Block && plain_delim && (blocks > 0 || depth > 0) {
+                    self.pos += self.delim.len();
+                    continue;
+                }
                 return Ok(LooseEnd::Delimiter);
             }
             let next = self.byte_at(self.pos + 1);
             match b {
                 b'\n' => {
                     self.pos += 1;
-                    if plain_delim && line_starts_statement(self.data, self.pos) {
+                    let stop = match mode {
+                        Mode::Block => go_line(self.data, self.pos),
+                        _ => plain_delim && line_starts_statement(self.data, self.pos),
+                    };
+                    if stop {
                         return Ok(LooseEnd::Keyword);
                     }
                 }
@@ -1011,8 +1115,9 @@ impl<'d, 's> Parser<'d, 's> {
                     }
                     None => self.pos += 1,
                 },
-                b'-' | b'#' | b'/' if matches!((b, next), (b'-', Some(b'-')) | (b'/', Some(b'*')))
-                    || (b == b'#' && self.mysql) =>
+                b'-' | b'#' | b'/'
+                    if matches!((b, next), (b'-', Some(b'-')) | (b'/', Some(b'*')))
+                        || (b == b'#' && self.mysql) =>
                 {
                     self.comment(true).map_err(reanchor)?;
                 }
@@ -1043,6 +1148,23 @@ impl<'d, 's> Parser<'d, 's> {
                 }
                 _ if ident_start(b) => {
                     let word = self.word_any();
+                    if mode == Mode::Block {
+                        if eq(word, "BEGIN") || eq(word, "CASE") {
+                            blocks = blocks.saturating_add(1);
+                        } else if eq(word, "END") {
+                            blocks = blocks.saturating_sub(1);
+                            // END IF, END CASE, END LOOP … close one block.
+                            let save = self.pos;
+                            while self.peek().is_some_and(|c| c == b' ' || c == b'\t') {
+                                self.pos += 1;
+                            }
+                            let closer = self.word();
+                            let kinds = ["IF", "CASE", "LOOP", "WHILE", "REPEAT", "FOR"];
+                            if !kinds.iter().any(|k| eq(closer, k)) {
+                                self.pos = save;
+                            }
+                        }
+                    }
                     if self.peek() == Some(b'\'') {
                         match word {
                             [b'E' | b'e'] => {
@@ -1285,12 +1407,7 @@ impl<'d, 's> Parser<'d, 's> {
                 let data = self.data;
                 let s = self.pos;
                 while let Some(b) = self.peek() {
-                    if self.gbk
-                        && (0x81..=0xfe).contains(&b)
-                        && self
-                            .byte_at(self.pos + 1)
-                            .is_some_and(|t| (0x40..=0xfe).contains(&t) && t != 0x7f)
-                    {
+                    if self.gbk && gbk_double(b, self.byte_at(self.pos + 1)) {
                         self.pos += 2;
                     } else if ident_char(b) {
                         self.pos += 1;
@@ -1418,8 +1535,8 @@ impl<'d, 's> Parser<'d, 's> {
             return self.skip_statement(start);
         };
         match quote {
-            Some(b'`') => self.mysql = true,
-            Some(b'[') => self.mysql = false,
+            Some(b'`') => self.set_mysql(true),
+            Some(b'[') => self.set_mysql(false),
             _ => {}
         }
         self.row = 0;
@@ -1608,7 +1725,9 @@ impl<'d, 's> Parser<'d, 's> {
                             self.expr_literal(b'\'', Escapes::Plain, false, &mut x, send)
                                 .map_err(reanchor)?;
                         }
-                        ([b'U' | b'u'], Some(b'&')) if self.byte_at(self.pos + 1) == Some(b'\'') => {
+                        ([b'U' | b'u'], Some(b'&'))
+                            if self.byte_at(self.pos + 1) == Some(b'\'') =>
+                        {
                             self.pos += 1;
                             self.expr_literal(b'\'', Escapes::Plain, true, &mut x, send)
                                 .map_err(reanchor)?;
@@ -1642,7 +1761,9 @@ impl<'d, 's> Parser<'d, 's> {
                                 let save = self.pos;
                                 match self.char_call() {
                                     Some(rep) => {
-                                        self.pairs.push((self.small.clone(), rep));
+                                        if self.pairs.len() < MAX_PAIRS {
+                                            self.pairs.push((self.small.clone(), rep));
+                                        }
                                         x.pattern = false;
                                     }
                                     None => self.pos = save,
@@ -1653,7 +1774,7 @@ impl<'d, 's> Parser<'d, 's> {
                 }
                 _ => self.pos += 1,
             }
-            tokens += 1;
+            tokens = tokens.saturating_add(1);
         };
         if send {
             if let Some((s, e)) = x.text {
@@ -1713,17 +1834,19 @@ impl<'d, 's> Parser<'d, 's> {
         if matches!(self.peek(), Some(b'-' | b'+')) {
             self.pos += 1;
         }
+        // Digits, dots and exponents so far (`1.5e-3`, not `0xe-1`).
+        let mut numeric = true;
+        let mut prev = 0u8;
         while let Some(c) = self.peek() {
             let exponent_sign = matches!(c, b'-' | b'+')
+                && numeric
+                && matches!(prev, b'e' | b'E')
                 && self
-                    .pos
-                    .checked_sub(1)
-                    .is_some_and(|q| matches!(self.byte_at(q), Some(b'e' | b'E')))
-                && self.byte_at(self.pos + 1).is_some_and(|d| d.is_ascii_digit())
-                && self.data[s..self.pos]
-                    .iter()
-                    .all(|d| d.is_ascii_digit() || matches!(d, b'.' | b'e' | b'E' | b'-' | b'+'));
+                    .byte_at(self.pos + 1)
+                    .is_some_and(|d| d.is_ascii_digit());
             if c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || exponent_sign {
+                numeric &= c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+');
+                prev = c;
                 self.pos += 1;
             } else {
                 break;
@@ -1742,7 +1865,10 @@ impl<'d, 's> Parser<'d, 's> {
         number: &mut Option<(usize, usize)>,
     ) {
         let token = self.data.get(s..e).unwrap_or_default();
-        let digits = token.strip_prefix(b"-").or(token.strip_prefix(b"+")).unwrap_or(token);
+        let digits = token
+            .strip_prefix(b"-")
+            .or(token.strip_prefix(b"+"))
+            .unwrap_or(token);
         if digits.len() > 2 && matches!(&digits[..2], b"0x" | b"0X" | b"0b" | b"0B") {
             x.literal = true;
         } else if tokens == 0 {
@@ -1775,9 +1901,9 @@ impl<'d, 's> Parser<'d, 's> {
                     .take(10)
                     .take_while(|d| d.is_ascii_digit())
                     .count();
-                let v = rest[..n]
-                    .iter()
-                    .fold(0u32, |v, d| v.saturating_mul(10).saturating_add(u32::from(d - b'0')));
+                let v = rest[..n].iter().fold(0u32, |v, d| {
+                    v.saturating_mul(10).saturating_add(u32::from(d - b'0'))
+                });
                 (v, n)
             };
             if n == 0 || out.len() > 64 {
@@ -1818,8 +1944,8 @@ impl<'d, 's> Parser<'d, 's> {
             .iter()
             .any(|k| eq(word, k));
             if !modifier {
-                // VIEW, INDEX, TRIGGER, FUNCTION, DATABASE …
-                return self.skip_statement(start);
+                // TRIGGER, PROCEDURE, FUNCTION, VIEW, INDEX, DATABASE …
+                return self.skip_mode(Mode::Block, start);
             }
         }
         self.skip_space(false)?;
@@ -1854,7 +1980,7 @@ impl<'d, 's> Parser<'d, 's> {
                     columns.push(column);
                 }
             }
-            match self.loose(true, start)? {
+            match self.loose(Mode::List, start)? {
                 LooseEnd::Comma => self.pos += 1,
                 LooseEnd::Close => {
                     self.pos += 1;
@@ -1959,7 +2085,7 @@ impl<'d, 's> Parser<'d, 's> {
             return self.skip_statement(start);
         }
         let options = self.pos;
-        if self.loose(false, start)? != LooseEnd::Delimiter {
+        if self.loose(Mode::Statement, start)? != LooseEnd::Delimiter {
             return Ok(());
         }
         let csv = find_ci(self.data.get(options..self.pos).unwrap_or_default(), b"csv").is_some();
@@ -2000,7 +2126,13 @@ impl<'d, 's> Parser<'d, 's> {
                 continue;
             }
             if csv {
-                self.emit_slice(line_start, line_start + line.len(), Some(table), None, Some(row));
+                self.emit_slice(
+                    line_start,
+                    line_start + line.len(),
+                    Some(table),
+                    None,
+                    Some(row),
+                );
                 continue;
             }
             let mut field_start = line_start;
@@ -2049,15 +2181,49 @@ impl<'d, 's> Parser<'d, 's> {
         let stmt = self.data.get(start..end).unwrap_or_default();
         if let Some(v) = setting(stmt, b"standard_conforming_strings") {
             if eq(v, "off") {
-                self.mysql = true;
+                self.backslash = true;
             } else if eq(v, "on") {
-                self.mysql = false;
+                self.backslash = false;
             }
         }
         if let Some(v) = setting(stmt, b"NAMES").or_else(|| setting(stmt, b"client_encoding")) {
-            self.gbk = is_gbk_name(v);
+            self.set_gbk(is_gbk_name(v));
         }
+        self.sql_mode(stmt);
         Ok(())
+    }
+
+    /// Whether the dump is GBK (`SET NAMES gbk`).
+    fn set_gbk(&mut self, gbk: bool) {
+        self.gbk = gbk;
+        self.loc.gbk = gbk;
+    }
+
+    /// A MySQL dialect hint: MySQL (`true`) or standard SQL.
+    fn set_mysql(&mut self, mysql: bool) {
+        self.mysql = mysql;
+        self.backslash = mysql && !self.no_backslash;
+    }
+
+    /// `SQL_MODE='…NO_BACKSLASH_ESCAPES…'` in a `SET` statement or an
+    /// executable comment (a mode taken from a variable is ignored).
+    fn sql_mode(&mut self, stmt: &[u8]) {
+        let mut from = 0;
+        while let Some(at) = find_ci(stmt.get(from..).unwrap_or_default(), b"sql_mode") {
+            from += at + 8;
+            let rest = trim_start(stmt.get(from..).unwrap_or_default());
+            let Some(rest) = rest.strip_prefix(b"=") else {
+                continue;
+            };
+            let rest = trim_start(rest);
+            if let Some(&q @ (b'\'' | b'"')) = rest.first() {
+                let value = &rest[1..];
+                let value = &value[..memchr(q, value).unwrap_or(value.len())];
+                self.no_backslash = find_ci(value, b"NO_BACKSLASH_ESCAPES").is_some();
+                self.set_mysql(true);
+                return;
+            }
+        }
     }
 
     // -- errors and units ----------------------------------------------------
@@ -2078,7 +2244,13 @@ impl<'d, 's> Parser<'d, 's> {
                 resume = next_statement_line(data, at);
             }
         }
-        let (line, _) = self.loc.locate(data, a);
+        // The anchor's line when it can still be located (forward only),
+        // else its statement's.
+        let line = if e.anchor >= self.loc.pos {
+            self.loc.locate(data, e.anchor).0
+        } else {
+            self.stmt_line
+        };
         self.sink.skip(
             table,
             &format!("malformed SQL near line {line}: {}", e.what),
@@ -2206,10 +2378,11 @@ fn find_gbk(s: &[u8], quote: u8) -> Option<usize> {
         if b == quote || b == b'\\' {
             return Some(k);
         }
-        let double = (0x81..=0xfe).contains(&b)
-            && s.get(k + 1)
-                .is_some_and(|&t| (0x40..=0xfe).contains(&t) && t != 0x7f);
-        k += if double { 2 } else { 1 };
+        k += if gbk_double(b, s.get(k + 1).copied()) {
+            2
+        } else {
+            1
+        };
     }
     None
 }
@@ -2265,7 +2438,7 @@ mod tests {
         let before = &data[..at];
         let line = 1 + before.iter().filter(|&&b| b == b'\n').count() as u64;
         let start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
-        (line, 1 + chars(&before[start..]))
+        (line, 1 + chars(&before[start..], false))
     }
 
     #[test]
@@ -2360,10 +2533,16 @@ UNLOCK TABLES;
         for field in ["photo", "avatar", "raw"] {
             assert!(!has_cell(&rec, "customers", 1, field), "{field}");
         }
-        assert_eq!(cell(&rec, "customers", 2, "name").text, "O'Brien 'Jr' \"Q\"");
+        assert_eq!(
+            cell(&rec, "customers", 2, "name").text,
+            "O'Brien 'Jr' \"Q\""
+        );
         assert!(!has_cell(&rec, "customers", 2, "id_card"));
         assert_eq!(cell(&rec, "customers", 2, "mobile").text, "-1");
-        assert_eq!(cell(&rec, "customers", 2, "note").text, "tab\there 50\\% \\_");
+        assert_eq!(
+            cell(&rec, "customers", 2, "note").text,
+            "tab\there 50\\% \\_"
+        );
         // A GBK value in a UTF-8 dump is decoded on its own.
         assert_eq!(cell(&rec, "customers", 3, "name").text, "李四");
         assert!(!has_cell(&rec, "customers", 3, "note"), "empty string");
@@ -2454,7 +2633,10 @@ INSERT INTO public.users (name, phone) VALUES (E'tab\\there \\'q\\'', '{p3}');
         // stay right.
         let multi = cell(&rec, "users", 3, "name");
         assert_eq!(multi.text, format!("line one\n身份证 {id}\nline three"));
-        assert_eq!(multi.line, Some(line_col(data, b"INSERT INTO public.users VALUES").0));
+        assert_eq!(
+            multi.line,
+            Some(line_col(data, b"INSERT INTO public.users VALUES").0)
+        );
         assert_eq!(cell(&rec, "users", 3, "key").text, "it's");
         assert!(!has_cell(&rec, "users", 3, "avatar"), "'\\x..' bytea");
         let e = cell(&rec, "users", 4, "name");
@@ -2466,7 +2648,10 @@ INSERT INTO public.users (name, phone) VALUES (E'tab\\there \\'q\\'', '{p3}');
 
         // The function body is a string, not rows of audit_log.
         assert!(rows(&rec, "audit_log").is_empty());
-        assert!(rec.units.iter().any(|u| u.table.is_none() && u.text.contains("RETURN NEW")));
+        assert!(rec
+            .units
+            .iter()
+            .any(|u| u.table.is_none() && u.text.contains("RETURN NEW")));
     }
 
     #[test]
@@ -2482,6 +2667,12 @@ INSERT INTO people VALUES(1,'王五',replace('地址\\n身份证{id}\\n','\\n',c
 INSERT INTO \"people\" VALUES(2,'x',replace(replace('a\\r\\nb {phone}','\\r',char(13)),'\\n',char(10)),NULL);
 INSERT INTO people VALUES(3,'C:\\new',unistr('tel\\u000a{phone}'),NULL);
 CREATE TABLE sqlite_sequence(name,seq);
+CREATE TRIGGER tr AFTER INSERT ON people BEGIN
+INSERT INTO people(name) VALUES (CASE WHEN 1 THEN 'trig' END);
+INSERT INTO people(name) VALUES ('trig2');
+END;
+CREATE VIEW v AS SELECT name FROM people;
+INSERT INTO people VALUES(4,'last',NULL,NULL);
 COMMIT;
 "
         );
@@ -2489,13 +2680,22 @@ COMMIT;
         let rec = run(data.as_bytes());
         assert!(rec.skips.is_empty(), "{:?}", rec.skips);
         assert_eq!(cell(&rec, "people", 1, "name").text, "王五");
-        assert_eq!(cell(&rec, "people", 1, "bio").text, format!("地址\n身份证{id}\n"));
+        assert_eq!(
+            cell(&rec, "people", 1, "bio").text,
+            format!("地址\n身份证{id}\n")
+        );
         assert!(!has_cell(&rec, "people", 1, "pic"));
-        assert_eq!(cell(&rec, "people", 2, "bio").text, format!("a\r\nb {phone}"));
+        assert_eq!(
+            cell(&rec, "people", 2, "bio").text,
+            format!("a\r\nb {phone}")
+        );
         // Standard strings: a backslash is a backslash.
         assert_eq!(cell(&rec, "people", 3, "name").text, "C:\\new");
         assert_eq!(cell(&rec, "people", 3, "bio").text, format!("tel\n{phone}"));
-        assert_eq!(rows(&rec, "people").len(), 9);
+        // The trigger body is code, not rows.
+        assert_eq!(rows(&rec, "people").len(), 11);
+        assert_eq!(cell(&rec, "people", 4, "name").text, "last");
+        assert!(rec.containing("trig").iter().all(|u| u.table.is_none()));
     }
 
     #[test]
@@ -2553,6 +2753,69 @@ GO
     }
 
     #[test]
+    fn navicat_and_phpmyadmin_dumps() {
+        let mut rng = Rng::new(10);
+        let id = synth::resident_id(&mut rng);
+        let navicat = format!(
+            "/*
+ Navicat Premium Data Transfer
+
+ Source Server         : local
+ Source Server Type    : MySQL
+ Source Host           : 192.168.1.20:3306
+
+ Date: 01/05/2024 10:00:00
+*/
+
+SET NAMES utf8mb4;
+SET FOREIGN_KEY_CHECKS = 0;
+
+-- ----------------------------
+-- Table structure for user
+-- ----------------------------
+DROP TABLE IF EXISTS `user`;
+CREATE TABLE `user`  (
+  `id` int(11) NOT NULL AUTO_INCREMENT,
+  `name` varchar(255) CHARACTER SET utf8mb4 NULL DEFAULT NULL COMMENT '姓名',
+  `sfz` varchar(18) NULL DEFAULT NULL,
+  PRIMARY KEY (`id`) USING BTREE
+) ENGINE = InnoDB AUTO_INCREMENT = 3 ROW_FORMAT = Dynamic;
+
+-- ----------------------------
+-- Records of user
+-- ----------------------------
+INSERT INTO `user` VALUES (1, '张三', '{id}');
+INSERT INTO `user` VALUES (2, '李\\\\四', NULL);
+
+SET FOREIGN_KEY_CHECKS = 1;
+"
+        );
+        assert!(looks_like_dump(navicat.as_bytes()));
+        let rec = run(navicat.as_bytes());
+        assert!(rec.skips.is_empty(), "{:?}", rec.skips);
+        assert_eq!(cell(&rec, "user", 1, "sfz").text, id);
+        assert_eq!(cell(&rec, "user", 2, "name").text, "李\\四");
+        assert_eq!(rec.containing("192.168.1.20:3306")[0].table, None);
+
+        // sql_mode without backslash escapes.
+        let php = "-- phpMyAdmin SQL Dump
+SET SQL_MODE = \"NO_AUTO_VALUE_ON_ZERO,NO_BACKSLASH_ESCAPES\";
+START TRANSACTION;
+CREATE TABLE `t` (
+  `path` varchar(255) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+INSERT INTO `t` (`path`) VALUES
+('C:\\new\\'),
+('x');
+COMMIT;
+";
+        let rec = run(php.as_bytes());
+        assert!(rec.skips.is_empty(), "{:?}", rec.skips);
+        assert_eq!(cell(&rec, "t", 1, "path").text, "C:\\new\\");
+        assert_eq!(cell(&rec, "t", 2, "path").text, "x");
+    }
+
+    #[test]
     fn delimiter_blocks_hide_trigger_and_procedure_bodies() {
         let mut rng = Rng::new(5);
         let phone = synth::mobile(&mut rng);
@@ -2601,7 +2864,10 @@ INSERT INTO t VALUES (3,'ok');
         );
         let unit = rec.containing(&phone);
         assert_eq!(unit.len(), 1);
-        assert_eq!((unit[0].row, unit[0].line, unit[0].col), (Some(2), Some(2), 26));
+        assert_eq!(
+            (unit[0].row, unit[0].line, unit[0].col),
+            (Some(2), Some(2), 26)
+        );
         assert!(rec.units.iter().any(|u| u.text == "ok" && u.row == Some(3)));
         // The broken bytes are scanned as they are.
         assert!(rec.units.iter().any(|u| u.text.starts_with("'abc);")));
@@ -2610,7 +2876,12 @@ INSERT INTO t VALUES (3,'ok');
         let rec = run(format!("INSERT INTO t VALUES (1,'{phone}").as_bytes());
         assert_eq!(rec.skips.len(), 1);
         assert_eq!(rec.containing(&phone).len(), 1);
-        for broken in ["/* no end", "INSERT INTO t VALUES (1, 2", "CREATE TABLE t (a int"] {
+        for broken in [
+            "/* no end",
+            "INSERT INTO t VALUES (1, 2",
+            "CREATE TABLE t (a int",
+            "CREATE TRIGGER x BEGIN\nINSERT INTO t VALUES ('a');\n",
+        ] {
             let rec = run(broken.as_bytes());
             assert_eq!(rec.skips.len(), 1, "{broken}");
         }
@@ -2632,7 +2903,10 @@ INSERT INTO a VALUES ('a6');
 ";
         let rec = run_max(data.as_bytes(), Some(3));
         let texts: Vec<&str> = rec.units.iter().map(|u| u.text.as_str()).collect();
-        assert_eq!(texts, ["a1", "a2", "a3", "b1", "b2", "b3", "c1", "c2", "c3"]);
+        assert_eq!(
+            texts,
+            ["a1", "a2", "a3", "b1", "b2", "b3", "c1", "c2", "c3"]
+        );
         assert_eq!(rec.skips.len(), 3);
         assert!(rec.skips.iter().all(|(_, r)| r.contains("first 3")));
         assert_eq!(run(data.as_bytes()).units.len(), 14);
@@ -2693,7 +2967,10 @@ INSERT INTO a VALUES ('a6');
         let mut rec = Recorder::default();
         extract(data.as_bytes(), None, &mut LastPhone(&mut rec, &phone));
         let last = rec.units.last().unwrap();
-        assert_eq!((last.row, last.line, last.col), (Some(rows), Some(1), last_col));
+        assert_eq!(
+            (last.row, last.line, last.col),
+            (Some(rows), Some(1), last_col)
+        );
 
         // With a row limit the rest is skipped fast.
         let mut counter = Counter::default();
@@ -2728,14 +3005,29 @@ INSERT INTO a VALUES ('a6');
             })
             .unwrap();
         let phone = synth::mobile(&mut Rng::new(8));
-        let text = format!(
-            "/*!40101 SET NAMES gbk */;\nINSERT INTO `t` VALUES ('张{c}','{phone}');\n"
-        );
+        let text =
+            format!("/*!40101 SET NAMES gbk */;\nINSERT INTO `t` VALUES ('张{c}','{phone}');\n");
         let (gbk, _, _) = GB18030.encode(&text);
         let rec = run(&gbk);
         assert!(rec.skips.is_empty(), "{:?}", rec.skips);
         assert_eq!(rec.units[0].text, format!("张{c}"));
         assert_eq!(rec.units[1].text, phone);
+        // Columns count GBK characters.
+        let line2 = text.lines().nth(1).unwrap();
+        let col = 1 + line2[..line2.find(&phone).unwrap()].chars().count() as u64;
+        assert_eq!((rec.units[1].line, rec.units[1].col), (Some(2), col));
+    }
+
+    #[test]
+    fn psql_meta_commands_are_lines() {
+        let data = "\\restrict abc\nSET standard_conforming_strings = on;\n\\connect db\nINSERT INTO t VALUES ('a\\n');\n\\unrestrict abc\n";
+        let rec = run(data.as_bytes());
+        assert_eq!(rec.units.len(), 1, "{:?}", rec.units);
+        let u = &rec.units[0];
+        assert_eq!(
+            (u.text.as_str(), u.table.as_deref(), u.field.as_deref()),
+            ("a\\n", Some("t"), None)
+        );
     }
 
     #[test]
@@ -2806,7 +3098,9 @@ INSERT INTO a VALUES ('a6');
             Just(b"/*!40101 SET NAMES gbk */;\n".to_vec()),
             Just(b"SET standard_conforming_strings = on;\n".to_vec()),
             Just(b"-- comment 10.0.0.1\n# hash\n/* block */\n".to_vec()),
-            Just(b"INSERT INTO t VALUES(replace('a\\nb','\\n',char(10)),E'\\x41\\101');\n".to_vec()),
+            Just(
+                b"INSERT INTO t VALUES(replace('a\\nb','\\n',char(10)),E'\\x41\\101');\n".to_vec()
+            ),
             Just(b"SELECT $f$ body ; $f$;\n".to_vec()),
             Just(b"GO\n".to_vec()),
             Just(b"'".to_vec()),
