@@ -452,7 +452,7 @@ fn bundled_examples_give_the_documented_report() {
             count("ipv4"),
             count("mac_address")
         ],
-        [17, 10, 1, 23, 9, 2, 1, 1]
+        [24, 16, 1, 32, 9, 5, 1, 4]
     );
     assert_eq!(s["files_skipped"], 1);
 }

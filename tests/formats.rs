@@ -334,3 +334,67 @@ fn csv_fields_in_gbk_utf16_and_quoted_newlines() {
     assert_eq!(id_column["values"], 2);
     assert_eq!(id_column["kinds"][0]["ratio"], 1.0);
 }
+
+#[test]
+fn sql_dump_columns_rows_and_row_limit() {
+    let dir = TempDir::new().unwrap();
+    let mut rng = Rng::new(17);
+    let rows: Vec<String> = (0..4)
+        .map(|i| {
+            format!(
+                "({i},'{}',{},_binary '\u{1}\u{2}',0xDEADBEEF,NULL)",
+                synth::resident_id(&mut rng),
+                synth::mobile(&mut rng)
+            )
+        })
+        .collect();
+    let dump = format!(
+        "-- MySQL dump 10.13\n/*!40101 SET NAMES utf8mb4 */;\nCREATE TABLE `users` (\n  `id` int,\n  `id_no` char(18),\n  `phone` bigint,\n  `pic` blob,\n  `hash` varbinary(4),\n  `note` text,\n  PRIMARY KEY (`id`)\n);\nINSERT INTO `users` VALUES {};\n",
+        rows.join(",")
+    );
+    fs::write(dir.path().join("dump.sql"), &dump).unwrap();
+    let found = findings(&dir);
+    let got: Vec<(&str, u64, &str, &str)> = found
+        .iter()
+        .map(|f| {
+            (
+                f["table"].as_str().unwrap(),
+                f["row"].as_u64().unwrap(),
+                f["field"].as_str().unwrap(),
+                f["kind"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), 8);
+    assert_eq!(got[0], ("users", 1, "id_no", "cn_resident_id"));
+    assert_eq!(
+        got[1],
+        ("users", 1, "phone", "cn_mobile"),
+        "BIGINT phone found"
+    );
+    assert_eq!(got[7], ("users", 4, "phone", "cn_mobile"));
+
+    let out = Command::cargo_bin("piscan")
+        .unwrap()
+        .args(["scan", "--format", "jsonl", "--max-rows-per-table", "2"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().lines().count(),
+        4,
+        "first 2 rows only"
+    );
+
+    let out = Command::cargo_bin("piscan")
+        .unwrap()
+        .args(["scan", "--format", "table", "--color", "never"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.contains("users.id_no — cn_resident_id — sensitive — 100.0 % of 4 rows"),
+        "{table}"
+    );
+}

@@ -190,20 +190,19 @@ pub fn write_json(buf: &mut Vec<u8>, path: &str, f: &Finding) -> io::Result<()> 
 /// Where a finding is inside its file (or archive member), for people:
 /// `line:col`, `sheet!cell`, `table row N`.
 pub fn place_label(f: &Finding) -> String {
-    let mut label = String::new();
+    let mut parts = Vec::new();
     if let (Some(line), Some(col)) = (f.line, f.col) {
-        label.push_str(&format!("{line}:{col}"));
+        parts.push(format!("{line}:{col}"));
     }
     if let (Some(sheet), Some(cell)) = (&f.sheet, &f.cell) {
-        label.push_str(&format!("{sheet}!{cell}"));
+        parts.push(format!("{sheet}!{cell}"));
     }
-    if let Some(table) = &f.table {
-        label.push_str(table);
+    match (&f.table, f.row) {
+        (Some(table), Some(row)) => parts.push(format!("{table} row {row}")),
+        (Some(table), None) => parts.push(table.clone()),
+        _ => {}
     }
-    if let Some(row) = f.row {
-        label.push_str(&format!(" row {row}"));
-    }
-    label
+    parts.join(" ")
 }
 
 /// `1204311` as `1,204,311`.
