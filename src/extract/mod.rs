@@ -295,6 +295,18 @@ pub mod testing {
         }
     }
 
+    /// A sink that panics on the first unit: extractors that catch panics
+    /// of the libraries they call must not swallow their sink's own.
+    pub struct PanickingSink;
+
+    impl Sink for PanickingSink {
+        fn unit(&mut self, _: &Unit<'_>) {
+            panic!("sink bug");
+        }
+
+        fn skip(&mut self, _: &str, _: &str) {}
+    }
+
     impl Sink for Recorder {
         fn unit(&mut self, unit: &Unit<'_>) {
             let p: Place<'_> = unit.place;

@@ -1224,21 +1224,14 @@ mod tests {
         assert_eq!(rec.skips, [(String::new(), PASSWORD.to_string())]);
     }
 
-    /// A sink whose own panic must not be taken for a corrupt workbook.
-    struct PanickingSink;
-
-    impl Sink for PanickingSink {
-        fn unit(&mut self, _unit: &Unit<'_>) {
-            panic!("sink bug");
-        }
-
-        fn skip(&mut self, _what: &str, _reason: &str) {}
-    }
-
     #[test]
     #[should_panic(expected = "sink bug")]
     fn a_panic_of_the_sink_is_not_swallowed() {
-        extract("r.xlsx", &roster_xlsx(&employees(91)), &mut PanickingSink);
+        extract(
+            "r.xlsx",
+            &roster_xlsx(&employees(91)),
+            &mut crate::extract::testing::PanickingSink,
+        );
     }
 
     #[test]

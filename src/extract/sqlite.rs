@@ -898,22 +898,11 @@ mod tests {
         );
     }
 
-    /// A sink that panics on the first unit.
-    struct Panicking;
-
-    impl Sink for Panicking {
-        fn unit(&mut self, _: &Unit<'_>) {
-            panic!("sink bug");
-        }
-
-        fn skip(&mut self, _: &str, _: &str) {}
-    }
-
     #[test]
     #[should_panic(expected = "sink bug")]
     fn sink_panics_are_not_hidden() {
         let (data, _) = users_db();
-        extract(&data, None, &mut Panicking);
+        extract(&data, None, &mut crate::extract::testing::PanickingSink);
     }
 
     #[test]
