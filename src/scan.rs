@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::{Config, FailOn};
-use crate::detect::context::KindSet;
+use crate::detect::context::{self, Evidence, KindSet};
 use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
 use crate::extract::text::Locator;
@@ -62,6 +62,10 @@ struct Collector<'m> {
     origins: Vec<(u64, Option<usize>)>,
     /// Column positions by hash of (member, sheet, table, field).
     column_index: HashMap<u64, Vec<usize>>,
+    /// Per column, what its name says (computed once per column).
+    evidence: Vec<Evidence>,
+    /// The column of the previous value.
+    last_column: Option<usize>,
     column_hasher: std::hash::RandomState,
     skipped_parts: Vec<PartSkip>,
     columns: Vec<Column>,
@@ -77,29 +81,38 @@ impl Collector<'_> {
     fn column(&mut self, place: &Place<'_>) -> Option<usize> {
         let field = place.field?;
         let key = (place.member, place.sheet, place.table, field);
-        let hash = self.column_hasher.hash_one(key);
-        let candidates = self.column_index.entry(hash).or_default();
-        let found = candidates.iter().copied().find(|&i| {
-            let c = &self.columns[i];
+        let same = |c: &Column| {
             (
                 c.member.as_deref(),
                 c.sheet.as_deref(),
                 c.table.as_deref(),
                 c.field.as_str(),
             ) == key
-        });
-        if found.is_some() || self.columns.len() >= MAX_COLUMNS {
-            return found;
+        };
+        // Rows visit their columns in order: try the one after the last.
+        let next = self.last_column.map_or(0, |i| i + 1) % self.columns.len().max(1);
+        if self.columns.get(next).is_some_and(same) {
+            self.last_column = Some(next);
+            return Some(next);
         }
-        candidates.push(self.columns.len());
-        self.columns.push(Column {
-            member: place.member.map(str::to_string),
-            sheet: place.sheet.map(str::to_string),
-            table: place.table.map(str::to_string),
-            field: field.to_string(),
-            ..Column::default()
-        });
-        Some(self.columns.len() - 1)
+        let hash = self.column_hasher.hash_one(key);
+        let candidates = self.column_index.entry(hash).or_default();
+        let found = candidates.iter().copied().find(|&i| same(&self.columns[i]));
+        if found.is_none() && self.columns.len() < MAX_COLUMNS {
+            candidates.push(self.columns.len());
+            self.columns.push(Column {
+                member: place.member.map(str::to_string),
+                sheet: place.sheet.map(str::to_string),
+                table: place.table.map(str::to_string),
+                field: field.to_string(),
+                ..Column::default()
+            });
+            self.evidence.push(context::in_field(field));
+            self.last_column = Some(self.columns.len() - 1);
+            return self.last_column;
+        }
+        self.last_column = found;
+        found
     }
 
     /// Drops findings the file's statistics show to be chance, then counts
@@ -135,7 +148,12 @@ impl Sink for Collector<'_> {
             self.columns[c].values += 1;
         }
         self.matches.clear();
-        detect::scan_counting(unit.text, place.field, self.matches, &mut self.stats);
+        let evidence = match (column, place.field) {
+            (Some(c), _) => self.evidence[c],
+            (None, Some(field)) => context::in_field(field),
+            (None, None) => Evidence::default(),
+        };
+        detect::scan_counting(unit.text, evidence, self.matches, &mut self.stats);
         let mut lines = place
             .line
             .map(|first| Locator::new(unit.text, first, place.col));
@@ -198,6 +216,8 @@ pub fn scan_buffer(data: &[u8], path: String, opts: ScanOptions) -> FileReport {
             findings: Vec::new(),
             origins: Vec::new(),
             column_index: HashMap::new(),
+            evidence: Vec::new(),
+            last_column: None,
             column_hasher: std::hash::RandomState::new(),
             skipped_parts: Vec::new(),
             columns: Vec::new(),

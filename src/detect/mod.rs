@@ -220,14 +220,17 @@ impl Stats {
 /// when the extractor knows one; its context words count as evidence for
 /// every value in `text`.
 pub fn scan(text: &[u8], field: Option<&str>, out: &mut Vec<Match>) {
+    let field = field.map_or(Evidence::default(), context::in_field);
     scan_counting(text, field, out, &mut Stats::default());
 }
 
-/// [`scan`], also adding to the file's candidate counts.
-pub fn scan_counting(text: &[u8], field: Option<&str>, out: &mut Vec<Match>, stats: &mut Stats) {
+/// [`scan`] with the field's evidence already known
+/// ([`context::in_field`], which callers scanning many values under one
+/// field compute once), also adding to the file's candidate counts.
+pub fn scan_counting(text: &[u8], field: Evidence, out: &mut Vec<Match>, stats: &mut Stats) {
     let mut scanner = Scanner {
         text,
-        field: field.map_or(Evidence::default(), context::in_field),
+        field,
         out,
         stats,
         last_end: 0,

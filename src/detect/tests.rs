@@ -216,7 +216,7 @@ fn file_statistics_flag_tables_of_chance_numbers() {
         .collect();
     let mut stats = Stats::default();
     let mut out = Vec::new();
-    scan_counting(table.as_bytes(), None, &mut out, &mut stats);
+    scan_counting(table.as_bytes(), Evidence::default(), &mut out, &mut stats);
     assert_eq!(stats.mobile_candidates, 200);
     assert!(!out.is_empty(), "some pass by chance");
     assert!(stats.implausible(Kind::Mobile));
@@ -225,7 +225,12 @@ fn file_statistics_flag_tables_of_chance_numbers() {
         .map(|_| format!("{}\n", synth::mobile(&mut rng)))
         .collect();
     let mut stats = Stats::default();
-    scan_counting(phones.as_bytes(), None, &mut Vec::new(), &mut stats);
+    scan_counting(
+        phones.as_bytes(),
+        Evidence::default(),
+        &mut Vec::new(),
+        &mut stats,
+    );
     assert!(!stats.implausible(Kind::Mobile));
 }
 
@@ -234,7 +239,12 @@ fn card_statistics_and_patterns() {
     let mut rng = Rng::new(4);
     let noise: String = (0..100).map(|_| format!("62{} ", rng.digits(14))).collect();
     let mut stats = Stats::default();
-    scan_counting(noise.as_bytes(), None, &mut Vec::new(), &mut stats);
+    scan_counting(
+        noise.as_bytes(),
+        Evidence::default(),
+        &mut Vec::new(),
+        &mut stats,
+    );
     assert_eq!(stats.card_candidates, 100);
     assert!(stats.implausible(Kind::BankCard));
     assert!(

@@ -241,12 +241,19 @@ impl Inventory {
         if !report.findings.is_empty() {
             self.files_with_findings += 1;
         }
+        let mut per_kind = [0u64; Kind::ALL.len()];
         for f in &report.findings {
             let stats = self.kinds.entry(f.kind).or_default();
             stats.count += 1;
             stats.high += u64::from(f.confidence == Confidence::High);
             stats.distinct.insert(f.value_hash);
-            *stats.files.entry(report.path.clone()).or_default() += 1;
+            per_kind[f.kind as usize] += 1;
+        }
+        for kind in Kind::ALL {
+            if per_kind[kind as usize] > 0 {
+                let stats = self.kinds.entry(kind).or_default();
+                *stats.files.entry(report.path.clone()).or_default() += per_kind[kind as usize];
+            }
         }
     }
 
