@@ -129,6 +129,9 @@ enum FormatArg {
     Table,
     Jsonl,
     Json,
+    Sarif,
+    Csv,
+    Md,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -191,6 +194,9 @@ impl ScanArgs {
             Some(FormatArg::Table) => Format::Table,
             Some(FormatArg::Jsonl) => Format::Jsonl,
             Some(FormatArg::Json) => Format::Json,
+            Some(FormatArg::Sarif) => Format::Sarif,
+            Some(FormatArg::Csv) => Format::Csv,
+            Some(FormatArg::Md) => Format::Markdown,
             None if stdout_tty => Format::Table,
             None => Format::Jsonl,
         };

@@ -189,6 +189,7 @@ impl Sink for Collector<'_> {
                     mask::mask(m.kind, &value)
                 },
                 value_hash: mask::value_hash(m.kind, &value),
+                stable_hash: mask::stable_hash(m.kind, &value),
             });
         }
     }

@@ -72,6 +72,36 @@ pub fn value_hash(kind: Kind, value: &str) -> u64 {
     KEY.hash_one((kind, canonical(kind, value)))
 }
 
+/// Salt of [`stable_hash`]; bump the version when the canonical forms
+/// change, so old fingerprints are not mistaken for new ones.
+const STABLE_SALT: &[u8] = b"piscan/stable-hash/v1\0";
+
+/// Optional secret mixed into [`stable_hash`], from the environment variable
+/// `PISCAN_FINGERPRINT_KEY`: without it the hash of a low-entropy value (an
+/// 11-digit phone number) can be found by trying every candidate.
+static STABLE_KEY: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    std::env::var_os("PISCAN_FINGERPRINT_KEY")
+        .map(|k| k.into_encoded_bytes())
+        .unwrap_or_default()
+});
+
+/// A deterministic hash of the canonical value, the same in every run (and
+/// on every machine with the same `PISCAN_FINGERPRINT_KEY`): the basis of
+/// report fingerprints (SARIF `partialFingerprints`). SHA-256 of salt, key,
+/// kind and canonical value; the value itself is never printed.
+pub fn stable_hash(kind: Kind, value: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let key: &[u8] = &STABLE_KEY;
+    let mut h = Sha256::new();
+    h.update(STABLE_SALT);
+    h.update((key.len() as u64).to_le_bytes());
+    h.update(key);
+    h.update(kind.id().as_bytes());
+    h.update(b"\0");
+    h.update(canonical(kind, value).as_bytes());
+    h.finalize().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +140,17 @@ mod tests {
         assert_eq!(
             value_hash(Kind::ResidentId, "11010519491231002x"),
             value_hash(Kind::ResidentId, "11010519491231002X")
+        );
+    }
+
+    #[test]
+    fn stable_hash_is_deterministic_and_canonical() {
+        let a = stable_hash(Kind::Mobile, "+86 138 1234 5678");
+        assert_eq!(a, stable_hash(Kind::Mobile, "13812345678"));
+        assert_ne!(a, stable_hash(Kind::Mobile, "13812345679"));
+        assert_ne!(
+            stable_hash(Kind::BankCard, "6222021234567890123"),
+            stable_hash(Kind::Imei, "6222021234567890123")
         );
     }
 }

@@ -9,6 +9,7 @@
 pub mod inventory;
 pub mod mask;
 pub mod output;
+pub mod sarif;
 
 use crate::detect::{Confidence, Kind};
 
@@ -43,6 +44,9 @@ pub struct Finding {
     /// Keyed hash of the canonical value, for counting distinct values
     /// without keeping them.
     pub value_hash: u64,
+    /// Deterministic SHA-256 of the canonical value ([`mask::stable_hash`]),
+    /// the same across runs: the basis of SARIF fingerprints. Never printed.
+    pub stable_hash: [u8; 32],
 }
 
 /// What happened to one file.

@@ -1,4 +1,6 @@
-//! Output formats: `table` for people, `jsonl` and `json` for programs.
+//! Output formats: `table` for people, `jsonl` and `json` for programs,
+//! `sarif` for code-scanning UIs, `csv` for spreadsheets, `md` (the
+//! inventory only) for compliance documents.
 //!
 //! Every finding is rendered into one reused byte buffer and written through
 //! a single buffered writer owned by the reporter, so output never
@@ -7,7 +9,7 @@
 use std::io::{self, Write};
 
 use super::inventory::Summary;
-use super::{FileReport, Finding};
+use super::{sarif, FileReport, Finding};
 use crate::classify::classify;
 
 /// A report format.
@@ -19,7 +21,31 @@ pub enum Format {
     Jsonl,
     /// `{"findings": [...], "summary": {...}}`.
     Json,
+    /// SARIF 2.1.0: one rule per kind, one result per finding.
+    Sarif,
+    /// A header row, then one row per finding; UTF-8 with BOM.
+    Csv,
+    /// The inventory as Markdown tables (no findings).
+    Markdown,
 }
+
+/// Header row of `--format csv`.
+pub const CSV_HEADER: [&str; 14] = [
+    "path",
+    "member",
+    "line",
+    "col",
+    "sheet",
+    "cell",
+    "table",
+    "row",
+    "field",
+    "kind",
+    "category",
+    "sensitive",
+    "match",
+    "confidence",
+];
 
 const RESET: &str = "\x1b[0m";
 const BOLD_MAGENTA: &str = "\x1b[1;35m";
@@ -51,10 +77,17 @@ impl<W: Write> Output<W> {
 
     /// Writes what comes before the first file.
     pub fn begin(&mut self) -> io::Result<()> {
-        if self.format == Format::Json {
-            self.w.write_all(b"{\"findings\":[")?;
+        match self.format {
+            Format::Json => self.w.write_all(b"{\"findings\":["),
+            Format::Sarif => sarif::write_begin(&mut self.w),
+            Format::Csv => {
+                self.w.write_all("\u{feff}".as_bytes())?;
+                let mut csv = csv::Writer::from_writer(&mut self.w);
+                csv.write_record(CSV_HEADER)?;
+                csv.flush()
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Writes the findings of one file.
@@ -76,7 +109,24 @@ impl<W: Write> Output<W> {
                     self.findings_written += 1;
                 }
             }
+            Format::Sarif => {
+                for f in &report.findings {
+                    if self.findings_written > 0 {
+                        self.buf.push(b',');
+                    }
+                    sarif::write_result(&mut self.buf, &report.path, f)?;
+                    self.findings_written += 1;
+                }
+            }
+            Format::Csv => {
+                let mut csv = csv::Writer::from_writer(&mut self.buf);
+                for f in &report.findings {
+                    write_csv(&mut csv, &report.path, f)?;
+                }
+                csv.flush()?;
+            }
             Format::Table => self.table_file(report)?,
+            Format::Markdown => return Ok(()),
         }
         self.w.write_all(&self.buf)
     }
@@ -94,7 +144,13 @@ impl<W: Write> Output<W> {
                 write_inventory(&mut self.buf, summary, self.color)?;
                 self.w.write_all(&self.buf)?;
             }
-            Format::Jsonl => {}
+            Format::Sarif => sarif::write_finish(&mut self.w)?,
+            Format::Markdown => {
+                self.buf.clear();
+                write_markdown(&mut self.buf, summary)?;
+                self.w.write_all(&self.buf)?;
+            }
+            Format::Jsonl | Format::Csv => {}
         }
         self.w.flush()
     }
@@ -185,6 +241,113 @@ pub fn write_json(buf: &mut Vec<u8>, path: &str, f: &Finding) -> io::Result<()> 
     )?;
     json_str(buf, "match", &f.shown)?;
     write!(buf, ",\"confidence\":\"{}\"}}", f.confidence.as_str())
+}
+
+/// A text cell for a spreadsheet: one starting with `=`, `+`, `-`, `@`, tab
+/// or carriage return gets a leading `'`, so Excel does not run it as a
+/// formula (scanned paths, sheet and field names are untrusted text).
+fn excel_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
+/// Writes one finding as a CSV row in [`CSV_HEADER`] order; absent fields
+/// are empty.
+fn write_csv<W: Write>(csv: &mut csv::Writer<W>, path: &str, f: &Finding) -> io::Result<()> {
+    let class = classify(f.kind);
+    fn text(v: &Option<String>) -> std::borrow::Cow<'_, str> {
+        v.as_deref().map(excel_safe).unwrap_or_default()
+    }
+    let num = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
+    let record: [std::borrow::Cow<'_, str>; 14] = [
+        excel_safe(path),
+        text(&f.member),
+        num(f.line).into(),
+        num(f.col).into(),
+        text(&f.sheet),
+        text(&f.cell),
+        text(&f.table),
+        num(f.row).into(),
+        text(&f.field),
+        f.kind.id().into(),
+        class.category.into(),
+        if class.sensitive { "true" } else { "false" }.into(),
+        excel_safe(&f.shown),
+        f.confidence.as_str().into(),
+    ];
+    csv.write_record(record.iter().map(|c| c.as_bytes()))?;
+    Ok(())
+}
+
+/// A Markdown table cell: `|` escaped, line breaks as spaces.
+fn md_cell(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
+}
+
+/// The inventory as Markdown: kinds, columns, and the scan line.
+fn write_markdown(buf: &mut Vec<u8>, s: &Summary) -> io::Result<()> {
+    writeln!(
+        buf,
+        "## Personal information inventory (GB/T 35273 §5.4a)\n"
+    )?;
+    if s.kinds.is_empty() {
+        writeln!(buf, "No personal information found.\n")?;
+    } else {
+        writeln!(
+            buf,
+            "| kind | label 中文 | category | sensitive | findings | distinct | files |"
+        )?;
+        writeln!(buf, "|---|---|---|---|---:|---:|---:|")?;
+        for k in &s.kinds {
+            writeln!(
+                buf,
+                "| `{}` | {} | `{}` | {} | {} | {} | {} |",
+                k.kind,
+                md_cell(k.label_zh),
+                k.category,
+                if k.sensitive { "**yes**" } else { "no" },
+                k.count,
+                k.distinct,
+                k.files,
+            )?;
+        }
+        writeln!(buf)?;
+    }
+    if !s.columns.is_empty() {
+        writeln!(buf, "## Columns holding personal information\n")?;
+        writeln!(
+            buf,
+            "| location | field | kind | sensitive | ratio | values |"
+        )?;
+        writeln!(buf, "|---|---|---|---|---:|---:|")?;
+        for c in &s.columns {
+            let mut location = c.path.clone();
+            for part in [&c.member, &c.sheet, &c.table].into_iter().flatten() {
+                location.push_str(" / ");
+                location.push_str(part);
+            }
+            for k in &c.kinds {
+                writeln!(
+                    buf,
+                    "| {} | {} | `{}` | {} | {:.1} %{} | {} |",
+                    md_cell(&location),
+                    md_cell(&c.field),
+                    k.kind,
+                    if k.sensitive { "**yes**" } else { "no" },
+                    k.ratio * 100.0,
+                    if k.holds { "" } else { " (too few)" },
+                    c.values,
+                )?;
+            }
+        }
+        writeln!(buf)?;
+    }
+    writeln!(buf, "**Scan:** {}", scan_line(s))
 }
 
 /// Where a finding is inside its file (or archive member), for people:
