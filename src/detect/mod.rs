@@ -400,6 +400,10 @@ impl Scanner<'_> {
     }
 
     fn bank_card(&mut self, s: usize, e: usize, digits: &[u8]) -> bool {
+        // `#2238000000000000`: an encoded or hex number, not a card.
+        if self.before(s) == b'#' {
+            return false;
+        }
         let Some(issuer) = bank_card::issuer(digits) else {
             return false;
         };
