@@ -54,6 +54,10 @@ pub struct Config {
     /// Share of a column's values that must hold a kind for the column to
     /// be classified as holding it.
     pub column_threshold: f64,
+    /// Report only findings not in this baseline file.
+    pub baseline: Option<PathBuf>,
+    /// Record the fingerprints of this scan's findings in this file.
+    pub baseline_write: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -74,6 +78,8 @@ impl Default for Config {
             verbose: false,
             limits: Limits::default(),
             column_threshold: 0.5,
+            baseline: None,
+            baseline_write: None,
         }
     }
 }

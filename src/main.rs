@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Scan files and directories ("-" reads stdin) and report what is found.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the detectors: kind, category, sensitivity, description.
     Kinds,
 }
@@ -122,6 +122,14 @@ struct ScanArgs {
     /// column to be classified as holding it.
     #[arg(long, value_name = "RATIO", default_value_t = 0.5, value_parser = parse_ratio)]
     column_threshold: f64,
+
+    /// Report only findings that are not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+
+    /// Write the fingerprints of this scan's findings to FILE (a baseline).
+    #[arg(long, value_name = "FILE")]
+    baseline_write: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -248,6 +256,8 @@ impl ScanArgs {
                 max_rows_per_table: self.max_rows_per_table,
             },
             column_threshold: self.column_threshold,
+            baseline: self.baseline,
+            baseline_write: self.baseline_write,
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
 use crate::extract::text::Locator;
 use crate::extract::{self, Extracted, Limits, Place, Sink, Unit};
+use crate::report::baseline::{Baseline, BaselineWriter};
 use crate::report::inventory::Summary;
 use crate::report::output::{human_bytes, scan_line};
 use crate::report::{mask, Column, FileReport, Finding, Inventory, Outcome, Output, PartSkip};
@@ -292,6 +293,7 @@ fn progress_bar(enabled: bool) -> ProgressBar {
 /// Receives file reports, writes the report and builds the inventory.
 fn report(
     config: &Config,
+    baseline: Option<&Baseline>,
     rx: mpsc::Receiver<FileReport>,
     out: Box<dyn Write + Send>,
     started: Instant,
@@ -303,11 +305,21 @@ fn report(
         config.color,
     );
     let mut inventory = Inventory::new(config.column_threshold);
+    let mut recorded = config
+        .baseline_write
+        .as_ref()
+        .map(|_| BaselineWriter::default());
     let mut pending = Vec::new();
     let (mut files, mut bytes, mut findings) = (0u64, 0u64, 0u64);
     let mut write_error = None;
     out.begin()?;
-    for report in rx {
+    for mut report in rx {
+        if let Some(recorded) = &mut recorded {
+            recorded.add(&report);
+        }
+        if let Some(baseline) = baseline {
+            baseline.filter(&mut report);
+        }
         files += 1;
         findings += report.findings.len() as u64;
         let message = match &report.outcome {
@@ -354,6 +366,11 @@ fn report(
     }
     let summary = inventory.summary(started.elapsed().as_secs_f64());
     out.finish(&summary)?;
+    if let (Some(recorded), Some(path)) = (recorded, &config.baseline_write) {
+        recorded
+            .write(path)
+            .map_err(|e| io::Error::other(format!("{e:#}")))?;
+    }
     Ok(summary)
 }
 
@@ -365,6 +382,7 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
         min_confidence: config.min_confidence,
         limits: config.limits,
     };
+    let baseline = config.baseline.as_deref().map(Baseline::load).transpose()?;
     let out: Box<dyn Write + Send> = match &config.output {
         Some(path) => Box::new(
             File::create(path)
@@ -374,7 +392,7 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
     };
     let (tx, rx) = mpsc::sync_channel::<FileReport>(256);
     let summary = thread::scope(|scope| -> anyhow::Result<io::Result<Summary>> {
-        let reporter = scope.spawn(|| report(config, rx, out, started));
+        let reporter = scope.spawn(|| report(config, baseline.as_ref(), rx, out, started));
         if config.stdin {
             let mut data = Vec::new();
             let report = match io::stdin().lock().read_to_end(&mut data) {

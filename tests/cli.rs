@@ -481,3 +481,69 @@ fn chance_numbers_in_tables_are_not_reported() {
         .iter()
         .all(|f| f["path"].as_str().unwrap().ends_with("phones.txt")));
 }
+
+#[test]
+fn baseline_round_trip() {
+    let dir = TempDir::new().unwrap();
+    let mut rng = Rng::new(21);
+    let (id, card) = (synth::resident_id(&mut rng), synth::bank_card(&mut rng));
+    let log = dir.path().join("logs");
+    fs::create_dir(&log).unwrap();
+    fs::write(log.join("app.log"), format!("a\nid {id}\ncard {card}\n")).unwrap();
+    let baseline = dir.path().join("baseline.json");
+    let (l, b) = (log.to_str().unwrap(), baseline.to_str().unwrap());
+
+    let (code, _, _) = scan(&[l, "--baseline-write", b, "--fail-on", "sensitive"]);
+    assert_eq!(code, 1, "the first run sees the findings");
+    let text = fs::read_to_string(&baseline).unwrap();
+    assert!(
+        !text.contains(&id) && !text.contains(&card[6..]),
+        "no values in the baseline"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["fingerprints"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let (code, out, _) = scan(&[
+        l,
+        "--baseline",
+        b,
+        "--fail-on",
+        "sensitive",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!((code, out.as_str()), (0, ""), "nothing new");
+
+    // Moving the lines does not revive them; one new value is one finding.
+    let new_id = synth::resident_id(&mut rng);
+    fs::write(
+        log.join("app.log"),
+        format!("x\ny\ncard {card}\nid {id}\nnew {new_id}\n"),
+    )
+    .unwrap();
+    let (code, out, _) = scan(&[
+        l,
+        "--baseline",
+        b,
+        "--fail-on",
+        "sensitive",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 1);
+    let found = jsonl(&out);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["line"], 5);
+
+    let (code, _, err) = scan(&[l, "--baseline", "/nonexistent/baseline.json"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot read baseline /nonexistent/baseline.json"),
+        "{err}"
+    );
+}

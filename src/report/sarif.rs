@@ -9,7 +9,6 @@
 use std::io::{self, Write};
 
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::Finding;
 use crate::classify::classify;
@@ -108,21 +107,6 @@ pub fn path_uri(path: &str) -> String {
     out
 }
 
-/// Stable fingerprint of a finding: hex SHA-256 of path, member and the
-/// value's stable hash (which includes the kind).
-pub fn fingerprint(path: &str, f: &Finding) -> String {
-    let mut h = Sha256::new();
-    for part in [path, f.member.as_deref().unwrap_or_default()] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    h.update(f.stable_hash);
-    h.finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
-}
-
 /// Appends one finding as a SARIF result (no separator).
 pub fn write_result(buf: &mut Vec<u8>, path: &str, f: &Finding) -> io::Result<()> {
     let class = classify(f.kind);
@@ -178,7 +162,7 @@ pub fn write_result(buf: &mut Vec<u8>, path: &str, f: &Finding) -> io::Result<()
             )
         },
         "locations": [location],
-        "partialFingerprints": { FINGERPRINT_KEY: fingerprint(path, f) },
+        "partialFingerprints": { FINGERPRINT_KEY: f.fingerprint(path) },
         "properties": props,
     });
     serde_json::to_writer(&mut *buf, &result)?;
