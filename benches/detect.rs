@@ -455,7 +455,7 @@ fn report_log_hits(log: &[u8], planted: &BTreeMap<Kind, usize>) {
         };
         eprintln!("  {:<16} {p:>8} {high:>8} {medium:>8}{flag}", kind.id());
     }
-    let report = scan_buffer(log, "bench.log".to_string(), options());
+    let report = scan_buffer(log, "bench.log".to_string(), &options());
     eprintln!(
         "  scan_buffer (min confidence medium): {} findings, {:?}",
         report.findings.len(),
@@ -506,7 +506,7 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("scan_buffer");
     group.throughput(Throughput::Bytes(log.len() as u64));
     group.bench_function("log", |b| {
-        b.iter(|| scan_buffer(black_box(&log), "bench.log".to_string(), options()))
+        b.iter(|| scan_buffer(black_box(&log), "bench.log".to_string(), &options()))
     });
     group.finish();
 }

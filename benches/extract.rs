@@ -101,13 +101,13 @@ fn bench(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
     for (id, name, data) in &inputs {
-        let findings = scan_buffer(data, name.to_string(), ScanOptions::default())
+        let findings = scan_buffer(data, name.to_string(), &ScanOptions::default())
             .findings
             .len();
         eprintln!("{id}: {} MB, {findings} findings", data.len() >> 20);
         group.throughput(Throughput::Bytes(data.len() as u64));
         group.bench_function(*id, |b| {
-            b.iter(|| scan_buffer(black_box(data), name.to_string(), ScanOptions::default()))
+            b.iter(|| scan_buffer(black_box(data), name.to_string(), &ScanOptions::default()))
         });
     }
     group.finish();

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::detect::Confidence;
 use crate::extract::Limits;
 use crate::report::Format;
+use crate::settings::Filter;
 use crate::source::WalkOptions;
 
 /// When the scan's exit status reports failure.
@@ -41,6 +42,8 @@ pub struct Config {
     pub fail_on: FailOn,
     /// Findings below this confidence are dropped.
     pub min_confidence: Confidence,
+    /// Kinds, confidences and values not reported (from `piscan.toml`).
+    pub filter: Filter,
     /// Buffer the report and order it by path.
     pub sort_by_path: bool,
     /// Show a progress display on stderr.
@@ -72,6 +75,7 @@ impl Default for Config {
             show_values: false,
             fail_on: FailOn::None,
             min_confidence: Confidence::Medium,
+            filter: Filter::default(),
             sort_by_path: false,
             progress: false,
             quiet: false,

@@ -21,5 +21,6 @@ pub mod extract;
 pub mod patterns;
 pub mod report;
 pub mod scan;
+pub mod settings;
 pub mod source;
 pub mod synth;

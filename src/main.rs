@@ -130,6 +130,10 @@ struct ScanArgs {
     /// Write the fingerprints of this scan's findings to FILE (a baseline).
     #[arg(long, value_name = "FILE")]
     baseline_write: Option<PathBuf>,
+
+    /// Read settings from FILE [default: ./piscan.toml when it exists].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -196,7 +200,8 @@ fn parse_ratio(text: &str) -> Result<f64, String> {
 }
 
 impl ScanArgs {
-    fn into_config(self) -> Config {
+    fn into_config(self) -> Result<Config, piscan::settings::Error> {
+        let settings = piscan::settings::load(self.config.as_deref())?;
         let stdout_tty = std::io::stdout().is_terminal() && self.output.is_none();
         let format = match self.format {
             Some(FormatArg::Table) => Format::Table,
@@ -221,12 +226,12 @@ impl ScanArgs {
             .into_iter()
             .filter(|p| p.as_os_str() != "-")
             .collect();
-        Config {
+        Ok(Config {
             walk: WalkOptions {
                 paths,
                 respect_ignore: self.respect_ignore,
                 follow: self.follow,
-                excludes: self.exclude,
+                excludes: self.exclude.into_iter().chain(settings.excludes).collect(),
                 max_filesize: self.max_filesize,
                 threads: self.threads,
             },
@@ -258,7 +263,8 @@ impl ScanArgs {
             column_threshold: self.column_threshold,
             baseline: self.baseline,
             baseline_write: self.baseline_write,
-        }
+            filter: settings.filter,
+        })
     }
 }
 
@@ -287,7 +293,11 @@ fn main() -> ExitCode {
             print_kinds();
             exit_codes::SUCCESS
         }
-        Command::Scan(args) => match piscan::scan::run(&args.into_config()) {
+        Command::Scan(args) => match args
+            .into_config()
+            .map_err(anyhow::Error::from)
+            .and_then(|config| piscan::scan::run(&config))
+        {
             Ok(code) => code,
             Err(err) => {
                 eprintln!("piscan: {err:#}");

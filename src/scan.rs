@@ -28,10 +28,13 @@ use crate::report::baseline::{Baseline, BaselineWriter};
 use crate::report::inventory::Summary;
 use crate::report::output::{human_bytes, scan_line};
 use crate::report::{mask, Column, FileReport, Finding, Inventory, Outcome, Output, PartSkip};
+use crate::settings::Filter;
 use crate::source::{self, sniff, Entry};
 
+mod stream;
+
 /// How files are extracted and findings rendered.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
     /// Print values unmasked.
     pub show_values: bool,
@@ -39,6 +42,8 @@ pub struct ScanOptions {
     pub min_confidence: Confidence,
     /// Bounds on archives and tables.
     pub limits: Limits,
+    /// Kinds, confidences and values not reported (from `piscan.toml`).
+    pub filter: Filter,
 }
 
 thread_local! {
@@ -52,7 +57,7 @@ const MAX_COLUMNS: usize = 10_000;
 /// The scan loop's [`Sink`]: runs the detectors on every unit and turns
 /// matches into findings, column counts and skipped parts.
 struct Collector<'m> {
-    opts: ScanOptions,
+    opts: &'m ScanOptions,
     matches: &'m mut Vec<Match>,
     /// Candidate counts of the whole file, for [`Stats::implausible`].
     stats: Stats,
@@ -73,7 +78,25 @@ struct Collector<'m> {
     encoding: Option<&'static str>,
 }
 
-impl Collector<'_> {
+impl<'m> Collector<'m> {
+    fn new(opts: &'m ScanOptions, matches: &'m mut Vec<Match>) -> Self {
+        Collector {
+            opts,
+            matches,
+            stats: Stats::default(),
+            units: 0,
+            findings: Vec::new(),
+            origins: Vec::new(),
+            column_index: HashMap::new(),
+            evidence: Vec::new(),
+            last_column: None,
+            column_hasher: std::hash::RandomState::new(),
+            skipped_parts: Vec::new(),
+            columns: Vec::new(),
+            encoding: None,
+        }
+    }
+
     /// The column of a value's field, created on first sight. Looked up by a
     /// hash of the borrowed names, so there is no allocation per value and
     /// no slowdown with many distinct fields; a file keeps at most
@@ -158,13 +181,17 @@ impl Sink for Collector<'_> {
         let mut lines = place
             .line
             .map(|first| Locator::new(unit.text, first, place.col));
-        for m in self
-            .matches
-            .iter()
-            .filter(|m| m.confidence >= self.opts.min_confidence)
-        {
+        let opts = self.opts;
+        for m in self.matches.iter().filter(|m| {
+            m.confidence >= opts.min_confidence && opts.filter.admits(m.kind, m.confidence)
+        }) {
             // Matches span ASCII bytes only.
             let value = String::from_utf8_lossy(&unit.text[m.start..m.end]);
+            // The raw value is seen here only: allowlisted values are
+            // dropped before anything is derived from them.
+            if opts.filter.is_allowlisted(m.kind, &value) {
+                continue;
+            }
             let (line, col) = match lines.as_mut() {
                 Some(counter) => {
                     let (l, c) = counter.locate(m.start);
@@ -184,7 +211,7 @@ impl Sink for Collector<'_> {
                 field: place.field.map(str::to_string),
                 kind: m.kind,
                 confidence: m.confidence,
-                shown: if self.opts.show_values {
+                shown: if opts.show_values {
                     value.to_string()
                 } else {
                     mask::mask(m.kind, &value)
@@ -208,23 +235,9 @@ impl Sink for Collector<'_> {
 }
 
 /// Scans the contents of one file (or stdin) named `path`.
-pub fn scan_buffer(data: &[u8], path: String, opts: ScanOptions) -> FileReport {
+pub fn scan_buffer(data: &[u8], path: String, opts: &ScanOptions) -> FileReport {
     MATCHES.with_borrow_mut(|matches| {
-        let mut collector = Collector {
-            opts,
-            matches,
-            stats: Stats::default(),
-            units: 0,
-            findings: Vec::new(),
-            origins: Vec::new(),
-            column_index: HashMap::new(),
-            evidence: Vec::new(),
-            last_column: None,
-            column_hasher: std::hash::RandomState::new(),
-            skipped_parts: Vec::new(),
-            columns: Vec::new(),
-            encoding: None,
-        };
+        let mut collector = Collector::new(opts, matches);
         match extract::extract(&path, data, &opts.limits, 0, &mut collector) {
             Extracted::Binary(what) => FileReport::skipped(path, what.to_string()),
             Extracted::Scanned => {
@@ -244,13 +257,46 @@ pub fn scan_buffer(data: &[u8], path: String, opts: ScanOptions) -> FileReport {
     })
 }
 
+/// Scans one block of a stream: decoded text whose first character is at
+/// `line`, `col`, reported with `outcome`. The per-file statistics rule
+/// ([`Stats::implausible`], applied in [`Collector::finish`]) judges each
+/// block on its own, so a stream is judged block by block.
+fn scan_text(
+    text: &[u8],
+    line: u64,
+    col: u64,
+    path: String,
+    outcome: Outcome,
+    opts: &ScanOptions,
+) -> FileReport {
+    MATCHES.with_borrow_mut(|matches| {
+        let mut collector = Collector::new(opts, matches);
+        collector.unit(&Unit {
+            text,
+            place: Place {
+                line: Some(line),
+                col,
+                ..Place::default()
+            },
+        });
+        collector.finish();
+        FileReport {
+            path,
+            outcome,
+            findings: collector.findings,
+            skipped_parts: collector.skipped_parts,
+            columns: collector.columns,
+        }
+    })
+}
+
 /// Buffers above this size are released after use, so one huge file does
 /// not pin its memory in a worker for the rest of the scan.
 const KEEP_BUFFER: usize = 16 << 20;
 
 /// Reads and scans one file. The first 8 KiB are read and sniffed first, so
 /// a binary file is skipped without reading the rest of it.
-pub fn scan_file(path: &Path, display: String, opts: ScanOptions) -> FileReport {
+pub fn scan_file(path: &Path, display: String, opts: &ScanOptions) -> FileReport {
     READ_BUF.with_borrow_mut(|buf| {
         buf.clear();
         let read = File::open(path).and_then(|file| {
@@ -320,9 +366,15 @@ fn report(
         if let Some(baseline) = baseline {
             baseline.filter(&mut report);
         }
-        files += 1;
+        // The blocks of a stream count as one file, at its last block.
+        let partial = matches!(report.outcome, Outcome::Partial { .. });
+        files += u64::from(!partial);
         findings += report.findings.len() as u64;
         let message = match &report.outcome {
+            Outcome::Partial { bytes: n } => {
+                bytes += n;
+                None
+            }
             Outcome::Scanned { bytes: n, encoding } => {
                 bytes += n;
                 config.verbose.then(|| format!("scanned, {encoding}"))
@@ -351,7 +403,15 @@ fn report(
         if config.sort_by_path {
             pending.push(report);
         } else if write_error.is_none() {
-            write_error = out.file(&report).err();
+            // A stream's next block may be long in coming: show this one now.
+            write_error = out
+                .file(&report)
+                .and_then(|()| if partial { out.flush() } else { Ok(()) })
+                .err();
+            if write_error.is_some() {
+                // Stop reading: stdin may never end (`kubectl logs -f`).
+                break;
+            }
         }
     }
     bar.finish_and_clear();
@@ -377,10 +437,11 @@ fn report(
 /// Runs a scan as configured and returns the process exit status.
 pub fn run(config: &Config) -> anyhow::Result<i32> {
     let started = Instant::now();
-    let opts = ScanOptions {
+    let opts = &ScanOptions {
         show_values: config.show_values,
         min_confidence: config.min_confidence,
         limits: config.limits,
+        filter: config.filter.clone(),
     };
     let baseline = config.baseline.as_deref().map(Baseline::load).transpose()?;
     let out: Box<dyn Write + Send> = match &config.output {
@@ -394,16 +455,15 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
     let summary = thread::scope(|scope| -> anyhow::Result<io::Result<Summary>> {
         let reporter = scope.spawn(|| report(config, baseline.as_ref(), rx, out, started));
         if config.stdin {
-            let mut data = Vec::new();
-            let report = match io::stdin().lock().read_to_end(&mut data) {
-                Ok(_) => scan_buffer(&data, config.stdin_name.clone(), opts),
-                Err(err) => FileReport::skipped(
-                    config.stdin_name.clone(),
-                    format!("unreadable: {}", source::io_message(&err)),
-                ),
-            };
             // A closed channel means the reporter failed; it says why.
-            let _ = tx.send(report);
+            stream::scan_stream(
+                io::stdin().lock(),
+                config.stdin_name.clone(),
+                opts,
+                stream::BLOCK,
+                stream::MAX_LINE,
+                |report| tx.send(report).is_ok(),
+            );
         }
         if !config.stdin || !config.walk.paths.is_empty() {
             source::walk(&config.walk, |entry| {

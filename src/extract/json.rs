@@ -745,7 +745,7 @@ mod tests {
             min_confidence: Confidence::Medium,
             ..ScanOptions::default()
         };
-        let report = scan_buffer(text.as_bytes(), "x.json".into(), opts);
+        let report = scan_buffer(text.as_bytes(), "x.json".into(), &opts);
         let found: Vec<_> = report
             .findings
             .iter()

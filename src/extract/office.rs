@@ -653,7 +653,7 @@ mod tests {
         let report = crate::scan::scan_buffer(
             &docx(&body),
             "x.docx".to_string(),
-            crate::scan::ScanOptions {
+            &crate::scan::ScanOptions {
                 show_values: true,
                 ..Default::default()
             },

@@ -88,6 +88,14 @@ pub fn decode(data: &[u8]) -> (Cow<'_, [u8]>, &'static str) {
         let text = enc.decode_without_bom_handling(data).0.into_owned();
         return (Cow::Owned(text.into_bytes()), enc.name());
     }
+    decode_8bit(data)
+}
+
+/// Decodes `data` known to be in an ASCII-compatible encoding (no BOM, no
+/// UTF-16): UTF-8 as is, else GB18030 if it decodes without error, else the
+/// bytes as they are. A block of whole lines of a stream is decoded with it
+/// (`\n` is never part of a multi-byte UTF-8 or GB18030 character).
+pub fn decode_8bit(data: &[u8]) -> (Cow<'_, [u8]>, &'static str) {
     if std::str::from_utf8(data).is_ok() {
         return (Cow::Borrowed(data), "UTF-8");
     }

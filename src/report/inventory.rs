@@ -38,6 +38,9 @@ pub struct Inventory {
     files_skipped: u64,
     skipped: Vec<Skip>,
     columns: Vec<ColumnSummary>,
+    /// The stream whose blocks are being added has already been counted
+    /// in `files_with_findings`.
+    stream_with_findings: bool,
 }
 
 /// A file, or a part of one (archive member, sheet), that was not scanned.
@@ -204,12 +207,16 @@ impl Inventory {
             files_skipped: 0,
             skipped: Vec::new(),
             columns: Vec::new(),
+            stream_with_findings: false,
         }
     }
 
-    /// Adds one file's outcome and findings.
+    /// Adds one file's outcome and findings, or one block of a stream
+    /// ([`Outcome::Partial`]): its bytes and findings count, and the stream
+    /// counts as one file when its last block comes.
     pub fn add(&mut self, report: &FileReport) {
         match &report.outcome {
+            Outcome::Partial { bytes } => self.bytes_scanned += bytes,
             Outcome::Scanned { bytes, .. } => {
                 self.files_scanned += 1;
                 self.bytes_scanned += bytes;
@@ -238,8 +245,13 @@ impl Inventory {
             self.columns
                 .push(column_summary(&report.path, column, self.column_threshold));
         }
-        if !report.findings.is_empty() {
+        let counted = std::mem::take(&mut self.stream_with_findings);
+        let found = !report.findings.is_empty();
+        if found && !counted {
             self.files_with_findings += 1;
+        }
+        if matches!(report.outcome, Outcome::Partial { .. }) {
+            self.stream_with_findings = counted || found;
         }
         let mut per_kind = [0u64; Kind::ALL.len()];
         for f in &report.findings {

@@ -53,7 +53,8 @@ pub fn mask(kind: Kind, value: &str) -> String {
 /// and `13812345678` count as one distinct value.
 pub fn canonical(kind: Kind, value: &str) -> String {
     match kind {
-        Kind::Email | Kind::MacAddress => value.to_ascii_lowercase().replace('-', ":"),
+        Kind::Email => value.to_ascii_lowercase(),
+        Kind::MacAddress => value.to_ascii_lowercase().replace('-', ":"),
         Kind::Ipv4 => value.to_string(),
         Kind::Passport | Kind::ResidentId => value.to_ascii_uppercase(),
         Kind::Mobile => {
@@ -130,6 +131,12 @@ mod tests {
             mask(Kind::MacAddress, "00:1a:2b:3c:4d:5e"),
             "00:1*:**:**:4d:5e"
         );
+    }
+
+    #[test]
+    fn canonical_email_keeps_dashes() {
+        assert_eq!(canonical(Kind::Email, "Li-Na@Corp-Mail.cn"), "li-na@corp-mail.cn");
+        assert_eq!(canonical(Kind::MacAddress, "AA-BB-CC-DD-EE-0F"), "aa:bb:cc:dd:ee:0f");
     }
 
     #[test]

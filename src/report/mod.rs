@@ -77,6 +77,14 @@ pub enum Outcome {
         /// Encoding the text was decoded from.
         encoding: &'static str,
     },
+    /// A block of a stream (stdin) that more blocks follow: its findings,
+    /// and its bytes read. The stream's last block is [`Outcome::Scanned`]
+    /// (with the bytes since the previous block), so the stream counts as
+    /// one file. Blocks of a stream reach the reporter consecutively.
+    Partial {
+        /// Bytes read from the stream for this block.
+        bytes: u64,
+    },
     /// Not scanned, with the reason.
     Skipped {
         /// Human-readable reason (`binary data (NUL bytes)`, `unreadable: …`).

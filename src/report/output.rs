@@ -9,7 +9,7 @@
 use std::io::{self, Write};
 
 use super::inventory::Summary;
-use super::{sarif, FileReport, Finding};
+use super::{sarif, FileReport, Finding, Outcome};
 use crate::classify::classify;
 
 /// A report format.
@@ -60,6 +60,9 @@ pub struct Output<W: Write> {
     color: bool,
     buf: Vec<u8>,
     findings_written: u64,
+    /// Table format: a stream's header is written and its group is open
+    /// (more blocks of it follow, see [`Outcome::Partial`]).
+    table_open: bool,
 }
 
 impl<W: Write> Output<W> {
@@ -72,6 +75,7 @@ impl<W: Write> Output<W> {
             color,
             buf: Vec::with_capacity(64 * 1024),
             findings_written: 0,
+            table_open: false,
         }
     }
 
@@ -92,6 +96,13 @@ impl<W: Write> Output<W> {
 
     /// Writes the findings of one file.
     pub fn file(&mut self, report: &FileReport) -> io::Result<()> {
+        if self.format == Format::Table && self.table_open {
+            // The group of a stream is closed by its last block, findings
+            // or not.
+            self.buf.clear();
+            self.table_file(report)?;
+            return self.w.write_all(&self.buf);
+        }
         if report.findings.is_empty() {
             return Ok(());
         }
@@ -131,6 +142,12 @@ impl<W: Write> Output<W> {
         self.w.write_all(&self.buf)
     }
 
+    /// Flushes what was written so far (after a block of a stream, whose
+    /// next block may be long in coming).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+
     /// Writes what comes after the last file, and flushes.
     pub fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         match self.format {
@@ -163,9 +180,15 @@ impl<W: Write> Output<W> {
         }
     }
 
+    /// Writes one file's group: the path, then its findings, then a blank
+    /// line. The blocks of a stream make one group: the header comes with
+    /// the first findings, the blank line with the last block.
     fn table_file(&mut self, report: &FileReport) -> io::Result<()> {
-        let header = self.paint(BOLD_MAGENTA, &report.path);
-        writeln!(self.buf, "{header}")?;
+        if !self.table_open && !report.findings.is_empty() {
+            let header = self.paint(BOLD_MAGENTA, &report.path);
+            writeln!(self.buf, "{header}")?;
+            self.table_open = true;
+        }
         let mut member = None;
         for f in &report.findings {
             if f.member.is_some() && f.member != member {
@@ -194,7 +217,11 @@ impl<W: Write> Output<W> {
                 class.label_zh,
             )?;
         }
-        writeln!(self.buf)
+        if self.table_open && !matches!(report.outcome, Outcome::Partial { .. }) {
+            self.table_open = false;
+            writeln!(self.buf)?;
+        }
+        Ok(())
     }
 }
 
