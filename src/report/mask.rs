@@ -135,8 +135,14 @@ mod tests {
 
     #[test]
     fn canonical_email_keeps_dashes() {
-        assert_eq!(canonical(Kind::Email, "Li-Na@Corp-Mail.cn"), "li-na@corp-mail.cn");
-        assert_eq!(canonical(Kind::MacAddress, "AA-BB-CC-DD-EE-0F"), "aa:bb:cc:dd:ee:0f");
+        assert_eq!(
+            canonical(Kind::Email, "Li-Na@Corp-Mail.cn"),
+            "li-na@corp-mail.cn"
+        );
+        assert_eq!(
+            canonical(Kind::MacAddress, "AA-BB-CC-DD-EE-0F"),
+            "aa:bb:cc:dd:ee:0f"
+        );
     }
 
     #[test]
