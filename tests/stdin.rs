@@ -183,7 +183,9 @@ fn findings_appear_before_stdin_is_closed() {
             }
         }
     });
-    stdin.write_all("line one\n手机 13812345678\n".as_bytes()).unwrap();
+    stdin
+        .write_all("line one\n手机 13812345678\n".as_bytes())
+        .unwrap();
     stdin.flush().unwrap();
     let first = rx.recv_timeout(Duration::from_secs(10));
     let first: Value = match first {
@@ -206,7 +208,10 @@ fn findings_appear_before_stdin_is_closed() {
     let rest: Vec<String> = rx.try_iter().collect();
     assert_eq!(rest.len(), 1, "{rest:?}");
     let second: Value = serde_json::from_str(&rest[0]).unwrap();
-    assert_eq!((second["line"].as_u64(), second["col"].as_u64()), (Some(4), Some(1)));
+    assert_eq!(
+        (second["line"].as_u64(), second["col"].as_u64()),
+        (Some(4), Some(1))
+    );
     assert_eq!(status.code(), Some(0));
 }
 
