@@ -9,7 +9,7 @@
 //! ever written to disk, and member names are only ever used as strings, so
 //! hostile names (`../../etc/passwd`) are harmless.
 //!
-//! **Member chains.** Members are handed a [`MemberSink`] that wraps the
+//! **Member chains.** Members are handed a `MemberSink` that wraps the
 //! sink of the archive: it sets `place.member` to the member's name, or
 //! prefixes the chain a nested archive reported with `name!`, so a CSV
 //! `data/roster.csv` in `inner.zip` in the scanned `outer.zip` reports
