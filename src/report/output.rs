@@ -505,7 +505,12 @@ fn write_inventory(buf: &mut Vec<u8>, s: &Summary, color: bool) -> io::Result<()
                 Some(table) => name.push_str(&format!(" / {table}.{}", c.field)),
                 None => name.push_str(&format!(" / {}", c.field)),
             }
-            let unit = if c.table.is_some() { "rows" } else { "values" };
+            let unit = match (c.table.is_some(), c.values == 1) {
+                (true, true) => "row",
+                (true, false) => "rows",
+                (false, true) => "value",
+                (false, false) => "values",
+            };
             for k in &c.kinds {
                 writeln!(
                     buf,
