@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Throughput of `piscan scan` against ripgrep running an equivalent,
+# unvalidated regex set (benches/rg-patterns.txt) on the same corpora.
+#
+#   benches/compare.sh                              # 1 GiB logs (64 files) + 2 GiB single file
+#   PISCAN_COMPARE_SIZE=256M benches/compare.sh     # both corpora 256 MiB, quick
+#
+# Environment:
+#   PISCAN_COMPARE_SIZE          size of both corpora (overrides the defaults below)
+#   PISCAN_COMPARE_LOGS_SIZE     size of the many-files corpus   (default 1G)
+#   PISCAN_COMPARE_FILES         number of files in it           (default 64)
+#   PISCAN_COMPARE_ONEFILE_SIZE  size of the single-file corpus  (default 2G)
+#   PISCAN_COMPARE_RUNS          timed runs per tool and corpus  (default 3)
+#   PISCAN_COMPARE_TMPDIR        where the corpora are written   (default $TMPDIR or /tmp)
+#   CARGO_TARGET_DIR             honoured for the build
+#
+# Runs are page-cached: nothing is dropped from the cache, and each tool gets
+# one untimed warm-up run per corpus. Wall, user+sys CPU and peak RSS come
+# from /usr/bin/time; the medians of the timed runs are printed.
+#
+# The regexes start with (?-u): ASCII \d and \b. With Unicode \b, ripgrep's
+# DFA gives up on the Chinese text in the logs and falls back to a far slower
+# engine (~100x), which would measure that fallback, not regex scanning.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+logs_size="${PISCAN_COMPARE_LOGS_SIZE:-${PISCAN_COMPARE_SIZE:-1G}}"
+onefile_size="${PISCAN_COMPARE_ONEFILE_SIZE:-${PISCAN_COMPARE_SIZE:-2G}}"
+files="${PISCAN_COMPARE_FILES:-64}"
+runs="${PISCAN_COMPARE_RUNS:-3}"
+patterns="$repo/benches/rg-patterns.txt"
+target_dir="${CARGO_TARGET_DIR:-$repo/target}"
+
+if ! command -v rg >/dev/null 2>&1; then
+    echo "compare: installing ripgrep" >&2
+    sudo_cmd=()
+    [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get install -y ripgrep >/dev/null ||
+        { "${sudo_cmd[@]}" apt-get update -qq && "${sudo_cmd[@]}" apt-get install -y ripgrep >/dev/null; }
+fi
+if [[ ! -x /usr/bin/time ]]; then
+    echo "compare: /usr/bin/time (GNU time) is required: apt-get install -y time" >&2
+    exit 1
+fi
+
+echo "compare: building piscan and the corpus generator (release)" >&2
+cargo build --release --quiet --bin piscan --example corpus
+piscan="$target_dir/release/piscan"
+corpus="$target_dir/release/examples/corpus"
+
+tmp="$(mktemp -d "${PISCAN_COMPARE_TMPDIR:-${TMPDIR:-/tmp}}/piscan-compare.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+
+"$corpus" logs "$tmp/logs" --size "$logs_size" --files "$files"
+"$corpus" onefile "$tmp/one/big.log" --size "$onefile_size"
+
+bytes_of() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }'; }
+
+# Prints the median of the numbers on stdin.
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# run_tool NAME PATH: one warm-up, then $runs timed runs; prints
+# "median_wall median_cpu median_rss_kb".
+run_tool() {
+    local name="$1" path="$2" out="$tmp/times.$1" i
+    local cmd
+    case "$name" in
+        piscan) cmd=("$piscan" scan "$path" --format jsonl --no-progress) ;;
+        rg) cmd=(rg -o -n -f "$patterns" "$path") ;;
+    esac
+    # rg exits 1 when nothing matches; that is not a failure here.
+    "${cmd[@]}" >/dev/null 2>&1 || [[ $? -eq 1 ]]
+    : >"$out"
+    for ((i = 0; i < runs; i++)); do
+        /usr/bin/time -f '%e %U %S %M' -o "$out.one" "${cmd[@]}" >/dev/null 2>"$tmp/stderr" ||
+            [[ $? -eq 1 ]] || { cat "$tmp/stderr" >&2; exit 1; }
+        tail -n 1 "$out.one" >>"$out"
+    done
+    local wall cpu rss
+    wall=$(awk '{ print $1 }' "$out" | median)
+    cpu=$(awk '{ print $2 + $3 }' "$out" | median)
+    rss=$(awk '{ print $4 }' "$out" | median)
+    echo "$wall $cpu $rss"
+}
+
+rows=()
+for spec in "logs:$tmp/logs" "onefile:$tmp/one/big.log"; do
+    name="${spec%%:*}" path="${spec#*:}"
+    bytes=$(bytes_of "$path")
+    echo "compare: $name ($bytes bytes), $runs runs each" >&2
+    read -r p_wall p_cpu p_rss < <(run_tool piscan "$path")
+    read -r r_wall r_cpu r_rss < <(run_tool rg "$path")
+    rows+=("$name piscan $p_wall $p_cpu $bytes $p_rss $p_wall $r_wall $p_cpu $r_cpu")
+    rows+=("$name rg $r_wall $r_cpu $bytes $r_rss - - - -")
+done
+
+echo
+echo "cores: $(nproc), runs: $runs (median), page-cached; $(rg --version | sed -n 1p); piscan $("$piscan" --version 2>/dev/null | awk '{ print $NF }')"
+printf '%s\n' "${rows[@]}" | awk '
+BEGIN {
+    printf "%-8s %-7s %10s %10s %8s %12s %14s %14s\n", "corpus", "tool", "wall s", "CPU s", "GB/s", "peak RSS MB", "piscan/rg wall", "piscan/rg CPU"
+}
+{
+    gbps = ($3 > 0) ? $5 / $3 / 1e9 : 0
+    wr = ($7 == "-") ? "" : sprintf("%.2f", ($8 > 0) ? $7 / $8 : 0)
+    cr = ($9 == "-") ? "" : sprintf("%.2f", ($10 > 0) ? $9 / $10 : 0)
+    printf "%-8s %-7s %10.2f %10.2f %8.2f %12.1f %14s %14s\n", $1, $2, $3, $4, gbps, $6 / 1024, wr, cr
+}'
