@@ -32,7 +32,6 @@
 //! speed change. Run with `cargo bench --bench detect`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -63,151 +62,22 @@ const PLANTED: [Kind; 8] = [
     Kind::MacAddress,
 ];
 
-const SERVICES: &[&str] = &[
-    "order-service",
-    "user-center",
-    "payment-gateway",
-    "inventory",
-    "notify-worker",
-    "auth",
-];
-
-const LEVELS: &[&str] = &[
-    "INFO", "INFO", "INFO", "INFO", "DEBUG", "DEBUG", "WARN", "ERROR",
-];
-
-const MESSAGES: &[&str] = &[
-    "订单已创建",
-    "用户登录成功",
-    "支付回调处理完成",
-    "库存扣减失败，准备重试",
-    "request completed",
-    "cache miss, loading from db",
-    "upstream responded slowly",
-    "token refreshed",
-    "消息已投递到队列",
-    "retrying after backoff",
-];
-
-const HOSTS: &[&str] = &[
-    "https://api.shop-internal.cn",
-    "http://user-center.svc.cluster.local:8080",
-    "https://pay.gateway-prod.com",
-    "https://cdn.static-assets.net",
-];
-
-const PATHS: &[&str] = &[
-    "/v2/orders",
-    "/api/v1/users",
-    "/callback/notify",
-    "/items/sku",
-    "/static/img/banner",
-];
-
-/// Appends `n` random lowercase hex digits.
-fn hex(rng: &mut Rng, n: usize, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for _ in 0..n {
-        out.push(char::from(HEX[rng.below(16) as usize]));
-    }
-}
-
-fn uuid(rng: &mut Rng, out: &mut String) {
-    for (i, n) in [8, 4, 4, 4, 12].into_iter().enumerate() {
-        if i > 0 {
-            out.push('-');
-        }
-        hex(rng, n, out);
-    }
-}
-
-/// One value of `kind` with the key (context) a log would print it under.
-fn planted_value(rng: &mut Rng, kind: Kind, line: &mut String) {
-    let _ = match kind {
-        Kind::ResidentId => write!(line, " 身份证号:{}", synth::resident_id(rng)),
-        Kind::BankCard => write!(line, " card_no={}", synth::bank_card(rng)),
-        Kind::Mobile => write!(line, " phone={}", synth::mobile(rng)),
-        Kind::Imei => write!(line, " imei={}", synth::imei(rng)),
-        Kind::Passport => write!(line, " passport_no={}", synth::passport(rng)),
-        Kind::Email => write!(line, " email={}", synth::email(rng)),
-        Kind::Ipv4 => write!(line, " client_ip={}", synth::ipv4(rng)),
-        Kind::MacAddress => write!(line, " mac={}", synth::mac(rng)),
-    };
-}
-
 /// The log buffer and how many values of each kind it holds.
 fn log_buffer(rng: &mut Rng) -> (Vec<u8>, BTreeMap<Kind, usize>) {
-    let mut buf = String::with_capacity(TARGET_LEN + 1024);
+    let mut buf = Vec::with_capacity(TARGET_LEN + 1024);
     let mut planted = BTreeMap::new();
-    let mut line = String::with_capacity(512);
-    // Millisecond clock around 2024-05-17, advancing a little each line.
-    let mut ms: u64 = 1_715_912_625_123;
+    // Millisecond clock around 2024-05-17.
+    let mut lines = synth::LogLines::new(1_715_912_625_123);
     while buf.len() < TARGET_LEN {
-        line.clear();
-        ms += rng.below(50);
-        let secs_of_day = (ms / 1000 + 8 * 3600) % 86_400;
-        let _ = write!(
-            line,
-            "2024-05-17T{:02}:{:02}:{:02}.{:03}+08:00 {:<5} [{}] req_id={} ts={} trace_id=",
-            secs_of_day / 3600,
-            secs_of_day / 60 % 60,
-            secs_of_day % 60,
-            ms % 1000,
-            rng.pick(LEVELS),
-            rng.pick(SERVICES),
-            // Snowflake-style 19-digit id.
-            1_790_000_000_000_000_000 + rng.below(9_000_000_000_000_000),
-            ms,
-        );
-        uuid(rng, &mut line);
-        let _ = write!(line, " msg=\"{}\"", rng.pick(MESSAGES));
-        match rng.below(4) {
-            0 => {
-                let _ = write!(
-                    line,
-                    " url={}{}/{}?page={}&size=20",
-                    rng.pick(HOSTS),
-                    rng.pick(PATHS),
-                    rng.below(100_000),
-                    1 + rng.below(50),
-                );
-            }
-            1 => {
-                line.push_str(" sha256=");
-                hex(rng, 64, &mut line);
-            }
-            2 => {
-                let _ = write!(
-                    line,
-                    " method=POST status={} latency_ms={} bytes={} retries={}",
-                    rng.pick(&[200, 200, 201, 204, 400, 404, 500]),
-                    rng.below(2_000),
-                    rng.below(100_000),
-                    rng.below(3),
-                );
-            }
-            _ => {
-                let _ = write!(
-                    line,
-                    " 用户ID={} 耗时={}.{:02}ms version=3.{}.{}",
-                    rng.below(10_000_000),
-                    rng.below(500),
-                    rng.below(100),
-                    rng.below(20),
-                    rng.below(10),
-                );
-            }
-        }
         let roll = rng.below(100);
-        if roll < PII_PERCENT_PER_KIND * PLANTED.len() as u64 {
-            let kind = PLANTED[(roll / PII_PERCENT_PER_KIND) as usize];
-            planted_value(rng, kind, &mut line);
+        let plant = (roll < PII_PERCENT_PER_KIND * PLANTED.len() as u64)
+            .then(|| PLANTED[(roll / PII_PERCENT_PER_KIND) as usize]);
+        if let Some(kind) = plant {
             *planted.entry(kind).or_insert(0) += 1;
         }
-        line.push('\n');
-        buf.push_str(&line);
+        lines.write(rng, plant, &mut buf);
     }
-    (buf.into_bytes(), planted)
+    (buf, planted)
 }
 
 const WORDS: &[&str] = &[

@@ -4,7 +4,9 @@
 //! Nothing here is a real person's data. Values are drawn from a seeded
 //! generator so every test and benchmark input is reproducible.
 
-use crate::detect::{luhn, resident_id};
+use std::io::Write as _;
+
+use crate::detect::{luhn, resident_id, Kind};
 
 /// A small, fast, seeded pseudo-random generator (SplitMix64).
 #[derive(Debug, Clone)]
@@ -103,6 +105,152 @@ pub fn ipv4(rng: &mut Rng) -> String {
 pub fn mac(rng: &mut Rng) -> String {
     let octets: Vec<String> = (0..5).map(|_| format!("{:02x}", rng.below(256))).collect();
     format!("02:{}", octets.join(":"))
+}
+
+const SERVICES: &[&str] = &[
+    "order-service",
+    "user-center",
+    "payment-gateway",
+    "inventory",
+    "notify-worker",
+    "auth",
+];
+const LEVELS: &[&str] = &[
+    "INFO", "INFO", "INFO", "INFO", "DEBUG", "DEBUG", "WARN", "ERROR",
+];
+const MESSAGES: &[&str] = &[
+    "订单已创建",
+    "用户登录成功",
+    "支付回调处理完成",
+    "库存扣减失败，准备重试",
+    "request completed",
+    "cache miss, loading from db",
+    "upstream responded slowly",
+    "token refreshed",
+    "消息已投递到队列",
+    "retrying after backoff",
+];
+const HOSTS: &[&str] = &[
+    "https://api.shop-internal.cn",
+    "http://user-center.svc.cluster.local:8080",
+    "https://pay.gateway-prod.com",
+    "https://cdn.static-assets.net",
+];
+const PATHS: &[&str] = &[
+    "/v2/orders",
+    "/api/v1/users",
+    "/callback/notify",
+    "/items/sku",
+    "/static/img/banner",
+];
+const STATUS: &[u32] = &[200, 200, 201, 204, 400, 404, 500];
+
+/// Appends `n` random lowercase hex digits.
+fn hex(rng: &mut Rng, n: usize, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut bits = 0u64;
+    for i in 0..n {
+        if i % 16 == 0 {
+            bits = rng.next_u64();
+        }
+        out.push(HEX[(bits & 15) as usize]);
+        bits >>= 4;
+    }
+}
+
+/// Appends one value of `kind` under the key a log would print it with
+/// (` 身份证号:…`, ` imei=…`, ` client_ip=…`).
+pub fn planted(rng: &mut Rng, kind: Kind, out: &mut Vec<u8>) {
+    let _ = match kind {
+        Kind::ResidentId => write!(out, " 身份证号:{}", resident_id(rng)),
+        Kind::BankCard => write!(out, " card_no={}", bank_card(rng)),
+        Kind::Mobile => write!(out, " phone={}", mobile(rng)),
+        Kind::Imei => write!(out, " imei={}", imei(rng)),
+        Kind::Passport => write!(out, " passport_no={}", passport(rng)),
+        Kind::Email => write!(out, " email={}", email(rng)),
+        Kind::Ipv4 => write!(out, " client_ip={}", ipv4(rng)),
+        Kind::MacAddress => write!(out, " mac={}", mac(rng)),
+    };
+}
+
+/// Realistic application log lines for benchmarks and the comparison
+/// corpus: ISO timestamps, levels, 19-digit request ids, 13-digit
+/// millisecond timestamps, UUIDs, SHA-256 hashes, URLs, `key=value` pairs
+/// and Chinese messages: the distractors a scanner must not report.
+#[derive(Debug, Clone)]
+pub struct LogLines {
+    /// Millisecond clock, advancing a little each line.
+    ms: u64,
+}
+
+impl LogLines {
+    /// Lines whose clock starts at `start_ms` (Unix milliseconds).
+    pub fn new(start_ms: u64) -> LogLines {
+        LogLines { ms: start_ms }
+    }
+
+    /// Appends one line, ending in `\n`, carrying one value of `plant` if
+    /// given.
+    pub fn write(&mut self, rng: &mut Rng, plant: Option<Kind>, out: &mut Vec<u8>) {
+        self.ms += rng.below(50);
+        let ms = self.ms;
+        let secs_of_day = (ms / 1000 + 8 * 3600) % 86_400;
+        let _ = write!(
+            out,
+            "2024-05-17T{:02}:{:02}:{:02}.{:03}+08:00 {:<5} [{}] req_id={} ts={ms} trace_id=",
+            secs_of_day / 3600,
+            secs_of_day / 60 % 60,
+            secs_of_day % 60,
+            ms % 1000,
+            rng.pick(LEVELS),
+            rng.pick(SERVICES),
+            // Snowflake-style 19-digit id.
+            1_790_000_000_000_000_000 + rng.below(9_000_000_000_000_000),
+        );
+        for (i, n) in [8, 4, 4, 4, 12].into_iter().enumerate() {
+            if i > 0 {
+                out.push(b'-');
+            }
+            hex(rng, n, out);
+        }
+        let _ = write!(out, " msg=\"{}\"", rng.pick(MESSAGES));
+        let _ = match rng.below(4) {
+            0 => write!(
+                out,
+                " url={}{}/{}?page={}&size=20",
+                rng.pick(HOSTS),
+                rng.pick(PATHS),
+                rng.below(100_000),
+                1 + rng.below(50),
+            ),
+            1 => {
+                out.extend_from_slice(b" sha256=");
+                hex(rng, 64, out);
+                Ok(())
+            }
+            2 => write!(
+                out,
+                " method=POST status={} latency_ms={} bytes={} retries={}",
+                rng.pick(STATUS),
+                rng.below(2_000),
+                rng.below(100_000),
+                rng.below(3),
+            ),
+            _ => write!(
+                out,
+                " 用户ID={} 耗时={}.{:02}ms version=3.{}.{}",
+                rng.below(10_000_000),
+                rng.below(500),
+                rng.below(100),
+                rng.below(20),
+                rng.below(10),
+            ),
+        };
+        if let Some(kind) = plant {
+            planted(rng, kind, out);
+        }
+        out.push(b'\n');
+    }
 }
 
 /// Appends the Luhn check digit to `payload`.

@@ -20,7 +20,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use piscan::synth::{self, Rng};
+use piscan::detect::Kind;
+use piscan::synth::{LogLines, Rng};
 
 /// Base seed; file `i` uses `SEED + i`.
 const SEED: u64 = 0x5EED_C04B_0005;
@@ -28,147 +29,18 @@ const SEED: u64 = 0x5EED_C04B_0005;
 /// Percentage of lines that carry one personal-data value.
 const PII_PERCENT: u64 = 2;
 
-const SERVICES: &[&str] = &[
-    "order-service",
-    "user-center",
-    "payment-gateway",
-    "inventory",
-    "notify-worker",
-    "auth",
-];
-
-const LEVELS: &[&str] = &[
-    "INFO", "INFO", "INFO", "INFO", "DEBUG", "DEBUG", "WARN", "ERROR",
-];
-
-const MESSAGES: &[&str] = &[
-    "订单已创建",
-    "用户登录成功",
-    "支付回调处理完成",
-    "库存扣减失败，准备重试",
-    "request completed",
-    "cache miss, loading from db",
-    "upstream responded slowly",
-    "token refreshed",
-    "消息已投递到队列",
-    "retrying after backoff",
-];
-
-const HOSTS: &[&str] = &[
-    "https://api.shop-internal.cn",
-    "http://user-center.svc.cluster.local:8080",
-    "https://pay.gateway-prod.com",
-    "https://cdn.static-assets.net",
-];
-
-const PATHS: &[&str] = &[
-    "/v2/orders",
-    "/api/v1/users",
-    "/callback/notify",
-    "/items/sku",
-    "/static/img/banner",
-];
-
-const STATUS: &[u32] = &[200, 200, 201, 204, 400, 404, 500];
-
-/// Appends `n` random lowercase hex digits.
-fn hex(rng: &mut Rng, n: usize, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut bits = 0u64;
-    for i in 0..n {
-        if i % 16 == 0 {
-            bits = rng.next_u64();
-        }
-        out.push(HEX[(bits & 15) as usize]);
-        bits >>= 4;
-    }
-}
-
-fn uuid(rng: &mut Rng, out: &mut Vec<u8>) {
-    for (i, n) in [8, 4, 4, 4, 12].into_iter().enumerate() {
-        if i > 0 {
-            out.push(b'-');
-        }
-        hex(rng, n, out);
-    }
-}
-
-/// One value of a random kind, with the key a log would print it under.
-fn planted_value(rng: &mut Rng, line: &mut Vec<u8>) -> io::Result<()> {
-    match rng.below(8) {
-        0 => write!(line, " 身份证号:{}", synth::resident_id(rng)),
-        1 => write!(line, " card_no={}", synth::bank_card(rng)),
-        2 => write!(line, " phone={}", synth::mobile(rng)),
-        3 => write!(line, " imei={}", synth::imei(rng)),
-        4 => write!(line, " passport_no={}", synth::passport(rng)),
-        5 => write!(line, " email={}", synth::email(rng)),
-        6 => write!(line, " client_ip={}", synth::ipv4(rng)),
-        _ => write!(line, " mac={}", synth::mac(rng)),
-    }
-}
-
 /// Writes log lines from `seed` to `path` until at least `size` bytes.
 fn write_log(path: &Path, size: u64, seed: u64) -> io::Result<u64> {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
     let mut rng = Rng::new(seed);
     let mut line: Vec<u8> = Vec::with_capacity(512);
     let mut written = 0u64;
-    // Millisecond clock around 2024-05-17, advancing a little each line.
-    let mut ms: u64 = 1_715_912_625_123 + (seed % 1000) * 3_600_000;
+    // Millisecond clock around 2024-05-17, a different hour per seed.
+    let mut lines = LogLines::new(1_715_912_625_123 + (seed % 1000) * 3_600_000);
     while written < size {
         line.clear();
-        ms += rng.below(50);
-        let secs_of_day = (ms / 1000 + 8 * 3600) % 86_400;
-        write!(
-            line,
-            "2024-05-17T{:02}:{:02}:{:02}.{:03}+08:00 {:<5} [{}] req_id={} ts={} trace_id=",
-            secs_of_day / 3600,
-            secs_of_day / 60 % 60,
-            secs_of_day % 60,
-            ms % 1000,
-            rng.pick(LEVELS),
-            rng.pick(SERVICES),
-            // Snowflake-style 19-digit id.
-            1_790_000_000_000_000_000 + rng.below(9_000_000_000_000_000),
-            ms,
-        )?;
-        uuid(&mut rng, &mut line);
-        write!(line, " msg=\"{}\"", rng.pick(MESSAGES))?;
-        match rng.below(4) {
-            0 => write!(
-                line,
-                " url={}{}/{}?page={}&size=20",
-                rng.pick(HOSTS),
-                rng.pick(PATHS),
-                rng.below(100_000),
-                1 + rng.below(50),
-            )?,
-            1 => {
-                line.extend_from_slice(b" sha256=");
-                hex(&mut rng, 64, &mut line);
-            }
-            2 => write!(
-                line,
-                " method=POST status={} latency_ms={} bytes={} retries={}",
-                rng.pick(STATUS),
-                rng.below(2_000),
-                rng.below(100_000),
-                rng.below(3),
-            )?,
-            _ => write!(
-                line,
-                " 用户ID={} 耗时={}.{:02}ms version=3.{}.{}",
-                rng.below(10_000_000),
-                rng.below(500),
-                rng.below(100),
-                rng.below(20),
-                rng.below(10),
-            )?,
-        }
-        if rng.below(100) < PII_PERCENT {
-            planted_value(&mut rng, &mut line)?;
-        }
-        line.push(b'\n');
+        let plant = (rng.below(100) < PII_PERCENT).then(|| *rng.pick(&Kind::ALL));
+        lines.write(&mut rng, plant, &mut line);
         out.write_all(&line)?;
         written += line.len() as u64;
     }
