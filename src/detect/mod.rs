@@ -433,15 +433,18 @@ impl Scanner<'_> {
         true
     }
 
-    /// An IPv4 address: counter-words (`version`, `RFC`, `OID`) reject it,
-    /// context words confirm it, and one made only of single digits
-    /// (`1.2.3.4`, section `7.1.1.1`) needs a context word.
+    /// An IPv4 address: context words confirm it; counter-words
+    /// (`version`, `RFC`, `OID`) reject it unless a context word confirms
+    /// it; one made only of single digits (`1.2.3.4`, section `7.1.1.1`)
+    /// needs a context word.
     fn ipv4(&mut self, s: usize, ip: ipv4::Ipv4) {
         let evidence = self.evidence(s);
-        if evidence.contra.contains(Kind::Ipv4) {
+        // An IP word (`client_ip=`) outweighs a counter-word further back
+        // (`version=3.1.2 client_ip=10.1.2.3`).
+        let confirmed = evidence.pro.contains(Kind::Ipv4);
+        if evidence.contra.contains(Kind::Ipv4) && !confirmed {
             return;
         }
-        let confirmed = evidence.pro.contains(Kind::Ipv4);
         if ip.single_digits && !confirmed {
             return;
         }

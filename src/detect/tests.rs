@@ -274,6 +274,11 @@ fn precision_rules_from_dogfooding() {
         assert_eq!(found(text), vec![], "{text}");
     }
     assert_eq!(found("ip 1.2.3.4"), vec![(Kind::Ipv4, "1.2.3.4")]);
+    assert_eq!(
+        found("version=3.1.2 client_ip=10.1.2.3"),
+        vec![(Kind::Ipv4, "10.1.2.3")],
+        "an IP word outweighs an earlier counter-word"
+    );
     let mut out = Vec::new();
     scan(b"user 13812345678 login", None, &mut out);
     assert_eq!(out[0].confidence, Confidence::Medium, "bare mobile");
