@@ -44,7 +44,29 @@ pub struct ScanOptions {
     pub limits: Limits,
     /// Kinds, confidences and values not reported (from `piscan.toml`).
     pub filter: Filter,
+    /// Threads that scan the blocks of one large file at the same time
+    /// (0: one per core).
+    pub threads: usize,
 }
+
+impl ScanOptions {
+    /// How many blocks of a large file are scanned at the same time.
+    fn block_threads(&self) -> usize {
+        match self.threads {
+            0 => thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+/// Where a scan sends its reports: the reporter's channel. Returns false
+/// when the reporter is gone (the scan then stops).
+pub type Reports<'s> = dyn FnMut(FileReport) -> bool + 's;
+
+/// Findings a file collects before they are sent on as an
+/// [`Outcome::Partial`] report, so that memory does not grow with the
+/// number of findings in one file (a dump of a million customers).
+const FLUSH_FINDINGS: usize = 4096;
 
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -59,6 +81,11 @@ const MAX_COLUMNS: usize = 10_000;
 struct Collector<'m> {
     opts: &'m ScanOptions,
     matches: &'m mut Vec<Match>,
+    /// The file's name and where its findings go every [`FLUSH_FINDINGS`];
+    /// `None` keeps them all for the final report.
+    flush: Option<(&'m str, &'m mut Reports<'m>)>,
+    /// The reporter is gone: nothing more is collected.
+    gone: bool,
     /// Candidate counts of the whole file, for [`Stats::implausible`].
     stats: Stats,
     /// Units seen so far (the current unit's ordinal).
@@ -79,10 +106,16 @@ struct Collector<'m> {
 }
 
 impl<'m> Collector<'m> {
-    fn new(opts: &'m ScanOptions, matches: &'m mut Vec<Match>) -> Self {
+    fn new(
+        opts: &'m ScanOptions,
+        matches: &'m mut Vec<Match>,
+        flush: Option<(&'m str, &'m mut Reports<'m>)>,
+    ) -> Self {
         Collector {
             opts,
             matches,
+            flush,
+            gone: false,
             stats: Stats::default(),
             units: 0,
             findings: Vec::new(),
@@ -139,8 +172,27 @@ impl<'m> Collector<'m> {
         found
     }
 
-    /// Drops findings the file's statistics show to be chance, then counts
-    /// per column how many values hold each kind.
+    /// Sends the findings collected so far as a partial report, when there
+    /// are enough of them and a place to send them.
+    fn maybe_flush(&mut self) {
+        if self.findings.len() < FLUSH_FINDINGS || self.flush.is_none() {
+            return;
+        }
+        self.finish();
+        if let Some((path, send)) = &mut self.flush {
+            let report = FileReport {
+                path: path.to_string(),
+                outcome: Outcome::Partial { bytes: 0 },
+                findings: std::mem::take(&mut self.findings),
+                skipped_parts: std::mem::take(&mut self.skipped_parts),
+                columns: Vec::new(),
+            };
+            self.gone = !send(report);
+        }
+    }
+
+    /// Drops findings the file's statistics (so far) show to be chance,
+    /// then counts per column how many values hold each kind.
     fn finish(&mut self) {
         let stats = self.stats;
         (self.findings, self.origins) = std::mem::take(&mut self.findings)
@@ -149,7 +201,7 @@ impl<'m> Collector<'m> {
             .filter(|(f, _)| !(f.confidence == Confidence::Medium && stats.implausible(f.kind)))
             .unzip();
         let mut counted: Option<(u64, KindSet)> = None;
-        for (f, &(unit, column)) in self.findings.iter().zip(&self.origins) {
+        for (f, (unit, column)) in self.findings.iter().zip(self.origins.drain(..)) {
             let Some(column) = column else { continue };
             let seen = match &mut counted {
                 Some((u, seen)) if *u == unit => seen,
@@ -165,6 +217,9 @@ impl<'m> Collector<'m> {
 
 impl Sink for Collector<'_> {
     fn unit(&mut self, unit: &Unit<'_>) {
+        if self.gone {
+            return;
+        }
         let place = unit.place;
         self.units += 1;
         let column = self.column(&place);
@@ -220,6 +275,7 @@ impl Sink for Collector<'_> {
                 stable_hash: mask::stable_hash(m.kind, &value),
             });
         }
+        self.maybe_flush();
     }
 
     fn skip(&mut self, what: &str, reason: &str) {
@@ -234,50 +290,68 @@ impl Sink for Collector<'_> {
     }
 }
 
-/// Scans the contents of one file (or stdin) named `path`.
+/// Scans the contents of one file (or stdin) named `path` and returns all
+/// its findings in one report.
 pub fn scan_buffer(data: &[u8], path: String, opts: &ScanOptions) -> FileReport {
     MATCHES.with_borrow_mut(|matches| {
-        let mut collector = Collector::new(opts, matches);
-        match extract::extract(&path, data, &opts.limits, 0, &mut collector) {
-            Extracted::Binary(what) => FileReport::skipped(path, what.to_string()),
-            Extracted::Scanned => {
-                collector.finish();
-                FileReport {
-                    path,
-                    outcome: Outcome::Scanned {
-                        bytes: data.len() as u64,
-                        encoding: collector.encoding.unwrap_or("binary container"),
-                    },
-                    findings: collector.findings,
-                    skipped_parts: collector.skipped_parts,
-                    columns: collector.columns,
-                }
-            }
-        }
+        let collector = Collector::new(opts, matches, None);
+        buffer_report(data, path, collector)
     })
 }
 
+/// Scans the contents of one file (or stdin) named `path`, sending its
+/// findings to `send` as they are collected: partial reports every
+/// [`FLUSH_FINDINGS`], then the final one. False when the reporter is gone.
+pub fn scan_buffer_to(
+    data: &[u8],
+    path: String,
+    opts: &ScanOptions,
+    send: &mut Reports<'_>,
+) -> bool {
+    MATCHES.with_borrow_mut(|matches| {
+        let name = path.clone();
+        let mut sent = true;
+        let mut counted = |report: FileReport| {
+            sent = send(report);
+            sent
+        };
+        let collector = Collector::new(opts, matches, Some((&name, &mut counted)));
+        let report = buffer_report(data, path, collector);
+        sent && send(report)
+    })
+}
+
+/// Extracts `data` into `collector` and makes the file's final report.
+fn buffer_report(data: &[u8], path: String, mut collector: Collector<'_>) -> FileReport {
+    match extract::extract(&path, data, &collector.opts.limits, 0, &mut collector) {
+        Extracted::Binary(what) => FileReport::skipped(path, what.to_string()),
+        Extracted::Scanned => {
+            collector.finish();
+            FileReport {
+                path,
+                outcome: Outcome::Scanned {
+                    bytes: data.len() as u64,
+                    encoding: collector.encoding.unwrap_or("binary container"),
+                },
+                findings: collector.findings,
+                skipped_parts: collector.skipped_parts,
+                columns: collector.columns,
+            }
+        }
+    }
+}
+
 /// Scans one block of a stream: decoded text whose first character is at
-/// `line`, `col`, reported with `outcome`. The per-file statistics rule
+/// line 1, column 1, reported with `outcome` (the caller moves the findings
+/// to where the block sits). The per-file statistics rule
 /// ([`Stats::implausible`], applied in [`Collector::finish`]) judges each
 /// block on its own, so a stream is judged block by block.
-fn scan_text(
-    text: &[u8],
-    line: u64,
-    col: u64,
-    path: String,
-    outcome: Outcome,
-    opts: &ScanOptions,
-) -> FileReport {
+fn scan_text(text: &[u8], path: String, outcome: Outcome, opts: &ScanOptions) -> FileReport {
     MATCHES.with_borrow_mut(|matches| {
-        let mut collector = Collector::new(opts, matches);
+        let mut collector = Collector::new(opts, matches, None);
         collector.unit(&Unit {
             text,
-            place: Place {
-                line: Some(line),
-                col,
-                ..Place::default()
-            },
+            place: Place::lines(),
         });
         collector.finish();
         FileReport {
@@ -294,32 +368,65 @@ fn scan_text(
 /// not pin its memory in a worker for the rest of the scan.
 const KEEP_BUFFER: usize = 16 << 20;
 
-/// Reads and scans one file. The first 8 KiB are read and sniffed first, so
-/// a binary file is skipped without reading the rest of it.
-pub fn scan_file(path: &Path, display: String, opts: &ScanOptions) -> FileReport {
+/// Plain-text files larger than this are scanned as a stream of blocks of
+/// lines (several blocks at a time) instead of being read whole.
+const STREAM_ABOVE: u64 = 4 << 20;
+
+/// Reads and scans one file of `len` bytes (as the walker saw it) and sends
+/// its reports to `send`. The first 8 KiB are read and sniffed first, so a
+/// binary file is skipped without reading the rest of it. Large text files
+/// are streamed ([`stream::scan_stream`]): memory stays bounded and their
+/// blocks are scanned on all cores. False when the reporter is gone.
+pub fn scan_file(
+    path: &Path,
+    display: String,
+    len: u64,
+    opts: &ScanOptions,
+    send: &mut Reports<'_>,
+) -> bool {
     READ_BUF.with_borrow_mut(|buf| {
         buf.clear();
         let read = File::open(path).and_then(|file| {
             let mut head = file.take(sniff::SNIFF_LEN as u64);
             head.read_to_end(buf)?;
-            if let Err(what) = extract::detect_format(&display, buf) {
-                return Ok(Err(what));
+            let format = match extract::detect_format(&display, buf) {
+                Err(what) => return Ok(Err(what)),
+                Ok(format) => format,
+            };
+            let file = head.into_inner();
+            if format == extract::Format::Text && len > STREAM_ABOVE {
+                return Ok(Ok(Some(file)));
             }
-            head.into_inner().read_to_end(buf)?;
-            Ok(Ok(()))
+            let mut file = file;
+            file.read_to_end(buf)?;
+            Ok(Ok(None))
         });
-        let report = match read {
+        let sent = match read {
             Err(err) => {
                 let reason = format!("unreadable: {}", source::io_message(&err));
-                FileReport::skipped(display, reason)
+                send(FileReport::skipped(display, reason))
             }
-            Ok(Err(what)) => FileReport::skipped(display, what.to_string()),
-            Ok(Ok(())) => scan_buffer(buf, display, opts),
+            Ok(Err(what)) => send(FileReport::skipped(display, what.to_string())),
+            Ok(Ok(Some(rest))) => {
+                let head = std::mem::take(buf);
+                let input = io::Cursor::new(&head[..]).chain(rest);
+                let sent = stream::scan_stream(
+                    input,
+                    display,
+                    opts,
+                    stream::FILE_BLOCK,
+                    stream::MAX_LINE,
+                    send,
+                );
+                *buf = head;
+                sent
+            }
+            Ok(Ok(None)) => scan_buffer_to(buf, display, opts, send),
         };
         if buf.capacity() > KEEP_BUFFER {
             *buf = Vec::new();
         }
-        report
+        sent
     })
 }
 
@@ -442,6 +549,7 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
         min_confidence: config.min_confidence,
         limits: config.limits,
         filter: config.filter.clone(),
+        threads: config.walk.threads,
     };
     let baseline = config.baseline.as_deref().map(Baseline::load).transpose()?;
     let out: Box<dyn Write + Send> = match &config.output {
@@ -462,21 +570,24 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
                 opts,
                 stream::BLOCK,
                 stream::MAX_LINE,
-                |report| tx.send(report).is_ok(),
+                &mut |report| tx.send(report).is_ok(),
             );
         }
         if !config.stdin || !config.walk.paths.is_empty() {
             source::walk(&config.walk, |entry| {
-                let report = match entry {
-                    Entry::File { path, .. } => {
+                let send = &mut |report| tx.send(report).is_ok();
+                match entry {
+                    Entry::File { path, len } => {
                         let display = path.to_string_lossy().into_owned();
-                        scan_file(&path, display, opts)
+                        scan_file(&path, display, len, opts, send);
                     }
                     Entry::Skipped { path, reason } => {
-                        FileReport::skipped(path.to_string_lossy().into_owned(), reason)
+                        send(FileReport::skipped(
+                            path.to_string_lossy().into_owned(),
+                            reason,
+                        ));
                     }
-                };
-                let _ = tx.send(report);
+                }
             })?;
         }
         drop(tx);

@@ -38,9 +38,9 @@ pub struct Inventory {
     files_skipped: u64,
     skipped: Vec<Skip>,
     columns: Vec<ColumnSummary>,
-    /// The stream whose blocks are being added has already been counted
-    /// in `files_with_findings`.
-    stream_with_findings: bool,
+    /// Paths of files whose blocks are being added (their last block has
+    /// not come) and that are already counted in `files_with_findings`.
+    streams_with_findings: HashSet<String>,
 }
 
 /// A file, or a part of one (archive member, sheet), that was not scanned.
@@ -207,7 +207,7 @@ impl Inventory {
             files_skipped: 0,
             skipped: Vec::new(),
             columns: Vec::new(),
-            stream_with_findings: false,
+            streams_with_findings: HashSet::new(),
         }
     }
 
@@ -245,13 +245,18 @@ impl Inventory {
             self.columns
                 .push(column_summary(&report.path, column, self.column_threshold));
         }
-        let counted = std::mem::take(&mut self.stream_with_findings);
+        let partial = matches!(report.outcome, Outcome::Partial { .. });
+        let counted = if partial {
+            self.streams_with_findings.contains(&report.path)
+        } else {
+            self.streams_with_findings.remove(&report.path)
+        };
         let found = !report.findings.is_empty();
         if found && !counted {
             self.files_with_findings += 1;
-        }
-        if matches!(report.outcome, Outcome::Partial { .. }) {
-            self.stream_with_findings = counted || found;
+            if partial {
+                self.streams_with_findings.insert(report.path.clone());
+            }
         }
         let mut per_kind = [0u64; Kind::ALL.len()];
         for f in &report.findings {

@@ -60,9 +60,9 @@ pub struct Output<W: Write> {
     color: bool,
     buf: Vec<u8>,
     findings_written: u64,
-    /// Table format: a stream's header is written and its group is open
-    /// (more blocks of it follow, see [`Outcome::Partial`]).
-    table_open: bool,
+    /// Table format: the path whose group is open (its header is written
+    /// and more blocks of it follow, see [`Outcome::Partial`]).
+    table_open: Option<String>,
 }
 
 impl<W: Write> Output<W> {
@@ -75,7 +75,7 @@ impl<W: Write> Output<W> {
             color,
             buf: Vec::with_capacity(64 * 1024),
             findings_written: 0,
-            table_open: false,
+            table_open: None,
         }
     }
 
@@ -96,9 +96,18 @@ impl<W: Write> Output<W> {
 
     /// Writes the findings of one file.
     pub fn file(&mut self, report: &FileReport) -> io::Result<()> {
-        if self.format == Format::Table && self.table_open {
-            // The group of a stream is closed by its last block, findings
-            // or not.
+        if self.format == Format::Table {
+            // The blocks of large files scanned at the same time may come
+            // interleaved: another file's report closes the open group, and
+            // the stream's next findings open a new one under its path.
+            if self.table_open.as_ref().is_some_and(|p| *p != report.path) {
+                self.table_open = None;
+                self.w.write_all(b"\n")?;
+            }
+            // An open group is closed by its last block, findings or not.
+            if self.table_open.is_none() && report.findings.is_empty() {
+                return Ok(());
+            }
             self.buf.clear();
             self.table_file(report)?;
             return self.w.write_all(&self.buf);
@@ -136,8 +145,8 @@ impl<W: Write> Output<W> {
                 }
                 csv.flush()?;
             }
-            Format::Table => self.table_file(report)?,
-            Format::Markdown => return Ok(()),
+            // Table is written above; Markdown has the inventory only.
+            Format::Table | Format::Markdown => return Ok(()),
         }
         self.w.write_all(&self.buf)
     }
@@ -184,10 +193,10 @@ impl<W: Write> Output<W> {
     /// line. The blocks of a stream make one group: the header comes with
     /// the first findings, the blank line with the last block.
     fn table_file(&mut self, report: &FileReport) -> io::Result<()> {
-        if !self.table_open && !report.findings.is_empty() {
+        if self.table_open.is_none() && !report.findings.is_empty() {
             let header = self.paint(BOLD_MAGENTA, &report.path);
             writeln!(self.buf, "{header}")?;
-            self.table_open = true;
+            self.table_open = Some(report.path.clone());
         }
         let mut member = None;
         for f in &report.findings {
@@ -217,8 +226,8 @@ impl<W: Write> Output<W> {
                 class.label_zh,
             )?;
         }
-        if self.table_open && !matches!(report.outcome, Outcome::Partial { .. }) {
-            self.table_open = false;
+        if self.table_open.is_some() && !matches!(report.outcome, Outcome::Partial { .. }) {
+            self.table_open = None;
             writeln!(self.buf)?;
         }
         Ok(())
@@ -538,6 +547,40 @@ fn write_inventory(buf: &mut Vec<u8>, s: &Summary, color: bool) -> io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Inventory;
+    use crate::scan::{scan_buffer, ScanOptions};
+
+    fn block(path: &str, text: &str, last: bool) -> FileReport {
+        let mut report = scan_buffer(text.as_bytes(), path.into(), &ScanOptions::default());
+        if !last {
+            report.outcome = Outcome::Partial { bytes: 1 };
+        }
+        report
+    }
+
+    #[test]
+    fn interleaved_blocks_of_streams_regroup_under_their_path() {
+        let reports = [
+            block("p.log", "手机 13812345678\n", false),
+            block("q.log", "手机 13912345678\n", true),
+            block("p.log", "手机 13712345678\n", false),
+            block("p.log", "nothing\n", true),
+        ];
+        let mut out = Output::new(Vec::new(), Format::Table, false);
+        let mut inventory = Inventory::new(0.5);
+        for r in &reports {
+            out.file(r).unwrap();
+            inventory.add(r);
+        }
+        let text = String::from_utf8(out.w).unwrap();
+        let headers: Vec<&str> = text.lines().filter(|l| l.ends_with(".log")).collect();
+        assert_eq!(headers, ["p.log", "q.log", "p.log"], "{text}");
+        assert_eq!(text.matches("cn_mobile").count(), 3);
+        assert!(text.ends_with("\n\n"), "the last group is closed: {text:?}");
+        let summary = inventory.summary(0.0);
+        assert_eq!(summary.files_scanned, 2);
+        assert_eq!(summary.files_with_findings, 2);
+    }
 
     #[test]
     fn numbers_for_people() {

@@ -1,14 +1,22 @@
-//! Streaming stdin: `kubectl logs -f … | piscan scan -`.
+//! Streaming text: stdin (`kubectl logs -f … | piscan scan -`) and large
+//! plain-text files.
 //!
-//! Stdin is read in blocks of up to [`BLOCK`] bytes (whatever one `read`
-//! returns: a pipe gives what is there, a redirected file a full block). Each
-//! read is cut after its last `\n`; the whole lines are scanned as text at
-//! once and their findings sent to the reporter as one
-//! [`Outcome::Partial`] report, and the partial last line is carried over
-//! to the next read. The last report, at end of input, is
-//! [`Outcome::Scanned`], so stdin counts as one file. Line numbers continue
-//! from block to block. A line longer than [`MAX_LINE`] is scanned in
-//! pieces (cut at whitespace where possible), so memory stays bounded.
+//! The input is read in blocks of up to [`BLOCK`] bytes for stdin, or
+//! [`FILE_BLOCK`] for a file (a read stops early when a pipe has nothing
+//! more for now, see [`read_full`]). Each read is cut after its last `\n`;
+//! the whole lines make a block, and the partial last line is carried over
+//! to the next read. Each block is scanned as text on its own, as if it
+//! started at line 1, and its findings are then moved to where the block
+//! sits and sent to the reporter as one [`Outcome::Partial`] report. The
+//! last report, at end of input, is [`Outcome::Scanned`], so the stream
+//! counts as one file. A line longer than [`MAX_LINE`] is scanned in pieces
+//! (cut at whitespace where possible), so memory stays bounded.
+//!
+//! Because blocks are independent, they are scanned in parallel: while
+//! reads come back full (a file, or a pipe whose writer is ahead), blocks
+//! are gathered, one per scanning thread, scanned at the same time, and
+//! their reports sent in order. So one huge log uses every core, and a
+//! slow pipe still gets its findings printed as soon as they are read.
 //!
 //! Encoding is decided on the first read (whatever it returned, so that
 //! a slow writer's first line is not held back) and kept: a UTF-16 BOM or
@@ -24,10 +32,11 @@
 
 use std::borrow::Cow;
 use std::io::{self, Read};
+use std::thread;
 
 use encoding_rs::{Decoder, Encoding, UTF_16BE, UTF_16LE, UTF_8};
 
-use super::{scan_buffer, scan_text, ScanOptions};
+use super::{scan_buffer, scan_buffer_to, scan_text, Reports, ScanOptions};
 use crate::extract::text::{self, Locator};
 use crate::extract::{self, Format};
 use crate::report::{FileReport, Outcome, PartSkip};
@@ -35,6 +44,13 @@ use crate::source::{self, sniff};
 
 /// Most bytes read from stdin at a time.
 pub const BLOCK: usize = 1 << 20;
+
+/// Most bytes read from a large file at a time.
+pub const FILE_BLOCK: usize = 4 << 20;
+
+/// A read this long means the writer of a pipe is ahead of us (a pipe
+/// buffer holds 64 KiB): keep reading to fill a block.
+const PIPE_CHUNK: usize = 64 << 10;
 
 /// Longest run of text without a line break scanned as one piece.
 pub const MAX_LINE: usize = 64 << 20;
@@ -99,89 +115,164 @@ fn cut_long_line(text: &[u8]) -> usize {
     }
 }
 
+/// A block of whole lines (or a piece of a long line) cut from the
+/// stream, waiting to be scanned.
+struct Block {
+    /// Raw bytes (`Decoding::Bytes`) or UTF-8 (`Decoding::Utf16`).
+    text: Vec<u8>,
+    /// Bytes of input it stands for.
+    bytes: u64,
+}
+
+/// A block scanned as if it started at line 1, column 1.
+struct Scanned {
+    report: FileReport,
+    /// Where the character after the block is, counted the same way.
+    end: (u64, u64),
+    encoding: &'static str,
+}
+
+/// Scans one block on its own (any thread).
+fn scan_block(block: &Block, utf16: bool, path: &str, opts: &ScanOptions) -> Scanned {
+    let (text, encoding) = if utf16 {
+        (Cow::Borrowed(&block.text[..]), UTF_8.name())
+    } else {
+        text::decode_8bit(&block.text)
+    };
+    let outcome = Outcome::Partial { bytes: block.bytes };
+    let report = scan_text(&text, path.to_string(), outcome, opts);
+    let end = Locator::new(&text, 1, 1).locate(text.len());
+    Scanned {
+        report,
+        end,
+        encoding,
+    }
+}
+
+/// Moves a position counted from line 1, column 1 to a block that starts
+/// at `line`, `col`.
+fn shift((line, col): (u64, u64), (rel_line, rel_col): (u64, u64)) -> (u64, u64) {
+    if rel_line == 1 {
+        (line, col + rel_col - 1)
+    } else {
+        (line + rel_line - 1, rel_col)
+    }
+}
+
 /// The state of one stream being scanned.
 struct Stream<'o> {
     path: String,
     opts: &'o ScanOptions,
     decoding: Decoding,
-    /// Text read and not yet scanned; it holds no `\n`.
+    /// Text read and not yet cut into a block; it holds no `\n`.
     pending: Vec<u8>,
-    /// Line and column of `pending`'s first character.
+    /// Blocks cut and not yet scanned, in order.
+    batch: Vec<Block>,
+    /// Line and column of the first character of the first block.
     line: u64,
     col: u64,
-    /// Bytes read since the last report.
-    unreported: u64,
+    /// Bytes read and not yet in a block.
+    unblocked: u64,
     /// The encoding reported: the first that was not UTF-8, if any.
     encoding: &'static str,
 }
 
 impl Stream<'_> {
-    /// Scans the first `len` bytes of `pending` and sends their report: the
-    /// last one of the stream (`Scanned`) or not (`Partial`). False when
-    /// the reporter is gone.
-    fn emit(
+    /// Cuts the first `len` bytes of `pending` into a block.
+    fn cut(&mut self, len: usize) {
+        self.batch.push(Block {
+            text: self.pending.drain(..len).collect(),
+            bytes: std::mem::take(&mut self.unblocked),
+        });
+    }
+
+    /// Scans the blocks of the batch (in parallel when there are several)
+    /// and sends their reports in order; the very last block of the stream
+    /// is sent as `Scanned`, with `skipped_parts`. False when the reporter
+    /// is gone.
+    fn scan_batch(
         &mut self,
-        len: usize,
         last: bool,
         skipped_parts: Vec<PartSkip>,
-        send: &mut impl FnMut(FileReport) -> bool,
+        send: &mut Reports<'_>,
     ) -> bool {
-        let raw = &self.pending[..len];
-        let text = match self.decoding {
-            Decoding::Bytes => {
-                let (text, encoding) = text::decode_8bit(raw);
-                if self.encoding == UTF_8.name() {
-                    self.encoding = encoding;
+        let utf16 = matches!(self.decoding, Decoding::Utf16(_));
+        let (path, opts) = (self.path.as_str(), self.opts);
+        let scanned: Vec<Scanned> = match self.batch.as_slice() {
+            [] => Vec::new(),
+            [one] => vec![scan_block(one, utf16, path, opts)],
+            blocks => thread::scope(|scope| {
+                let workers: Vec<_> = blocks
+                    .iter()
+                    .map(|b| scope.spawn(move || scan_block(b, utf16, path, opts)))
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| w.join().expect("a block scan panicked"))
+                    .collect()
+            }),
+        };
+        self.batch.clear();
+        let count = scanned.len();
+        for (i, mut block) in scanned.into_iter().enumerate() {
+            let start = (self.line, self.col);
+            for f in &mut block.report.findings {
+                if let (Some(line), Some(col)) = (f.line, f.col) {
+                    let (l, c) = shift(start, (line, col));
+                    (f.line, f.col) = (Some(l), Some(c));
                 }
-                text
             }
-            Decoding::Utf16(_) => Cow::Borrowed(raw),
-        };
-        let bytes = std::mem::take(&mut self.unreported);
-        let outcome = if last {
-            Outcome::Scanned {
-                bytes,
-                encoding: self.encoding,
+            (self.line, self.col) = shift(start, block.end);
+            if self.encoding == UTF_8.name() {
+                self.encoding = block.encoding;
             }
-        } else {
-            Outcome::Partial { bytes }
-        };
-        let mut report = scan_text(
-            &text,
-            self.line,
-            self.col,
-            self.path.clone(),
-            outcome,
-            self.opts,
-        );
-        report.skipped_parts.extend(skipped_parts);
-        (self.line, self.col) = Locator::new(&text, self.line, self.col).locate(text.len());
-        self.pending.drain(..len);
-        send(report)
+            if last && i + 1 == count {
+                let Outcome::Partial { bytes } = block.report.outcome else {
+                    unreachable!("blocks are scanned as partial");
+                };
+                block.report.outcome = Outcome::Scanned {
+                    bytes,
+                    encoding: self.encoding,
+                };
+                block.report.skipped_parts.extend(skipped_parts);
+                return send(block.report);
+            }
+            if !send(block.report) {
+                return false;
+            }
+        }
+        true
     }
 }
 
 /// Scans `input` as a stream of lines named `path`, reading at most `block`
-/// bytes at a time, and sends a report per block to `send` as soon as it is
-/// read; stops when `send` returns false (the reporter is gone). Lines
-/// longer than `max_line` bytes are scanned in pieces.
+/// bytes at a time, and sends reports to `send` as soon as they are
+/// scanned; stops when `send` returns false (the reporter is gone) and
+/// returns whether it is still there. Lines longer than `max_line` bytes
+/// are scanned in pieces.
+///
+/// While reads return full blocks (a file, or a pipe with a backlog),
+/// blocks are gathered and scanned in parallel, as many as
+/// [`ScanOptions::block_threads`]; a short read (a pipe that has
+/// nothing more for now) scans what there is at once, so live output is
+/// not held back.
 pub fn scan_stream<R: Read>(
     mut input: R,
     path: String,
     opts: &ScanOptions,
     block: usize,
     max_line: usize,
-    mut send: impl FnMut(FileReport) -> bool,
-) {
+    send: &mut Reports<'_>,
+) -> bool {
     let mut buf = vec![0u8; block.max(1)];
+    let parallel = opts.block_threads();
     let mut total = 0u64;
     let mut error = None;
     let mut stream: Option<Stream<'_>> = None;
     loop {
-        let n = match input.read(&mut buf) {
+        let n = match read_full(&mut input, &mut buf) {
             Ok(0) => break,
             Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => {
                 error = Some(err);
                 break;
@@ -192,21 +283,16 @@ pub fn scan_stream<R: Read>(
         if stream.is_none() {
             let (decoding, bom) = match first(&path, data) {
                 First::Lines(decoding, bom) => (decoding, bom),
-                First::Skip(what) => {
-                    send(FileReport::skipped(path, what.to_string()));
-                    return;
-                }
+                First::Skip(what) => return send(FileReport::skipped(path, what.to_string())),
                 First::Whole => {
                     let mut all = data.to_vec();
-                    let report = match input.read_to_end(&mut all) {
-                        Ok(_) => scan_buffer(&all, path, opts),
-                        Err(err) => FileReport::skipped(
+                    return match input.read_to_end(&mut all) {
+                        Ok(_) => scan_buffer_to(&all, path, opts, send),
+                        Err(err) => send(FileReport::skipped(
                             path,
                             format!("unreadable: {}", source::io_message(&err)),
-                        ),
+                        )),
                     };
-                    send(report);
-                    return;
                 }
             };
             data = &data[bom..];
@@ -219,15 +305,16 @@ pub fn scan_stream<R: Read>(
                 },
                 decoding,
                 pending: Vec::new(),
+                batch: Vec::new(),
                 line: 1,
                 col: 1,
-                unreported: 0,
+                unblocked: 0,
             });
         }
         let Some(s) = stream.as_mut() else {
             continue;
         };
-        s.unreported += n as u64;
+        s.unblocked += n as u64;
         // `pending` holds no line break: look only at what was added.
         let searched = s.pending.len();
         match &mut s.decoding {
@@ -240,16 +327,17 @@ pub fn scan_stream<R: Read>(
             None => None,
         };
         if let Some(len) = cut {
-            if !s.emit(len, false, Vec::new(), &mut send) {
-                return;
-            }
+            s.cut(len);
+        }
+        let backlog = n == buf.len() && s.batch.len() < parallel;
+        if !backlog && !s.batch.is_empty() && !s.scan_batch(false, Vec::new(), send) {
+            return false;
         }
     }
     let skipped_parts = match error {
         Some(err) if total == 0 => {
             let reason = format!("unreadable: {}", source::io_message(&err));
-            send(FileReport::skipped(path, reason));
-            return;
+            return send(FileReport::skipped(path, reason));
         }
         Some(err) => vec![PartSkip {
             part: format!("the rest, after byte {total}"),
@@ -262,13 +350,36 @@ pub fn scan_stream<R: Read>(
             if let Decoding::Utf16(decoder) = &mut s.decoding {
                 decode_utf16(decoder, &[], true, &mut s.pending);
             }
-            s.emit(s.pending.len(), true, skipped_parts, &mut send);
+            let rest = s.pending.len();
+            s.cut(rest);
+            s.scan_batch(true, skipped_parts, send)
         }
         // Empty input: an empty file.
-        None => {
-            send(scan_buffer(&[], path, opts));
+        None => send(scan_buffer(&[], path, opts)),
+    }
+}
+
+/// Reads into `buf` until it is full, the input ends, or a read returns
+/// less than [`PIPE_CHUNK`] (a pipe that has nothing more for now: what
+/// there is gets scanned without waiting). Retries interrupted reads.
+fn read_full<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                filled += n;
+                if n < PIPE_CHUNK {
+                    break;
+                }
+            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) if filled == 0 => return Err(err),
+            // What was read is scanned; a lasting error comes back next read.
+            Err(_) => break,
         }
     }
+    Ok(filled)
 }
 
 #[cfg(test)]
@@ -296,7 +407,7 @@ mod tests {
             &ScanOptions::default(),
             block,
             max_line,
-            |r| {
+            &mut |r| {
                 reports.push(r);
                 true
             },
@@ -341,6 +452,55 @@ mod tests {
                 })
                 .sum();
             assert_eq!(bytes, input.len() as u64);
+        }
+    }
+
+    #[test]
+    fn blocks_scanned_in_parallel_keep_order_lines_and_columns() {
+        let mut rng = Rng::new(11);
+        let mut input = String::new();
+        for i in 0..3000 {
+            match i % 3 {
+                0 => input.push_str(&format!("{i} 手机 {} x\n", synth::mobile(&mut rng))),
+                1 => input.push_str(&format!("卡号 {} y ", synth::bank_card(&mut rng))),
+                _ => input.push_str(&format!(
+                    "{} {}\n",
+                    "z".repeat(i % 50),
+                    synth::resident_id(&mut rng)
+                )),
+            }
+        }
+        let expected = whole(input.as_bytes());
+        for (block, max_line, threads) in
+            [(97, 150, 4), (4096, MAX_LINE, 3), (1 << 20, MAX_LINE, 2)]
+        {
+            let opts = ScanOptions {
+                threads,
+                ..ScanOptions::default()
+            };
+            let mut reports = Vec::new();
+            // A cursor gives full reads: blocks are gathered and scanned
+            // `threads` at a time.
+            let sent = scan_stream(
+                io::Cursor::new(input.as_bytes()),
+                "-".to_string(),
+                &opts,
+                block,
+                max_line,
+                &mut |r| {
+                    reports.push(r);
+                    true
+                },
+            );
+            assert!(sent);
+            assert_eq!(located(&reports), expected, "{block} {max_line} {threads}");
+            assert_eq!(
+                reports
+                    .iter()
+                    .filter(|r| matches!(r.outcome, Outcome::Scanned { .. }))
+                    .count(),
+                1
+            );
         }
     }
 
@@ -417,7 +577,7 @@ mod tests {
             &ScanOptions::default(),
             20,
             MAX_LINE,
-            |_| {
+            &mut |_| {
                 sent += 1;
                 false
             },

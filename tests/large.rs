@@ -1,0 +1,133 @@
+//! End-to-end tests of large inputs: files scanned as streams of blocks
+//! (in parallel, with findings moved to their exact lines) and files whose
+//! findings are sent on in batches. Sizes are kept just above the
+//! thresholds (4 MiB, 4 096 findings) so the suite stays fast.
+
+use std::fmt::Write as _;
+use std::fs;
+
+use assert_cmd::Command;
+use piscan::synth::{self, Rng};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Runs `piscan scan ARGS --format json` and returns the document.
+fn scan_json(args: &[&str]) -> Value {
+    let out = Command::cargo_bin("piscan")
+        .expect("binary built")
+        .arg("scan")
+        .args(args)
+        .args(["--format", "json", "--no-progress"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+/// A log of about `mb` MB whose every 997th line holds a phone number after
+/// a context word, and one line of 200 KB without a break; returns the text
+/// and the lines (1-based) and columns of the planted values.
+fn big_log(seed: u64, mb: usize) -> (String, Vec<(u64, u64)>) {
+    let mut rng = Rng::new(seed);
+    let mut text = String::new();
+    let mut planted = Vec::new();
+    let mut line = 1u64;
+    while text.len() < mb << 20 {
+        if line % 997 == 0 {
+            let prefix = format!("2024-05-17T10:00:00 INFO 用户 {line} 手机 ");
+            planted.push((line, prefix.chars().count() as u64 + 1));
+            writeln!(text, "{prefix}{}", synth::mobile(&mut rng)).unwrap();
+        } else if line == 5000 {
+            text.push_str(&"word ".repeat(40_000));
+            text.push('\n');
+        } else {
+            writeln!(
+                text,
+                "2024-05-17T10:00:00.{:03} DEBUG request_id={} took {}ms",
+                line % 1000,
+                1_700_000_000_000_000_000u64 + line,
+                line % 97
+            )
+            .unwrap();
+        }
+        line += 1;
+    }
+    (text, planted)
+}
+
+#[test]
+fn large_logs_are_streamed_with_exact_lines_in_file_order() {
+    let dir = TempDir::new().unwrap();
+    let (a, planted_a) = big_log(1, 9);
+    let (b, planted_b) = big_log(2, 6);
+    fs::write(dir.path().join("a.log"), &a).unwrap();
+    fs::write(dir.path().join("b.log"), &b).unwrap();
+    for threads in ["1", "3"] {
+        let doc = scan_json(&[dir.path().to_str().unwrap(), "-j", threads]);
+        for (name, planted) in [("a.log", &planted_a), ("b.log", &planted_b)] {
+            let found: Vec<(u64, u64)> = doc["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["path"].as_str().unwrap().ends_with(name))
+                .map(|f| {
+                    assert_eq!(f["kind"], "cn_mobile");
+                    (f["line"].as_u64().unwrap(), f["col"].as_u64().unwrap())
+                })
+                .collect();
+            assert_eq!(&found, planted, "{name} with -j {threads}");
+        }
+        let s = &doc["summary"];
+        assert_eq!(s["files_scanned"], 2);
+        assert_eq!(s["files_with_findings"], 2);
+        assert_eq!(s["bytes_scanned"], (a.len() + b.len()) as u64);
+        assert_eq!(
+            s["findings"].as_u64().unwrap(),
+            (planted_a.len() + planted_b.len()) as u64
+        );
+    }
+}
+
+#[test]
+fn a_file_with_many_findings_reports_them_all_and_counts_its_columns() {
+    let dir = TempDir::new().unwrap();
+    let mut rng = Rng::new(3);
+    let rows = 6000;
+    let mut csv = String::from("name,id_no,mobile,note\n");
+    for i in 0..rows {
+        writeln!(
+            csv,
+            "user{i},{},{},ok",
+            synth::resident_id(&mut rng),
+            synth::mobile(&mut rng)
+        )
+        .unwrap();
+    }
+    fs::write(dir.path().join("users.csv"), csv).unwrap();
+    let doc = scan_json(&[dir.path().to_str().unwrap()]);
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2 * rows);
+    // Still in file order across the batches they were sent in.
+    let lines: Vec<u64> = findings
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(lines.last(), Some(&(rows as u64 + 1)));
+    let s = &doc["summary"];
+    assert_eq!(s["files_scanned"], 1);
+    assert_eq!(s["files_with_findings"], 1);
+    let columns = s["columns"].as_array().unwrap();
+    for (field, kind) in [("id_no", "cn_resident_id"), ("mobile", "cn_mobile")] {
+        let column = columns.iter().find(|c| c["field"] == field).unwrap();
+        assert_eq!(column["values"], rows as u64, "{field}");
+        assert_eq!(column["kinds"][0]["kind"], kind);
+        assert_eq!(column["kinds"][0]["count"], rows as u64, "{field}");
+        assert_eq!(column["kinds"][0]["holds"], true);
+    }
+}
