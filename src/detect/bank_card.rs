@@ -59,6 +59,26 @@ static ISSUERS: LazyLock<Vec<Issuer>> = LazyLock::new(|| {
     rows
 });
 
+/// Per first two digits, the rows of [`ISSUERS`] whose range holds numbers
+/// starting with them: a lookup tries a handful of rows, not all of them
+/// (every 15–19 digit order id or timestamp pair is looked up).
+static BY_PREFIX: LazyLock<Vec<Vec<&'static Issuer>>> = LazyLock::new(|| {
+    let mut buckets = vec![Vec::new(); 100];
+    for issuer in ISSUERS.iter() {
+        let (lo, hi) = match issuer.width {
+            1 => (issuer.lo * 10, issuer.hi * 10 + 9),
+            w => {
+                let scale = 10u64.pow(w as u32 - 2);
+                (issuer.lo / scale, issuer.hi / scale)
+            }
+        };
+        for bucket in &mut buckets[lo as usize..=(hi as usize).min(99)] {
+            bucket.push(issuer);
+        }
+    }
+    buckets
+});
+
 fn prefix_value(digits: &[u8], width: usize) -> u64 {
     digits[..width]
         .iter()
@@ -73,7 +93,7 @@ pub fn issuer(digits: &[u8]) -> Option<Confidence> {
     if !(15..=19).contains(&n) || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    ISSUERS
+    BY_PREFIX[prefix_value(digits, 2) as usize]
         .iter()
         .filter(|issuer| issuer.lengths & (1 << n) != 0)
         .filter(|issuer| (issuer.lo..=issuer.hi).contains(&prefix_value(digits, issuer.width)))
@@ -119,6 +139,43 @@ mod tests {
     fn card(payload: &str) -> String {
         let c = luhn::check_digit(payload.as_bytes()) as char;
         format!("{payload}{c}")
+    }
+
+    #[test]
+    fn prefix_buckets_agree_with_every_row() {
+        let mut rng = crate::synth::Rng::new(5);
+        // Random numbers under every two-digit prefix, and each row's
+        // range ends.
+        let mut starts: Vec<String> = (0..100).map(|p| format!("{p:02}")).collect();
+        for i in ISSUERS.iter() {
+            starts.push(format!("{:0w$}", i.lo, w = i.width));
+            starts.push(format!("{:0w$}", i.hi, w = i.width));
+        }
+        for start in &starts {
+            for len in 15..=19 {
+                for _ in 0..20 {
+                    let mut digits = start.clone();
+                    while digits.len() < len {
+                        digits.push((b'0' + rng.below(10) as u8) as char);
+                    }
+                    let d = digits.as_bytes();
+                    let all = ISSUERS
+                        .iter()
+                        .filter(|i| i.lengths & (1 << len) != 0)
+                        .filter(|i| (i.lo..=i.hi).contains(&prefix_value(d, i.width)))
+                        .map(|i| i.bank)
+                        .max()
+                        .map(|bank| {
+                            if bank {
+                                Confidence::High
+                            } else {
+                                Confidence::Medium
+                            }
+                        });
+                    assert_eq!(issuer(d), all, "{digits}");
+                }
+            }
+        }
     }
 
     #[test]

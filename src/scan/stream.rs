@@ -31,6 +31,7 @@
 //! skipped with the reason, as for files.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::io::{self, Read};
 use std::thread;
 
@@ -115,6 +116,43 @@ fn cut_long_line(text: &[u8]) -> usize {
     }
 }
 
+thread_local! {
+    /// Buffers of finished streams, for the next stream on this thread: a
+    /// fresh multi-MB buffer costs more in page faults than its scan.
+    static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Buffers kept in [`POOL`] per thread, and the largest kept.
+const POOL_BUFFERS: usize = 8;
+const POOL_MAX_CAPACITY: usize = 4 * FILE_BLOCK;
+
+/// A buffer from the pool, empty.
+fn pooled() -> Vec<u8> {
+    let mut buf = POOL.with_borrow_mut(Vec::pop).unwrap_or_default();
+    buf.clear();
+    buf
+}
+
+/// Returns buffers to the pool (small enough ones, while there is room).
+fn recycle(buffers: impl IntoIterator<Item = Vec<u8>>) {
+    POOL.with_borrow_mut(|pool| {
+        for buf in buffers {
+            if pool.len() < POOL_BUFFERS && buf.capacity() <= POOL_MAX_CAPACITY {
+                pool.push(buf);
+            }
+        }
+    });
+}
+
+/// The read buffer of a stream, returned to the pool when dropped.
+struct ReadBuffer(Vec<u8>);
+
+impl Drop for ReadBuffer {
+    fn drop(&mut self) {
+        recycle([std::mem::take(&mut self.0)]);
+    }
+}
+
 /// A block of whole lines (or a piece of a long line) cut from the
 /// stream, waiting to be scanned.
 struct Block {
@@ -168,6 +206,8 @@ struct Stream<'o> {
     pending: Vec<u8>,
     /// Blocks cut and not yet scanned, in order.
     batch: Vec<Block>,
+    /// Buffers of scanned blocks, for the next cuts.
+    spare: Vec<Vec<u8>>,
     /// Line and column of the first character of the first block.
     line: u64,
     col: u64,
@@ -177,11 +217,24 @@ struct Stream<'o> {
     encoding: &'static str,
 }
 
+impl Drop for Stream<'_> {
+    fn drop(&mut self) {
+        let blocks = self.batch.drain(..).map(|b| b.text);
+        let buffers = self.spare.drain(..).chain(blocks);
+        recycle(buffers.chain([std::mem::take(&mut self.pending)]));
+    }
+}
+
 impl Stream<'_> {
-    /// Cuts the first `len` bytes of `pending` into a block.
+    /// Cuts the first `len` bytes of `pending` into a block: `pending`
+    /// becomes the block, and the rest moves to a spare buffer.
     fn cut(&mut self, len: usize) {
+        let mut rest = self.spare.pop().unwrap_or_else(pooled);
+        rest.clear();
+        rest.extend_from_slice(&self.pending[len..]);
+        self.pending.truncate(len);
         self.batch.push(Block {
-            text: self.pending.drain(..len).collect(),
+            text: std::mem::replace(&mut self.pending, rest),
             bytes: std::mem::take(&mut self.unblocked),
         });
     }
@@ -212,7 +265,7 @@ impl Stream<'_> {
                     .collect()
             }),
         };
-        self.batch.clear();
+        self.spare.extend(self.batch.drain(..).map(|b| b.text));
         let count = scanned.len();
         for (i, mut block) in scanned.into_iter().enumerate() {
             let start = (self.line, self.col);
@@ -264,13 +317,15 @@ pub fn scan_stream<R: Read>(
     max_line: usize,
     send: &mut Reports<'_>,
 ) -> bool {
-    let mut buf = vec![0u8; block.max(1)];
+    let mut buf = ReadBuffer(pooled());
+    buf.0.resize(block.max(1), 0);
+    let buf = &mut buf.0[..];
     let parallel = opts.block_threads();
     let mut total = 0u64;
     let mut error = None;
     let mut stream: Option<Stream<'_>> = None;
     loop {
-        let n = match read_full(&mut input, &mut buf) {
+        let n = match read_full(&mut input, buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(err) => {
@@ -304,8 +359,9 @@ pub fn scan_stream<R: Read>(
                     Decoding::Utf16(d) => d.encoding().name(),
                 },
                 decoding,
-                pending: Vec::new(),
+                pending: pooled(),
                 batch: Vec::new(),
+                spare: Vec::new(),
                 line: 1,
                 col: 1,
                 unblocked: 0,
