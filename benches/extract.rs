@@ -15,39 +15,12 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use piscan::scan::{scan_buffer, ScanOptions};
 use piscan::synth::{self, Rng};
 
-/// One synthetic user row's values: id, name, resident ID, BIGINT phone,
-/// card, 19-digit order id, note.
-fn row(rng: &mut Rng, i: u64) -> [String; 7] {
-    [
-        i.to_string(),
-        "张三".to_string(),
-        synth::resident_id(rng),
-        synth::mobile(rng),
-        synth::bank_card(rng),
-        format!(
-            "{}",
-            1_000_000_000_000_000_000 + rng.below(8_000_000_000_000_000_000)
-        ),
-        "it''s a \\\"note\\\" 备注".to_string(),
-    ]
-}
-
 fn dump(mb: usize) -> Vec<u8> {
     let mut rng = Rng::new(2024);
-    let mut out = b"-- MySQL dump 10.13\n/*!40101 SET NAMES utf8mb4 */;\nCREATE TABLE `users` (\n  `id` int,\n  `name` varchar(32),\n  `id_no` char(18),\n  `phone` bigint,\n  `card_no` varchar(19),\n  `order_seq` bigint,\n  `note` text\n);\nINSERT INTO `users` VALUES ".to_vec();
+    let mut out = synth::DUMP_HEAD.as_bytes().to_vec();
     let mut i = 0;
     while out.len() < mb << 20 {
-        let r = row(&mut rng, i);
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(
-            format!(
-                "({},'{}','{}',{},'{}',{},'{}')",
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6]
-            )
-            .as_bytes(),
-        );
+        synth::dump_tuple(&synth::user_row(&mut rng, i), i == 0, &mut out);
         i += 1;
     }
     out.extend_from_slice(b";\n");
@@ -61,7 +34,7 @@ fn csv(mb: usize) -> Vec<u8> {
         .to_vec();
     let mut i = 0;
     while out.len() < mb << 20 {
-        out.extend_from_slice(row(&mut rng, i).join(",").as_bytes());
+        out.extend_from_slice(synth::user_row(&mut rng, i).join(",").as_bytes());
         out.push(b'\n');
         i += 1;
     }
@@ -73,7 +46,7 @@ fn jsonl(mb: usize) -> Vec<u8> {
     let mut out = Vec::new();
     let mut i = 0;
     while out.len() < mb << 20 {
-        let r = row(&mut rng, i);
+        let r = synth::user_row(&mut rng, i);
         out.extend_from_slice(
             format!(
                 "{{\"id\":{},\"user\":{{\"name\":\"{}\",\"id_no\":\"{}\",\"phone\":{},\"card\":\"{}\"}},\"order\":\"{}\"}}\n",

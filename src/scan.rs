@@ -13,6 +13,7 @@ use std::hash::BuildHasher;
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -76,6 +77,31 @@ thread_local! {
 /// Most distinct columns counted per file.
 const MAX_COLUMNS: usize = 10_000;
 
+/// The names of a place, shared by all findings there (one allocation per
+/// column or member, not per finding).
+#[derive(Debug, Clone, Default)]
+struct Names {
+    member: Option<Arc<str>>,
+    sheet: Option<Arc<str>>,
+    table: Option<Arc<str>>,
+    field: Option<Arc<str>>,
+}
+
+impl Names {
+    /// Makes these the names of `place`, reusing those that are the same.
+    fn update(&mut self, place: &Place<'_>) {
+        fn keep(slot: &mut Option<Arc<str>>, name: Option<&str>) {
+            if slot.as_deref() != name {
+                *slot = name.map(Arc::from);
+            }
+        }
+        keep(&mut self.member, place.member);
+        keep(&mut self.sheet, place.sheet);
+        keep(&mut self.table, place.table);
+        keep(&mut self.field, place.field);
+    }
+}
+
 /// The scan loop's [`Sink`]: runs the detectors on every unit and turns
 /// matches into findings, column counts and skipped parts.
 struct Collector<'m> {
@@ -97,6 +123,10 @@ struct Collector<'m> {
     column_index: HashMap<u64, Vec<usize>>,
     /// Per column, what its name says (computed once per column).
     evidence: Vec<Evidence>,
+    /// Per column, its names for findings.
+    names: Vec<Names>,
+    /// The names of the last finding outside columns.
+    loose_names: Names,
     /// The column of the previous value.
     last_column: Option<usize>,
     column_hasher: std::hash::RandomState,
@@ -122,6 +152,8 @@ impl<'m> Collector<'m> {
             origins: Vec::new(),
             column_index: HashMap::new(),
             evidence: Vec::new(),
+            names: Vec::new(),
+            loose_names: Names::default(),
             last_column: None,
             column_hasher: std::hash::RandomState::new(),
             skipped_parts: Vec::new(),
@@ -165,6 +197,9 @@ impl<'m> Collector<'m> {
                 ..Column::default()
             });
             self.evidence.push(context::in_field(field));
+            let mut names = Names::default();
+            names.update(place);
+            self.names.push(names);
             self.last_column = Some(self.columns.len() - 1);
             return self.last_column;
         }
@@ -255,15 +290,22 @@ impl Sink for Collector<'_> {
                 None => (None, None),
             };
             self.origins.push((self.units, column));
+            let names = match column {
+                Some(c) => &self.names[c],
+                None => {
+                    self.loose_names.update(&place);
+                    &self.loose_names
+                }
+            };
             self.findings.push(Finding {
-                member: place.member.map(str::to_string),
+                member: names.member.clone(),
                 line,
                 col,
-                sheet: place.sheet.map(str::to_string),
+                sheet: names.sheet.clone(),
                 cell: place.cell.map(|(r, c)| extract::a1(r, c)),
-                table: place.table.map(str::to_string),
+                table: names.table.clone(),
                 row: place.row,
-                field: place.field.map(str::to_string),
+                field: names.field.clone(),
                 kind: m.kind,
                 confidence: m.confidence,
                 shown: if opts.show_values {

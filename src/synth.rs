@@ -107,6 +107,44 @@ pub fn mac(rng: &mut Rng) -> String {
     format!("02:{}", octets.join(":"))
 }
 
+/// One synthetic user row of a database export: id, name, resident ID,
+/// phone (a BIGINT in the dump), card, 19-digit order id (a distractor),
+/// and a note with quotes and escapes.
+pub fn user_row(rng: &mut Rng, i: u64) -> [String; 7] {
+    [
+        i.to_string(),
+        "张三".to_string(),
+        resident_id(rng),
+        mobile(rng),
+        bank_card(rng),
+        format!(
+            "{}",
+            1_000_000_000_000_000_000 + rng.below(8_000_000_000_000_000_000)
+        ),
+        "it''s a \\\"note\\\" 备注".to_string(),
+    ]
+}
+
+/// The start of a MySQL 8 style dump of a `users` table of [`user_row`]s,
+/// up to the `VALUES` of its one extended `INSERT` (a single line holding
+/// the whole table); [`dump_tuple`] writes the rows, `;\n` ends it.
+pub const DUMP_HEAD: &str = "-- MySQL dump 10.13\n/*!40101 SET NAMES utf8mb4 */;\n\
+CREATE TABLE `users` (\n  `id` int,\n  `name` varchar(32),\n  `id_no` char(18),\n  \
+`phone` bigint,\n  `card_no` varchar(19),\n  `order_seq` bigint,\n  `note` text\n);\n\
+INSERT INTO `users` VALUES ";
+
+/// Appends a [`user_row`] as a tuple of the dump's `INSERT`, after a comma
+/// unless it is the first.
+pub fn dump_tuple(row: &[String; 7], first: bool, out: &mut Vec<u8>) {
+    if !first {
+        out.push(b',');
+    }
+    let [id, name, id_no, phone, card, order, note] = row;
+    out.extend_from_slice(
+        format!("({id},'{name}','{id_no}',{phone},'{card}',{order},'{note}')").as_bytes(),
+    );
+}
+
 const SERVICES: &[&str] = &[
     "order-service",
     "user-center",

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example corpus -- logs DIR --size 1G --files 64
 //! cargo run --release --example corpus -- onefile FILE --size 2G
+//! cargo run --release --example corpus -- dump FILE --size 1G
 //! ```
 //!
 //! Writes realistic application log lines (ISO timestamps, levels, 19-digit
@@ -12,6 +13,11 @@
 //! kind from [`piscan::synth`]. Output is deterministic: the same arguments
 //! give the same bytes. `logs` writes its files on one thread per core, each
 //! file from its own seed.
+//!
+//! `dump` writes a MySQL 8 style dump whose whole `users` table is one
+//! extended `INSERT` line ([`piscan::synth::user_row`]: every row holds a
+//! resident ID, a BIGINT phone and a card, beside a 19-digit order id), the
+//! densest input there is.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -21,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use piscan::detect::Kind;
-use piscan::synth::{LogLines, Rng};
+use piscan::synth::{self, LogLines, Rng};
 
 /// Base seed; file `i` uses `SEED + i`.
 const SEED: u64 = 0x5EED_C04B_0005;
@@ -48,6 +54,27 @@ fn write_log(path: &Path, size: u64, seed: u64) -> io::Result<u64> {
     Ok(written)
 }
 
+/// Writes a one-line-INSERT dump from `seed` to `path` until at least
+/// `size` bytes.
+fn write_dump(path: &Path, size: u64, seed: u64) -> io::Result<u64> {
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    let mut rng = Rng::new(seed);
+    let mut tuple = Vec::with_capacity(256);
+    out.write_all(synth::DUMP_HEAD.as_bytes())?;
+    let mut written = synth::DUMP_HEAD.len() as u64;
+    let mut i = 0;
+    while written < size {
+        tuple.clear();
+        synth::dump_tuple(&synth::user_row(&mut rng, i), i == 0, &mut tuple);
+        out.write_all(&tuple)?;
+        written += tuple.len() as u64;
+        i += 1;
+    }
+    out.write_all(b";\n")?;
+    out.flush()?;
+    Ok(written + 2)
+}
+
 /// Parses `512M`, `1G`, `100K`, `1.5G` or a plain byte count (binary units).
 fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
@@ -69,8 +96,8 @@ struct Args {
     files: usize,
 }
 
-const USAGE: &str =
-    "usage: corpus logs DIR [--size 1G] [--files 64]\n       corpus onefile FILE [--size 2G]";
+const USAGE: &str = "usage: corpus logs DIR [--size 1G] [--files 64]\n       \
+corpus onefile FILE [--size 2G]\n       corpus dump FILE [--size 2G]";
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
@@ -104,11 +131,15 @@ fn parse_args() -> Result<Args, String> {
 
 fn run(args: Args) -> io::Result<u64> {
     match args.mode.as_str() {
-        "onefile" => {
+        mode @ ("onefile" | "dump") => {
             if let Some(dir) = args.target.parent().filter(|d| !d.as_os_str().is_empty()) {
                 fs::create_dir_all(dir)?;
             }
-            write_log(&args.target, args.size, SEED)
+            if mode == "dump" {
+                write_dump(&args.target, args.size, SEED)
+            } else {
+                write_log(&args.target, args.size, SEED)
+            }
         }
         "logs" => {
             fs::create_dir_all(&args.target)?;

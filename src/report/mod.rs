@@ -12,6 +12,8 @@ pub mod mask;
 pub mod output;
 pub mod sarif;
 
+use std::sync::Arc;
+
 use crate::detect::{Confidence, Kind};
 
 pub use inventory::Inventory;
@@ -20,22 +22,24 @@ pub use output::{Format, Output};
 /// One validated value, located and classified, ready to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// Archive member chain (`outer.zip!data/roster.csv`).
-    pub member: Option<String>,
+    /// Archive member chain (`outer.zip!data/roster.csv`). Names are
+    /// shared between the findings of one place (a column of a million
+    /// rows holds one copy).
+    pub member: Option<Arc<str>>,
     /// 1-based line in the decoded text, for line-numbered sources.
     pub line: Option<u64>,
     /// 1-based character column, with `line`.
     pub col: Option<u64>,
     /// Spreadsheet sheet name.
-    pub sheet: Option<String>,
+    pub sheet: Option<Arc<str>>,
     /// Spreadsheet cell in A1 form.
     pub cell: Option<String>,
     /// Database table.
-    pub table: Option<String>,
+    pub table: Option<Arc<str>>,
     /// 1-based row within the table.
     pub row: Option<u64>,
     /// Name the value sits under (header, key, column).
-    pub field: Option<String>,
+    pub field: Option<Arc<str>>,
     /// What was found.
     pub kind: Kind,
     /// How sure the detector is.

@@ -294,8 +294,10 @@ fn excel_safe(text: &str) -> std::borrow::Cow<'_, str> {
 /// are empty.
 fn write_csv<W: Write>(csv: &mut csv::Writer<W>, path: &str, f: &Finding) -> io::Result<()> {
     let class = classify(f.kind);
-    fn text(v: &Option<String>) -> std::borrow::Cow<'_, str> {
-        v.as_deref().map(excel_safe).unwrap_or_default()
+    fn text<S: AsRef<str>>(v: &Option<S>) -> std::borrow::Cow<'_, str> {
+        v.as_ref()
+            .map(|s| excel_safe(s.as_ref()))
+            .unwrap_or_default()
     }
     let num = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
     let record: [std::borrow::Cow<'_, str>; 14] = [
@@ -398,7 +400,7 @@ pub fn place_label(f: &Finding) -> String {
     }
     match (&f.table, f.row) {
         (Some(table), Some(row)) => parts.push(format!("{table} row {row}")),
-        (Some(table), None) => parts.push(table.clone()),
+        (Some(table), None) => parts.push(table.to_string()),
         _ => {}
     }
     parts.join(" ")

@@ -112,7 +112,7 @@ pub fn write_result(buf: &mut Vec<u8>, path: &str, f: &Finding) -> io::Result<()
     let class = classify(f.kind);
     let mut artifact = json!({ "uri": path_uri(path) });
     if let Some(member) = &f.member {
-        artifact["properties"] = json!({ "member": member });
+        artifact["properties"] = json!({ "member": &**member });
     }
     let mut physical = json!({ "artifactLocation": artifact });
     if let (Some(line), Some(col)) = (f.line, f.col) {
@@ -129,8 +129,8 @@ pub fn write_result(buf: &mut Vec<u8>, path: &str, f: &Finding) -> io::Result<()
     }
     if let Some(table) = &f.table {
         let (name, qualified) = match &f.field {
-            Some(field) => (field.clone(), format!("{table}.{field}")),
-            None => (table.clone(), table.clone()),
+            Some(field) => (field.to_string(), format!("{table}.{field}")),
+            None => (table.to_string(), table.to_string()),
         };
         let mut l = json!({ "name": name, "fullyQualifiedName": qualified, "kind": "element" });
         if let Some(row) = f.row {
@@ -146,7 +146,7 @@ pub fn write_result(buf: &mut Vec<u8>, path: &str, f: &Finding) -> io::Result<()
     props.insert("sensitive".into(), class.sensitive.into());
     props.insert("confidence".into(), f.confidence.as_str().into());
     if let Some(field) = &f.field {
-        props.insert("field".into(), field.as_str().into());
+        props.insert("field".into(), field.to_string().into());
     }
     let result = json!({
         "ruleId": f.kind.id(),
