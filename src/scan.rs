@@ -12,7 +12,7 @@ use std::fs::File;
 use std::hash::BuildHasher;
 use std::io::{self, Read, Write};
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::{Config, FailOn};
 use crate::detect::context::{self, Evidence, KindSet};
+use crate::detect::custom::CustomDetectors;
 use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
 use crate::extract::text::Locator;
@@ -44,6 +45,9 @@ pub struct ScanOptions {
     pub limits: Limits,
     /// Kinds, confidences and values not reported (from `piscan.toml`).
     pub filter: Filter,
+    /// Detectors of the custom kinds, run after the builtin scanner on
+    /// every unit; `None` (no extra pass) when there are none.
+    pub custom: Option<Arc<CustomDetectors>>,
 }
 
 thread_local! {
@@ -131,12 +135,25 @@ impl<'m> Collector<'m> {
                 field: field.to_string(),
                 ..Column::default()
             });
-            self.evidence.push(context::in_field(field));
+            let evidence = self.field_evidence(field);
+            self.evidence.push(evidence);
+            if let Some(column) = self.columns.last_mut() {
+                column.named = evidence.pro;
+            }
             self.last_column = Some(self.columns.len() - 1);
             return self.last_column;
         }
         self.last_column = found;
         found
+    }
+
+    /// What a field name says, about the builtin and the custom kinds.
+    fn field_evidence(&self, field: &str) -> Evidence {
+        let builtin = context::in_field(field);
+        match &self.opts.custom {
+            Some(custom) => builtin.with(custom.in_field(field)),
+            None => builtin,
+        }
     }
 
     /// Drops findings the file's statistics show to be chance, then counts
@@ -157,7 +174,7 @@ impl<'m> Collector<'m> {
             };
             if !seen.contains(f.kind) {
                 seen.insert(f.kind);
-                self.columns[column].hits[f.kind as usize] += 1;
+                self.columns[column].hits[f.kind.index()] += 1;
             }
         }
     }
@@ -174,10 +191,13 @@ impl Sink for Collector<'_> {
         self.matches.clear();
         let evidence = match (column, place.field) {
             (Some(c), _) => self.evidence[c],
-            (None, Some(field)) => context::in_field(field),
+            (None, Some(field)) => self.field_evidence(field),
             (None, None) => Evidence::default(),
         };
         detect::scan_counting(unit.text, evidence, self.matches, &mut self.stats);
+        if let Some(custom) = &self.opts.custom {
+            custom.scan(unit.text, evidence, self.matches);
+        }
         let mut lines = place
             .line
             .map(|first| Locator::new(unit.text, first, place.col));
@@ -185,7 +205,8 @@ impl Sink for Collector<'_> {
         for m in self.matches.iter().filter(|m| {
             m.confidence >= opts.min_confidence && opts.filter.admits(m.kind, m.confidence)
         }) {
-            // Matches span ASCII bytes only.
+            // Builtin matches span ASCII bytes only; a custom kind's are
+            // whole characters of the (decoded) text.
             let value = String::from_utf8_lossy(&unit.text[m.start..m.end]);
             // The raw value is seen here only: allowlisted values are
             // dropped before anything is derived from them.
@@ -442,6 +463,7 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
         min_confidence: config.min_confidence,
         limits: config.limits,
         filter: config.filter.clone(),
+        custom: config.custom.clone(),
     };
     let baseline = config.baseline.as_deref().map(Baseline::load).transpose()?;
     let out: Box<dyn Write + Send> = match &config.output {
