@@ -1,7 +1,18 @@
-//! The configuration file, `piscan.toml`: kinds not reported, per-kind
-//! minimum confidence, excluded paths and allowlisted values.
+//! The configuration file, `piscan.toml`: custom kinds, kinds not reported,
+//! per-kind minimum confidence, excluded paths and allowlisted values.
 //!
 //! ```toml
+//! [[custom]]                       # a custom kind (any number of tables)
+//! id = "employee_card"             # lower snake case, not a builtin's id
+//! regex = '\bEMP\d{12}\b'           # optional capture group `value` selects the value
+//! validator = "luhn"                # luhn | mod11-2 | none (default)
+//! context = ["工号", "employee"]    # optional context words
+//! require_context = false           # true: only reported near a context word
+//! category = "identity.employee_id" # required
+//! sensitive = true                  # default false
+//! label_zh = "员工卡号"             # default: label_en
+//! label_en = "Employee card number" # default: the id
+//! description = "…"                 # default: the regex and validator
 //! [kinds]
 //! disable = ["ipv4", "mac_address"]
 //! [kinds.min_confidence]
@@ -13,8 +24,19 @@
 //! regex = ["^11010519491231002X$"]
 //! ```
 //!
+//! Custom kinds can also come from pattern files (`--patterns DIR`: every
+//! `*.toml` file of the directory, by name, holding only `[[custom]]`
+//! tables), read by [`load_with_patterns`]. Definitions are checked here
+//! (id, regex, validator, context, category), then registered with
+//! [`custom::register`], which gives each a [`Kind`] after the builtins, so
+//! `[kinds]` and the allowlist name them like builtins; an id defined twice,
+//! in one file or across files, is an error naming both places. The
+//! compiled detectors end up in [`Settings::custom`]. See
+//! [`crate::detect::custom`] for how they are run.
+//!
 //! Every error names the file and the line (`piscan.toml:3: unknown kind
-//! "ipv5" in kinds.disable`). The allowlist is matched in
+//! "ipv5" in kinds.disable`), and the key (`invalid regex in custom.regex of
+//! custom kind "employee_card": …`). The allowlist is matched in
 //! [`Filter::is_allowlisted`] against a value both as found in the file and
 //! in its canonical form ([`mask::canonical`]).
 

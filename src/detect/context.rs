@@ -7,6 +7,9 @@
 //! `client_ip=` but not in `zip`. Words marked `!kind` in the table speak
 //! against a kind (`version` before a dotted quad). Lookups happen only for candidates that
 //! already passed validation, which keeps them off the hot path.
+//!
+//! Custom kinds' context words ([`super::custom`]) are a second [`Words`]
+//! automaton with the same matching rule and window.
 
 use std::sync::LazyLock;
 

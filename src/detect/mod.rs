@@ -20,6 +20,11 @@
 //! the field name or just before the value. Nothing here allocates per line
 //! or per candidate, and nothing knows about files: callers pass text and an
 //! optional field name and get byte ranges back.
+//!
+//! Kinds defined in the configuration ([`custom`]) are not part of this pass:
+//! they are regexes with an optional validator, run by
+//! [`custom::CustomDetectors::scan`] as a second pass over the same text, and
+//! only when any are defined.
 
 pub mod bank_card;
 pub mod context;
