@@ -281,11 +281,11 @@ struct RawCustom {
     #[serde(default)]
     sensitive: bool,
     #[serde(default)]
-    label_zh: Option<String>,
+    label_zh: Option<Spanned<String>>,
     #[serde(default)]
-    label_en: Option<String>,
+    label_en: Option<Spanned<String>>,
     #[serde(default)]
-    description: Option<String>,
+    description: Option<Spanned<String>>,
 }
 
 /// A custom kind's definition checked, with where its id stands.
@@ -394,24 +394,45 @@ fn check_custom(text: &str, file: &str, raw: Vec<RawCustom>) -> Result<Vec<Defin
                 ));
             }
         }
-        let category = c.category.get_ref().trim();
-        if category.is_empty() || category.contains(char::is_whitespace) {
+        let category = c.category.get_ref().as_str();
+        let valid_category = !category.is_empty()
+            && category
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !valid_category {
             return Err(at(
                 c.category.span().start,
                 format!(
-                    "invalid category {:?} in custom.category {of} \
-                     (expected an id such as \"identity.employee_id\")",
+                    "invalid category {:?} in custom.category {of} (expected an id of \
+                     letters, digits, '_', '.' and '-', such as \"identity.employee_id\")",
                     c.category.get_ref()
                 ),
             ));
         }
-        let label_en = c.label_en.unwrap_or_else(|| id.clone());
-        let description = c.description.unwrap_or_else(|| {
+        // Labels and descriptions are printed in tables: one line each.
+        for (key, text) in [
+            ("label_zh", &c.label_zh),
+            ("label_en", &c.label_en),
+            ("description", &c.description),
+        ] {
+            if let Some(text) = text
+                .as_ref()
+                .filter(|t| t.get_ref().contains(char::is_control))
+            {
+                return Err(at(
+                    text.span().start,
+                    format!("custom.{key} {of} must be one line of text"),
+                ));
+            }
+        }
+        let label_en = c.label_en.map_or_else(|| id.clone(), Spanned::into_inner);
+        let description = c.description.map(Spanned::into_inner).unwrap_or_else(|| {
             let checked = match validator {
                 Validator::None => String::new(),
                 v => format!(", {} validated", v.name()),
             };
             format!("Custom kind defined in {file}: regex {regex}{checked}")
+                .replace(char::is_control, " ")
         });
         defined.push(Defined {
             def: CustomDef {
@@ -426,7 +447,9 @@ fn check_custom(text: &str, file: &str, raw: Vec<RawCustom>) -> Result<Vec<Defin
                 require_context,
                 category: category.to_string(),
                 sensitive: c.sensitive,
-                label_zh: c.label_zh.unwrap_or_else(|| label_en.clone()),
+                label_zh: c
+                    .label_zh
+                    .map_or_else(|| label_en.clone(), Spanned::into_inner),
                 label_en,
                 description,
             },
@@ -910,6 +933,13 @@ settings_staff_card = "high"
                 "[[custom]]\nid = \"settings_err2\"\nregex = 'x'\ncategory = \"a b\"\n".to_string(),
                 4,
                 "invalid category \"a b\" in custom.category",
+            ),
+            (
+                "[[custom]]\nid = \"settings_err3\"\nregex = 'x'\ncategory = \"a\"\n\
+                 label_en = \"two\\nlines\"\n"
+                    .to_string(),
+                5,
+                "custom.label_en of custom kind \"settings_err3\" must be one line",
             ),
             (
                 "[[custom]]\nid = \"settings_dup\"\nregex = 'x'\ncategory = \"a\"\n\
