@@ -2,7 +2,9 @@
 //! test) and read by [`crate::scan`].
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use crate::detect::custom::CustomDetectors;
 use crate::detect::Confidence;
 use crate::extract::Limits;
 use crate::report::Format;
@@ -44,6 +46,9 @@ pub struct Config {
     pub min_confidence: Confidence,
     /// Kinds, confidences and values not reported (from `piscan.toml`).
     pub filter: Filter,
+    /// Detectors of the custom kinds (from `piscan.toml` and `--patterns`);
+    /// `None` when there are none.
+    pub custom: Option<Arc<CustomDetectors>>,
     /// Buffer the report and order it by path.
     pub sort_by_path: bool,
     /// Show a progress display on stderr.
@@ -76,6 +81,7 @@ impl Default for Config {
             fail_on: FailOn::None,
             min_confidence: Confidence::Medium,
             filter: Filter::default(),
+            custom: None,
             sort_by_path: false,
             progress: false,
             quiet: false,

@@ -28,8 +28,27 @@ struct Cli {
 enum Command {
     /// Scan files and directories ("-" reads stdin) and report what is found.
     Scan(Box<ScanArgs>),
-    /// List the detectors: kind, category, sensitivity, description.
-    Kinds,
+    /// List the detectors: kind, category, sensitivity, description
+    /// (custom kinds of piscan.toml and --patterns included).
+    Kinds(SettingsArgs),
+}
+
+/// Where settings and custom kinds are read from.
+#[derive(Parser, Debug)]
+struct SettingsArgs {
+    /// Read settings from FILE [default: ./piscan.toml when it exists].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Read custom kinds from every *.toml file in DIR ([[custom]] tables).
+    #[arg(long, value_name = "DIR")]
+    patterns: Option<PathBuf>,
+}
+
+impl SettingsArgs {
+    fn load(&self) -> Result<piscan::settings::Settings, piscan::settings::Error> {
+        piscan::settings::load_with_patterns(self.config.as_deref(), self.patterns.as_deref())
+    }
 }
 
 #[derive(Parser, Debug)]
@@ -131,9 +150,8 @@ struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     baseline_write: Option<PathBuf>,
 
-    /// Read settings from FILE [default: ./piscan.toml when it exists].
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    settings: SettingsArgs,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -201,7 +219,7 @@ fn parse_ratio(text: &str) -> Result<f64, String> {
 
 impl ScanArgs {
     fn into_config(self) -> Result<Config, piscan::settings::Error> {
-        let settings = piscan::settings::load(self.config.as_deref())?;
+        let settings = self.settings.load()?;
         let stdout_tty = std::io::stdout().is_terminal() && self.output.is_none();
         let format = match self.format {
             Some(FormatArg::Table) => Format::Table,
@@ -264,6 +282,7 @@ impl ScanArgs {
             baseline: self.baseline,
             baseline_write: self.baseline_write,
             filter: settings.filter,
+            custom: settings.custom,
         })
     }
 }
@@ -273,7 +292,7 @@ fn print_kinds() {
         "{:<15} {:<26} {:<9} description",
         "kind", "category", "sensitive"
     );
-    for kind in Kind::ALL {
+    for kind in Kind::all() {
         let class = classify(kind);
         println!(
             "{:<15} {:<26} {:<9} {} ({})",
@@ -289,10 +308,16 @@ fn print_kinds() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Kinds => {
-            print_kinds();
-            exit_codes::SUCCESS
-        }
+        Command::Kinds(settings) => match settings.load() {
+            Ok(_) => {
+                print_kinds();
+                exit_codes::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("piscan: {err}");
+                exit_codes::ERROR
+            }
+        },
         Command::Scan(args) => match args
             .into_config()
             .map_err(anyhow::Error::from)

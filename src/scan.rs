@@ -12,8 +12,7 @@ use std::fs::File;
 use std::hash::BuildHasher;
 use std::io::{self, Read, Write};
 use std::path::Path;
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -21,6 +20,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::{Config, FailOn};
 use crate::detect::context::{self, Evidence, KindSet};
+use crate::detect::custom::CustomDetectors;
 use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
 use crate::extract::text::Locator;
@@ -48,6 +48,9 @@ pub struct ScanOptions {
     /// Threads that scan the blocks of one large file at the same time
     /// (0: one per core).
     pub threads: usize,
+    /// Detectors of the custom kinds, run after the builtin scanner on
+    /// every unit; `None` (no extra pass) when there are none.
+    pub custom: Option<Arc<CustomDetectors>>,
 }
 
 impl ScanOptions {
@@ -196,10 +199,14 @@ impl<'m> Collector<'m> {
                 field: field.to_string(),
                 ..Column::default()
             });
-            self.evidence.push(context::in_field(field));
+            let evidence = self.field_evidence(field);
+            self.evidence.push(evidence);
             let mut names = Names::default();
             names.update(place);
             self.names.push(names);
+            if let Some(column) = self.columns.last_mut() {
+                column.named = evidence.pro;
+            }
             self.last_column = Some(self.columns.len() - 1);
             return self.last_column;
         }
@@ -226,6 +233,15 @@ impl<'m> Collector<'m> {
         }
     }
 
+    /// What a field name says, about the builtin and the custom kinds.
+    fn field_evidence(&self, field: &str) -> Evidence {
+        let builtin = context::in_field(field);
+        match &self.opts.custom {
+            Some(custom) => builtin.with(custom.in_field(field)),
+            None => builtin,
+        }
+    }
+
     /// Drops findings the file's statistics (so far) show to be chance,
     /// then counts per column how many values hold each kind.
     fn finish(&mut self) {
@@ -244,7 +260,7 @@ impl<'m> Collector<'m> {
             };
             if !seen.contains(f.kind) {
                 seen.insert(f.kind);
-                self.columns[column].hits[f.kind as usize] += 1;
+                self.columns[column].hits[f.kind.index()] += 1;
             }
         }
     }
@@ -264,10 +280,13 @@ impl Sink for Collector<'_> {
         self.matches.clear();
         let evidence = match (column, place.field) {
             (Some(c), _) => self.evidence[c],
-            (None, Some(field)) => context::in_field(field),
+            (None, Some(field)) => self.field_evidence(field),
             (None, None) => Evidence::default(),
         };
         detect::scan_counting(unit.text, evidence, self.matches, &mut self.stats);
+        if let Some(custom) = &self.opts.custom {
+            custom.scan(unit.text, evidence, self.matches);
+        }
         let mut lines = place
             .line
             .map(|first| Locator::new(unit.text, first, place.col));
@@ -275,7 +294,8 @@ impl Sink for Collector<'_> {
         for m in self.matches.iter().filter(|m| {
             m.confidence >= opts.min_confidence && opts.filter.admits(m.kind, m.confidence)
         }) {
-            // Matches span ASCII bytes only.
+            // Builtin matches span ASCII bytes only; a custom kind's are
+            // whole characters of the (decoded) text.
             let value = String::from_utf8_lossy(&unit.text[m.start..m.end]);
             // The raw value is seen here only: allowlisted values are
             // dropped before anything is derived from them.
@@ -592,6 +612,7 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
         limits: config.limits,
         filter: config.filter.clone(),
         threads: config.walk.threads,
+        custom: config.custom.clone(),
     };
     let baseline = config.baseline.as_deref().map(Baseline::load).transpose()?;
     let out: Box<dyn Write + Send> = match &config.output {

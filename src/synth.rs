@@ -197,7 +197,7 @@ fn hex(rng: &mut Rng, n: usize, out: &mut Vec<u8>) {
 }
 
 /// Appends one value of `kind` under the key a log would print it with
-/// (` 身份证号:…`, ` imei=…`, ` client_ip=…`).
+/// (` 身份证号:…`, ` imei=…`, ` client_ip=…`); nothing for a custom kind.
 pub fn planted(rng: &mut Rng, kind: Kind, out: &mut Vec<u8>) {
     let _ = match kind {
         Kind::ResidentId => write!(out, " 身份证号:{}", resident_id(rng)),
@@ -208,6 +208,7 @@ pub fn planted(rng: &mut Rng, kind: Kind, out: &mut Vec<u8>) {
         Kind::Email => write!(out, " email={}", email(rng)),
         Kind::Ipv4 => write!(out, " client_ip={}", ipv4(rng)),
         Kind::MacAddress => write!(out, " mac={}", mac(rng)),
+        _ => Ok(()),
     };
 }
 

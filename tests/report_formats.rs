@@ -83,12 +83,9 @@ fn assert_no_raw(tree: &Tree, text: &str) {
     }
 }
 
-#[test]
-fn sarif_is_schema_valid_masked_and_stable() {
-    let tree = tree();
-    let first = String::from_utf8(run(&tree, "sarif")).unwrap();
-    let doc: Value = serde_json::from_str(&first).expect("SARIF is JSON");
-
+/// Asserts that `doc` validates against the official SARIF 2.1.0 schema,
+/// and that the schema rejects a broken copy of it.
+fn assert_valid_sarif(doc: &Value) {
     let schema: Value = serde_json::from_str(
         &fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -99,7 +96,7 @@ fn sarif_is_schema_valid_masked_and_stable() {
     .unwrap();
     let validator = jsonschema::draft4::new(&schema).expect("schema compiles");
     let errors: Vec<String> = validator
-        .iter_errors(&doc)
+        .iter_errors(doc)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "SARIF schema errors: {errors:#?}");
@@ -107,6 +104,14 @@ fn sarif_is_schema_valid_masked_and_stable() {
     let mut broken = doc.clone();
     broken["runs"][0]["results"][0]["level"] = "fatal".into();
     assert!(!validator.is_valid(&broken));
+}
+
+#[test]
+fn sarif_is_schema_valid_masked_and_stable() {
+    let tree = tree();
+    let first = String::from_utf8(run(&tree, "sarif")).unwrap();
+    let doc: Value = serde_json::from_str(&first).expect("SARIF is JSON");
+    assert_valid_sarif(&doc);
 
     assert_eq!(doc["version"], "2.1.0");
     let run0 = &doc["runs"][0];
@@ -114,8 +119,8 @@ fn sarif_is_schema_valid_masked_and_stable() {
     assert_eq!(driver["name"], "piscan");
     assert_eq!(driver["version"], env!("CARGO_PKG_VERSION"));
     let rules = driver["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), Kind::ALL.len());
-    for (rule, kind) in rules.iter().zip(Kind::ALL) {
+    assert_eq!(rules.len(), Kind::BUILTIN.len());
+    for (rule, kind) in rules.iter().zip(Kind::BUILTIN) {
         assert_eq!(rule["id"], kind.id());
         let sensitive = rule["properties"]["sensitive"].as_bool().unwrap();
         let level = if sensitive { "error" } else { "warning" };
@@ -248,4 +253,78 @@ fn md_is_the_inventory() {
     assert!(md.contains("**Scan:** 6 findings"));
     // Findings are not listed: no masked values.
     assert!(!md.contains("***"));
+}
+
+#[test]
+fn sarif_lists_custom_kinds_as_rules() {
+    let mut tree = tree();
+    let root = tree.dir.path();
+    fs::write(
+        root.join("piscan.toml"),
+        r#"
+[[custom]]
+id = "employee_card"
+regex = '\bEMP\d{12}\b'
+validator = "luhn"
+context = ["工号"]
+category = "identity.employee_id"
+sensitive = true
+label_zh = "员工卡号"
+label_en = "Employee card number"
+
+[[custom]]
+id = "ticket_no"
+regex = '\bTK-\d{4}-\d{4}\b'
+category = "service.ticket"
+"#,
+    )
+    .unwrap();
+    let payload = "12345678901";
+    let check = piscan::detect::luhn::check_digit(payload.as_bytes()) as char;
+    let card = format!("EMP{payload}{check}");
+    let ticket = "TK-2024-0042".to_string();
+    fs::write(root.join("hr.log"), format!("工号 {card} 工单 {ticket}\n")).unwrap();
+    tree.raw.extend([card, ticket]);
+
+    let text = String::from_utf8(run(&tree, "sarif")).unwrap();
+    assert_no_raw(&tree, &text);
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_valid_sarif(&doc);
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), Kind::BUILTIN.len() + 2);
+    assert_eq!(ids[..8], Kind::BUILTIN.map(Kind::id));
+    assert_eq!(ids[8..], ["employee_card", "ticket_no"]);
+    assert_eq!(rules[8]["name"], "EmployeeCard");
+    assert_eq!(rules[8]["defaultConfiguration"]["level"], "error");
+    assert_eq!(
+        rules[8]["shortDescription"]["text"],
+        "员工卡号 / Employee card number"
+    );
+    assert_eq!(rules[9]["defaultConfiguration"]["level"], "warning");
+
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), FINDINGS + 2);
+    for r in results {
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], r["ruleId"]);
+        assert_eq!(r["level"], rules[index]["defaultConfiguration"]["level"]);
+    }
+    let custom: Vec<(&str, u64, &str)> = results
+        .iter()
+        .filter(|r| r["ruleIndex"].as_u64().unwrap() >= 8)
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap(),
+                r["ruleIndex"].as_u64().unwrap(),
+                r["properties"]["confidence"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        custom,
+        [("employee_card", 8, "high"), ("ticket_no", 9, "medium")]
+    );
 }

@@ -45,7 +45,7 @@ fn write_log(path: &Path, size: u64, seed: u64) -> io::Result<u64> {
     let mut lines = LogLines::new(1_715_912_625_123 + (seed % 1000) * 3_600_000);
     while written < size {
         line.clear();
-        let plant = (rng.below(100) < PII_PERCENT).then(|| *rng.pick(&Kind::ALL));
+        let plant = (rng.below(100) < PII_PERCENT).then(|| *rng.pick(&Kind::BUILTIN));
         lines.write(&mut rng, plant, &mut line);
         out.write_all(&line)?;
         written += line.len() as u64;

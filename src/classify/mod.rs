@@ -1,13 +1,15 @@
 //! Classification: every kind maps to a GB/T 35273 Appendix A category and
 //! an Appendix B sensitivity.
 //!
-//! The mapping is the table `patterns/kinds.tsv`; this module only parses it
-//! once and answers lookups. Detectors know nothing of categories, reports
+//! The mapping of the builtin kinds is the table `patterns/kinds.tsv`; this
+//! module only parses it once and answers lookups. A custom kind carries its
+//! own category, sensitivity and labels in its definition
+//! ([`crate::detect::custom`]). Detectors know nothing of categories, reports
 //! know nothing of validators: this table is the only link between them.
 
 use std::sync::LazyLock;
 
-use crate::detect::Kind;
+use crate::detect::{custom, Kind};
 use crate::patterns;
 
 /// What GB/T 35273 says about one kind of personal information.
@@ -26,15 +28,15 @@ pub struct Class {
 }
 
 static TABLE: LazyLock<Vec<Class>> = LazyLock::new(|| {
-    let mut table: Vec<Option<Class>> = vec![None; Kind::ALL.len()];
+    let mut table: Vec<Option<Class>> = vec![None; Kind::BUILTIN.len()];
     for (line, rec) in patterns::records(patterns::KINDS) {
         let [kind, category, sensitive, label_zh, label_en, description] = rec[..] else {
             patterns::bad_record("kinds.tsv", line, "expected 6 columns")
         };
-        let Some(kind) = Kind::from_id(kind) else {
+        let Some(kind) = Kind::BUILTIN.into_iter().find(|k| k.id() == kind) else {
             patterns::bad_record("kinds.tsv", line, "unknown kind")
         };
-        table[kind as usize] = Some(Class {
+        table[kind.index()] = Some(Class {
             category,
             sensitive: sensitive == "yes",
             label_zh,
@@ -44,7 +46,7 @@ static TABLE: LazyLock<Vec<Class>> = LazyLock::new(|| {
     }
     table
         .into_iter()
-        .zip(Kind::ALL)
+        .zip(Kind::BUILTIN)
         .map(|(class, kind)| {
             class.unwrap_or_else(|| panic!("patterns/kinds.tsv: no row for {}", kind.id()))
         })
@@ -53,7 +55,10 @@ static TABLE: LazyLock<Vec<Class>> = LazyLock::new(|| {
 
 /// The category and sensitivity of `kind`.
 pub fn classify(kind: Kind) -> &'static Class {
-    &TABLE[kind as usize]
+    match TABLE.get(kind.index()) {
+        Some(class) => class,
+        None => &custom::get(kind).class,
+    }
 }
 
 #[cfg(test)]
@@ -72,7 +77,7 @@ mod tests {
             (Kind::Ipv4, "identity.virtual_identity", false),
             (Kind::MacAddress, "service.device", false),
         ];
-        assert_eq!(expect.len(), Kind::ALL.len());
+        assert_eq!(expect.len(), Kind::BUILTIN.len());
         for (kind, category, sensitive) in expect {
             let class = classify(kind);
             assert_eq!(class.category, category, "{}", kind.id());

@@ -7,6 +7,9 @@
 //! `client_ip=` but not in `zip`. Words marked `!kind` in the table speak
 //! against a kind (`version` before a dotted quad). Lookups happen only for candidates that
 //! already passed validation, which keeps them off the hot path.
+//!
+//! Custom kinds' context words ([`super::custom`]) are a second [`Words`]
+//! automaton with the same matching rule and window.
 
 use std::sync::LazyLock;
 
@@ -28,12 +31,17 @@ impl KindSet {
 
     /// Whether `kind` is in the set.
     pub fn contains(self, kind: Kind) -> bool {
-        self.0 & (1 << kind as u32) != 0
+        self.0 & (1 << kind.index()) != 0
     }
 
     /// Adds `kind` to the set.
     pub fn insert(&mut self, kind: Kind) {
-        self.0 |= 1 << kind as u32;
+        self.0 |= 1 << kind.index();
+    }
+
+    /// The kinds in either set.
+    pub fn union(self, other: KindSet) -> KindSet {
+        KindSet(self.0 | other.0)
     }
 }
 
@@ -50,21 +58,71 @@ impl Evidence {
     /// Both sets combined with another piece of evidence.
     pub fn with(self, other: Evidence) -> Evidence {
         Evidence {
-            pro: KindSet(self.pro.0 | other.pro.0),
-            contra: KindSet(self.contra.0 | other.contra.0),
+            pro: self.pro.union(other.pro),
+            contra: self.contra.union(other.contra),
         }
     }
 }
 
-struct Words {
+/// A list of context words compiled into one automaton: the builtin words
+/// of `patterns/context.tsv`, or the words of the configuration's custom
+/// kinds ([`super::custom`]).
+#[derive(Debug, Clone)]
+pub struct Words {
     automaton: AhoCorasick,
     /// Per pattern: the kind and whether the word speaks against it.
     kinds: Vec<(Kind, bool)>,
 }
 
+impl Words {
+    /// The automaton of `(kind, against, word)` entries: ASCII
+    /// case-insensitive, `against` marks a counter-word.
+    pub fn new<'w>(entries: impl IntoIterator<Item = (Kind, bool, &'w str)>) -> Words {
+        let mut words = Vec::new();
+        let mut kinds = Vec::new();
+        for (kind, against, word) in entries {
+            words.push(word);
+            kinds.push((kind, against));
+        }
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&words)
+            .expect("context words build an automaton");
+        Words { automaton, kinds }
+    }
+
+    /// The evidence of the words in `haystack`.
+    pub fn evidence_in(&self, haystack: &[u8]) -> Evidence {
+        let mut evidence = Evidence::default();
+        for m in self.automaton.find_overlapping_iter(haystack) {
+            let word_start = haystack[m.start()];
+            let word_end = haystack[m.end() - 1];
+            let glued_before = word_start.is_ascii_alphabetic()
+                && m.start() > 0
+                && haystack[m.start() - 1].is_ascii_alphabetic();
+            let glued_after = word_end.is_ascii_alphabetic()
+                && haystack.get(m.end()).is_some_and(u8::is_ascii_alphabetic);
+            if !glued_before && !glued_after {
+                let (kind, against) = self.kinds[m.pattern().as_usize()];
+                if against {
+                    evidence.contra.insert(kind);
+                } else {
+                    evidence.pro.insert(kind);
+                }
+            }
+        }
+        evidence
+    }
+
+    /// What the words within [`WINDOW_CHARS`] characters before `start`,
+    /// on the same line, say.
+    pub fn before(&self, text: &[u8], start: usize) -> Evidence {
+        self.evidence_in(window_before(text, start))
+    }
+}
+
 static WORDS: LazyLock<Words> = LazyLock::new(|| {
-    let mut words = Vec::new();
-    let mut kinds = Vec::new();
+    let mut entries = Vec::new();
     for (line, rec) in patterns::records(patterns::CONTEXT_WORDS) {
         let [kind, word] = rec[..] else {
             patterns::bad_record("context.tsv", line, "expected 2 columns")
@@ -73,51 +131,17 @@ static WORDS: LazyLock<Words> = LazyLock::new(|| {
             Some(kind) => (kind, true),
             None => (kind, false),
         };
-        let Some(kind) = Kind::from_id(kind) else {
+        let Some(kind) = Kind::BUILTIN.into_iter().find(|k| k.id() == kind) else {
             patterns::bad_record("context.tsv", line, "unknown kind")
         };
-        words.push(word);
-        kinds.push((kind, against));
+        entries.push((kind, against, word));
     }
-    let automaton = AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(&words)
-        .expect("context words build an automaton");
-    Words { automaton, kinds }
+    Words::new(entries)
 });
 
-/// The evidence of the words in `haystack`.
-fn evidence_in(haystack: &[u8]) -> Evidence {
-    let words = &*WORDS;
-    let mut evidence = Evidence::default();
-    for m in words.automaton.find_overlapping_iter(haystack) {
-        let word_start = haystack[m.start()];
-        let word_end = haystack[m.end() - 1];
-        let glued_before = word_start.is_ascii_alphabetic()
-            && m.start() > 0
-            && haystack[m.start() - 1].is_ascii_alphabetic();
-        let glued_after = word_end.is_ascii_alphabetic()
-            && haystack.get(m.end()).is_some_and(u8::is_ascii_alphabetic);
-        if !glued_before && !glued_after {
-            let (kind, against) = words.kinds[m.pattern().as_usize()];
-            if against {
-                evidence.contra.insert(kind);
-            } else {
-                evidence.pro.insert(kind);
-            }
-        }
-    }
-    evidence
-}
-
-/// What a field name says (`身份证号`, `user_phone`, `imei`, `version` …).
-pub fn in_field(field: &str) -> Evidence {
-    evidence_in(field.as_bytes())
-}
-
-/// What the words within [`WINDOW_CHARS`] characters before `start`, on the
-/// same line, say.
-pub fn before(text: &[u8], start: usize) -> Evidence {
+/// The text within [`WINDOW_CHARS`] characters before `start`, on the same
+/// line: where a context word may stand before a value.
+pub fn window_before(text: &[u8], start: usize) -> &[u8] {
     let mut from = start;
     let mut chars = 0;
     while from > 0 && chars < WINDOW_CHARS {
@@ -130,7 +154,18 @@ pub fn before(text: &[u8], start: usize) -> Evidence {
             chars += 1;
         }
     }
-    evidence_in(&text[from..start])
+    &text[from..start]
+}
+
+/// What a field name says (`身份证号`, `user_phone`, `imei`, `version` …).
+pub fn in_field(field: &str) -> Evidence {
+    WORDS.evidence_in(field.as_bytes())
+}
+
+/// What the words within [`WINDOW_CHARS`] characters before `start`, on the
+/// same line, say.
+pub fn before(text: &[u8], start: usize) -> Evidence {
+    WORDS.before(text, start)
 }
 
 #[cfg(test)]

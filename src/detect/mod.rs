@@ -20,9 +20,15 @@
 //! the field name or just before the value. Nothing here allocates per line
 //! or per candidate, and nothing knows about files: callers pass text and an
 //! optional field name and get byte ranges back.
+//!
+//! Kinds defined in the configuration ([`custom`]) are not part of this pass:
+//! they are regexes with an optional validator, run by
+//! [`custom::CustomDetectors::scan`] as a second pass over the same text, and
+//! only when any are defined.
 
 pub mod bank_card;
 pub mod context;
+pub mod custom;
 pub mod email;
 pub mod imei;
 pub mod ipv4;
@@ -34,30 +40,56 @@ pub mod resident_id;
 
 use context::Evidence;
 
-/// A kind of personal information that piscan detects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
+/// Most kinds a process knows: the builtins and the custom kinds together
+/// (a [`context::KindSet`] is a 32-bit set, per-kind arrays have this size).
+pub const MAX_KINDS: usize = 32;
+
+/// A kind of personal information that piscan detects: one of the
+/// [`Kind::BUILTIN`] kinds, or a custom kind defined in the configuration
+/// and registered with [`custom::register`].
+///
+/// A small copyable index (`kind.index()` < [`MAX_KINDS`]): builtins are
+/// 0‥7 in the order of the contract's table, custom kinds follow in the
+/// order they were registered. Builtins are associated constants, usable as
+/// `match` patterns; a `match` needs a `_` arm for custom kinds.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Kind(u8);
+
+#[allow(non_upper_case_globals)]
+impl Kind {
     /// PRC resident identity card number (GB 11643).
-    ResidentId,
+    pub const ResidentId: Kind = Kind(0);
     /// Bank card or account number.
-    BankCard,
+    pub const BankCard: Kind = Kind(1);
     /// PRC passport number.
-    Passport,
+    pub const Passport: Kind = Kind(2);
     /// Mainland mobile phone number.
-    Mobile,
+    pub const Mobile: Kind = Kind(3);
     /// Mobile device IMEI.
-    Imei,
+    pub const Imei: Kind = Kind(4);
     /// Email address.
-    Email,
+    pub const Email: Kind = Kind(5);
     /// IPv4 address.
-    Ipv4,
+    pub const Ipv4: Kind = Kind(6);
     /// MAC address.
-    MacAddress,
+    pub const MacAddress: Kind = Kind(7);
 }
 
+/// The ids of the builtin kinds, by index.
+const BUILTIN_IDS: [&str; 8] = [
+    "cn_resident_id",
+    "bank_card",
+    "cn_passport",
+    "cn_mobile",
+    "imei",
+    "email",
+    "ipv4",
+    "mac_address",
+];
+
 impl Kind {
-    /// Every kind, in the order of the contract's table.
-    pub const ALL: [Kind; 8] = [
+    /// Every builtin kind, in the order of the contract's table.
+    pub const BUILTIN: [Kind; 8] = [
         Kind::ResidentId,
         Kind::BankCard,
         Kind::Passport,
@@ -68,28 +100,65 @@ impl Kind {
         Kind::MacAddress,
     ];
 
-    /// The stable id used in every output format (`cn_resident_id`, …).
+    /// Every kind known to the process: the builtins, then the registered
+    /// custom kinds. A kind's position in this list is its [`Kind::index`].
+    pub fn all() -> Vec<Kind> {
+        Kind::BUILTIN
+            .into_iter()
+            .chain(custom::registered())
+            .collect()
+    }
+
+    /// The kind's position in [`Kind::all`], below [`MAX_KINDS`]: the index
+    /// of per-kind arrays and sets.
+    #[inline]
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
+    /// Whether the kind is one of [`Kind::BUILTIN`].
+    #[inline]
+    pub fn is_builtin(self) -> bool {
+        self.index() < Kind::BUILTIN.len()
+    }
+
+    /// The kind at `index`, which must be a builtin's or a registered one's.
+    fn at(index: usize) -> Kind {
+        debug_assert!(index < MAX_KINDS);
+        Kind(index as u8)
+    }
+
+    /// The stable id used in every output format (`cn_resident_id`, …, or
+    /// a custom kind's id).
     pub fn id(self) -> &'static str {
-        match self {
-            Kind::ResidentId => "cn_resident_id",
-            Kind::BankCard => "bank_card",
-            Kind::Passport => "cn_passport",
-            Kind::Mobile => "cn_mobile",
-            Kind::Imei => "imei",
-            Kind::Email => "email",
-            Kind::Ipv4 => "ipv4",
-            Kind::MacAddress => "mac_address",
+        match BUILTIN_IDS.get(self.index()) {
+            Some(id) => id,
+            None => custom::definition(self).id.as_str(),
         }
     }
 
-    /// The kind with the given id.
+    /// The kind with the given id, builtin or registered.
     pub fn from_id(id: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.id() == id)
+        Kind::BUILTIN
+            .into_iter()
+            .find(|k| k.id() == id)
+            .or_else(|| custom::find(id))
     }
 
-    /// Whether the value is made of digits, so masking keeps 3 + 4 of them.
+    /// Whether the value is made of digits: true for the builtins but email
+    /// and MAC address, and for custom kinds with a checksum validator.
     pub fn is_numeric(self) -> bool {
-        !matches!(self, Kind::Email | Kind::MacAddress)
+        match self {
+            Kind::Email | Kind::MacAddress => false,
+            k if k.is_builtin() => true,
+            k => custom::definition(k).validator != custom::Validator::None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Kind({})", self.id())
     }
 }
 

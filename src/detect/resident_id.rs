@@ -80,6 +80,36 @@ pub fn check_char(first17: &[u8]) -> u8 {
     CHECK_CHARS[(sum % 11) as usize]
 }
 
+/// The ISO 7064 MOD 11-2 check character (`0`-`9` or `X`) of ASCII digits
+/// of any length; [`check_char`] is its 17-digit case with the weights of
+/// GB 11643 precomputed. `None` when a byte is not a digit.
+pub fn mod11_2_check_char(payload: &[u8]) -> Option<u8> {
+    // The weight of a digit is 2^k mod 11, k its distance from the check
+    // character; the sum is taken mod 11 as in `check_char`.
+    let mut sum = 0u32;
+    let mut weight = 2u32;
+    for &b in payload.iter().rev() {
+        let d = u32::from(b.wrapping_sub(b'0'));
+        if d > 9 {
+            return None;
+        }
+        sum = (sum + d * weight) % 11;
+        weight = weight * 2 % 11;
+    }
+    Some(CHECK_CHARS[sum as usize])
+}
+
+/// Whether `value` (ASCII digits, the last one possibly `X` or `x`) ends
+/// with its ISO 7064 MOD 11-2 check character. Needs at least two characters.
+pub fn is_valid_mod11_2(value: &[u8]) -> bool {
+    match value.split_last() {
+        Some((&check, payload)) if !payload.is_empty() => {
+            mod11_2_check_char(payload) == Some(check.to_ascii_uppercase())
+        }
+        _ => false,
+    }
+}
+
 /// Whether `yyyymmdd` is a real calendar day from 1900-01-01 to today.
 pub fn is_birth_date(yyyymmdd: &[u8]) -> bool {
     let (y, m, d) = (
@@ -133,6 +163,31 @@ mod tests {
     fn with_check(first17: &str) -> String {
         let c = check_char(first17.as_bytes()) as char;
         format!("{first17}{c}")
+    }
+
+    #[test]
+    fn generic_mod11_2_agrees_with_gb11643() {
+        for first17 in [
+            "11010519491231002",
+            "44030419800101123",
+            "00000000000000000",
+        ] {
+            let id = with_check(first17);
+            assert_eq!(
+                mod11_2_check_char(first17.as_bytes()),
+                Some(check_char(first17.as_bytes()))
+            );
+            assert!(is_valid_mod11_2(id.as_bytes()));
+            assert!(is_valid_mod11_2(id.to_ascii_lowercase().as_bytes()));
+        }
+        assert!(is_valid_mod11_2(b"11010519491231002X"));
+        assert!(!is_valid_mod11_2(b"110105194912310029"));
+        // ISO 7064 example: 0794 has check character 0.
+        assert!(is_valid_mod11_2(b"07940"));
+        assert!(!is_valid_mod11_2(b"07941"));
+        assert!(!is_valid_mod11_2(b"0"));
+        assert!(!is_valid_mod11_2(b""));
+        assert!(!is_valid_mod11_2(b"12a45"));
     }
 
     #[test]

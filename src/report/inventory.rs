@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{Column, FileReport, Outcome};
 use crate::classify::classify;
-use crate::detect::{context, Confidence, Kind};
+use crate::detect::{context, Confidence, Kind, MAX_KINDS};
 
 /// How many locations the summary lists per kind.
 const TOP_LOCATIONS: usize = 10;
@@ -161,12 +161,12 @@ pub struct Summary {
 }
 
 fn column_summary(path: &str, column: &Column, threshold: f64) -> ColumnSummary {
-    let named = context::in_field(&column.field).pro;
-    let mut kinds: Vec<ColumnKind> = Kind::ALL
-        .iter()
-        .filter(|&&kind| column.hits[kind as usize] > 0)
-        .map(|&kind| {
-            let count = column.hits[kind as usize];
+    let named = context::in_field(&column.field).pro.union(column.named);
+    let mut kinds: Vec<ColumnKind> = Kind::all()
+        .into_iter()
+        .filter(|kind| column.hits[kind.index()] > 0)
+        .map(|kind| {
+            let count = column.hits[kind.index()];
             let ratio = count as f64 / column.values.max(1) as f64;
             ColumnKind {
                 kind: kind.id(),
@@ -258,18 +258,18 @@ impl Inventory {
                 self.streams_with_findings.insert(report.path.clone());
             }
         }
-        let mut per_kind = [0u64; Kind::ALL.len()];
+        let mut per_kind = [0u64; MAX_KINDS];
         for f in &report.findings {
             let stats = self.kinds.entry(f.kind).or_default();
             stats.count += 1;
             stats.high += u64::from(f.confidence == Confidence::High);
             stats.distinct.insert(f.value_hash);
-            per_kind[f.kind as usize] += 1;
+            per_kind[f.kind.index()] += 1;
         }
-        for kind in Kind::ALL {
-            if per_kind[kind as usize] > 0 {
+        for kind in Kind::all() {
+            if per_kind[kind.index()] > 0 {
                 let stats = self.kinds.entry(kind).or_default();
-                *stats.files.entry(report.path.clone()).or_default() += per_kind[kind as usize];
+                *stats.files.entry(report.path.clone()).or_default() += per_kind[kind.index()];
             }
         }
     }

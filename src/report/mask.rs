@@ -5,14 +5,22 @@
 //! the domain of an email (`z***@example.com`). Values shorter than 11
 //! letters and digits keep a quarter at each end, so no short value is ever
 //! printed whole. Separators are kept so the shape stays recognisable.
+//!
+//! A custom kind's value may be any text the user's regex matches, not only
+//! ASCII: every letter or digit of any script counts and is masked by the
+//! same rule (`EMP1234567890123` → `EMP*********0123`, `张三丰` → `***`),
+//! and a value without any letter or digit is masked whole.
 
 use std::hash::BuildHasher;
 use std::sync::LazyLock;
 
-use crate::detect::Kind;
+use crate::detect::{custom, Kind};
 
 /// Masks `value` of `kind` for printing.
 pub fn mask(kind: Kind, value: &str) -> String {
+    if !kind.is_builtin() {
+        return mask_custom(value);
+    }
     if kind == Kind::Email {
         if let Some((local, domain)) = value.split_once('@') {
             let first = local.chars().next().unwrap_or('*');
@@ -49,8 +57,36 @@ pub fn mask(kind: Kind, value: &str) -> String {
         .collect()
 }
 
+/// Masks a custom kind's value: the 3 + 4 rule (a quarter at each end
+/// below 11) over its letters and digits of any script; everything else is
+/// kept, unless there is no letter or digit at all.
+fn mask_custom(value: &str) -> String {
+    let n = value.chars().filter(|c| c.is_alphanumeric()).count();
+    if n == 0 {
+        return "*".repeat(value.chars().count());
+    }
+    let (head, tail) = if n >= 11 { (3, 4) } else { (n / 4, n / 4) };
+    let mut seen = 0;
+    value
+        .chars()
+        .map(|c| {
+            if !c.is_alphanumeric() {
+                return c;
+            }
+            seen += 1;
+            if seen <= head || seen > n - tail {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
 /// The canonical form of a value, so `138 1234 5678`, `+86-138-1234-5678`
-/// and `13812345678` count as one distinct value.
+/// and `13812345678` count as one distinct value. For a custom kind with a
+/// validator it is the characters the checksum is computed over (digits
+/// and a final upper-case `X`); without a validator the value as found.
 pub fn canonical(kind: Kind, value: &str) -> String {
     match kind {
         Kind::Email => value.to_ascii_lowercase(),
@@ -62,6 +98,15 @@ pub fn canonical(kind: Kind, value: &str) -> String {
             digits[digits.len().saturating_sub(11)..].to_string()
         }
         Kind::BankCard | Kind::Imei => value.chars().filter(char::is_ascii_digit).collect(),
+        // A custom kind with a checksum: the characters it is computed
+        // over (digits, a final `X`); without one, the value as found.
+        _ => match custom::definition(kind)
+            .validator
+            .checked_chars(value.as_bytes())
+        {
+            Some(chars) => String::from_utf8(chars).unwrap_or_default(),
+            None => value.to_string(),
+        },
     }
 }
 
@@ -130,6 +175,32 @@ mod tests {
         assert_eq!(
             mask(Kind::MacAddress, "00:1a:2b:3c:4d:5e"),
             "00:1*:**:**:4d:5e"
+        );
+    }
+
+    #[test]
+    fn custom_values_are_masked_in_any_script() {
+        let kind = custom::register(custom::CustomDef {
+            id: "unit_mask_card".to_string(),
+            regex: r"\bEMP[\d-]+".to_string(),
+            validator: custom::Validator::Luhn,
+            ..custom::CustomDef::default()
+        })
+        .unwrap();
+        assert_eq!(mask(kind, "EMP1234567890123"), "EMP*********0123");
+        assert_eq!(mask(kind, "EMP-1234-5678"), "EMP-****-5678");
+        assert_eq!(mask(kind, "EMP-12345"), "EM*-***45");
+        assert_eq!(mask(kind, "张三丰"), "***");
+        assert_eq!(mask(kind, "工号:张三丰李四"), "工*:****四");
+        assert_eq!(mask(kind, "--"), "**");
+        assert_eq!(canonical(kind, "EMP-1234-5678"), "12345678");
+        assert_eq!(
+            value_hash(kind, "EMP 1234 5678"),
+            value_hash(kind, "EMP-1234-5678")
+        );
+        assert_ne!(
+            stable_hash(kind, "EMP-1234-5678"),
+            stable_hash(Kind::BankCard, "12345678")
         );
     }
 

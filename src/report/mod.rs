@@ -14,7 +14,8 @@ pub mod sarif;
 
 use std::sync::Arc;
 
-use crate::detect::{Confidence, Kind};
+use crate::detect::context::KindSet;
+use crate::detect::{Confidence, Kind, MAX_KINDS};
 
 pub use inventory::Inventory;
 pub use output::{Format, Output};
@@ -119,9 +120,12 @@ pub struct Column {
     pub field: String,
     /// Values scanned under the name.
     pub values: u64,
-    /// Per kind (indexed by `Kind as usize`), values holding at least one
+    /// Per kind (indexed by [`Kind::index`]), values holding at least one
     /// finding of that kind.
-    pub hits: [u64; Kind::ALL.len()],
+    pub hits: [u64; MAX_KINDS],
+    /// Kinds the name is a context word for, as far as the scan knew
+    /// (custom kinds' words); the builtins' are looked up from `field`.
+    pub named: KindSet,
 }
 
 /// The result of one file, sent as one batch to the reporter.

@@ -1,7 +1,8 @@
 //! `--format sarif`: SARIF 2.1.0 for code-scanning UIs.
 //!
-//! One run; the driver lists one rule per kind (all of [`Kind::ALL`], so
-//! `ruleIndex` is stable), results stream out as files arrive. A result's
+//! One run; the driver lists one rule per kind ([`Kind::all`]: the builtins,
+//! then the custom kinds of the configuration, so a kind's `ruleIndex` is
+//! its [`Kind::index`]), results stream out as files arrive. A result's
 //! message carries the value as shown (masked unless `--show-values`); its
 //! fingerprint is a hash of the path, member, kind and the stable hash of
 //! the value, never the value itself.
@@ -63,7 +64,7 @@ fn rule(kind: Kind) -> Value {
 /// What comes before the first result: the log, the run and the rules, up
 /// to the opening of the `results` array.
 pub fn write_begin(w: &mut impl Write) -> io::Result<()> {
-    let rules: Vec<Value> = Kind::ALL.iter().map(|&k| rule(k)).collect();
+    let rules: Vec<Value> = Kind::all().into_iter().map(rule).collect();
     let driver = json!({
         "name": "piscan",
         "version": env!("CARGO_PKG_VERSION"),
@@ -150,7 +151,7 @@ pub fn write_result(buf: &mut Vec<u8>, path: &str, f: &Finding) -> io::Result<()
     }
     let result = json!({
         "ruleId": f.kind.id(),
-        "ruleIndex": Kind::ALL.iter().position(|&k| k == f.kind).unwrap_or_default(),
+        "ruleIndex": f.kind.index(),
         "level": level(f.kind),
         "message": {
             "text": format!(
