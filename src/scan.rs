@@ -244,6 +244,7 @@ pub fn scan_buffer(data: &[u8], path: String, opts: &ScanOptions) -> FileReport 
                 collector.finish();
                 FileReport {
                     path,
+                    raw_path: None,
                     outcome: Outcome::Scanned {
                         bytes: data.len() as u64,
                         encoding: collector.encoding.unwrap_or("binary container"),
@@ -282,6 +283,7 @@ fn scan_text(
         collector.finish();
         FileReport {
             path,
+            raw_path: None,
             outcome,
             findings: collector.findings,
             skipped_parts: collector.skipped_parts,
@@ -467,16 +469,17 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
         }
         if !config.stdin || !config.walk.paths.is_empty() {
             source::walk(&config.walk, |entry| {
-                let report = match entry {
+                let (report, raw_path) = match entry {
                     Entry::File { path, .. } => {
-                        let display = path.to_string_lossy().into_owned();
-                        scan_file(&path, display, opts)
+                        let (display, raw) = crate::report::display_path(&path);
+                        (scan_file(&path, display, opts), raw)
                     }
                     Entry::Skipped { path, reason } => {
-                        FileReport::skipped(path.to_string_lossy().into_owned(), reason)
+                        let (display, raw) = crate::report::display_path(&path);
+                        (FileReport::skipped(display, reason), raw)
                     }
                 };
-                let _ = tx.send(report);
+                let _ = tx.send(FileReport { raw_path, ..report });
             })?;
         }
         drop(tx);
