@@ -125,7 +125,12 @@ impl<W: Write> Output<W> {
                     if self.findings_written > 0 {
                         self.buf.push(b',');
                     }
-                    sarif::write_result(&mut self.buf, &report.path, report.raw_path.as_deref(), f)?;
+                    sarif::write_result(
+                        &mut self.buf,
+                        &report.path,
+                        report.raw_path.as_deref(),
+                        f,
+                    )?;
                     self.findings_written += 1;
                 }
             }
