@@ -129,8 +129,8 @@ fn hostile_tree() -> Tree {
         ("gz", common::gz(text.as_bytes())),
         ("zip", common::zip(&[("r.csv", text.as_bytes())])),
         ("tar", common::tar(&[("r.csv", text.as_bytes())])),
-        ("xlsx", common::xlsx(&[text.clone()], "", 0)),
-        ("docx", common::docx(&[text.clone()])),
+        ("xlsx", common::xlsx(std::slice::from_ref(&text), "", 0)),
+        ("docx", common::docx(std::slice::from_ref(&text))),
         ("db", common::sqlite_bytes(&people)),
     ];
     for (ext, data) in &samples {
@@ -501,7 +501,7 @@ fn one_multi_gigabyte_line() {
 fn office_bombs_are_refused_before_their_reader_runs() {
     let id = synth::resident_id(&mut Rng::new(9));
     let cell = format!("身份证号 {id}");
-    let honest = common::xlsx(&[cell.clone()], &"a".repeat(100), 60_000);
+    let honest = common::xlsx(std::slice::from_ref(&cell), &"a".repeat(100), 60_000);
     let mut liar = honest.clone();
     common::lie_about_size(&mut liar, "xl/sharedStrings.xml", 1000);
     let docx = common::docx(&[cell.clone(), " ".repeat(4 << 20)]);

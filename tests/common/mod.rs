@@ -147,12 +147,15 @@ pub fn sqlite_bytes(rows: &[(String, String)]) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
+/// A unit as recorded: text, line, col, row.
+pub type Recorded = (Vec<u8>, Option<u64>, u64, Option<u64>);
+
 /// What an extractor sent: units (text and the numeric parts of the place)
 /// and skips.
 #[derive(Debug, Default)]
 pub struct Recorder {
     /// `(text, line, col, row)` of every unit.
-    pub units: Vec<(Vec<u8>, Option<u64>, u64, Option<u64>)>,
+    pub units: Vec<Recorded>,
     /// `(what, reason)` of every skip.
     pub skips: Vec<(String, String)>,
 }
