@@ -224,6 +224,7 @@ impl<'m> Collector<'m> {
         if let Some((path, send)) = &mut self.flush {
             let report = FileReport {
                 path: path.to_string(),
+                raw_path: None,
                 outcome: Outcome::Partial { bytes: 0 },
                 findings: std::mem::take(&mut self.findings),
                 skipped_parts: std::mem::take(&mut self.skipped_parts),
@@ -391,6 +392,7 @@ fn buffer_report(data: &[u8], path: String, mut collector: Collector<'_>) -> Fil
             collector.finish();
             FileReport {
                 path,
+                raw_path: None,
                 outcome: Outcome::Scanned {
                     bytes: data.len() as u64,
                     encoding: collector.encoding.unwrap_or("binary container"),
@@ -418,6 +420,7 @@ fn scan_text(text: &[u8], path: String, outcome: Outcome, opts: &ScanOptions) ->
         collector.finish();
         FileReport {
             path,
+            raw_path: None,
             outcome,
             findings: collector.findings,
             skipped_parts: collector.skipped_parts,
@@ -638,17 +641,21 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
         }
         if !config.stdin || !config.walk.paths.is_empty() {
             source::walk(&config.walk, |entry| {
-                let send = &mut |report| tx.send(report).is_ok();
+                let (display, raw_path) = match &entry {
+                    Entry::File { path, .. } | Entry::Skipped { path, .. } => {
+                        crate::report::display_path(path)
+                    }
+                };
+                let send = &mut |report: FileReport| {
+                    let raw_path = raw_path.clone();
+                    tx.send(FileReport { raw_path, ..report }).is_ok()
+                };
                 match entry {
                     Entry::File { path, len } => {
-                        let display = path.to_string_lossy().into_owned();
                         scan_file(&path, display, len, opts, send);
                     }
-                    Entry::Skipped { path, reason } => {
-                        send(FileReport::skipped(
-                            path.to_string_lossy().into_owned(),
-                            reason,
-                        ));
+                    Entry::Skipped { reason, .. } => {
+                        send(FileReport::skipped(display, reason));
                     }
                 }
             })?;

@@ -62,10 +62,17 @@ pub fn resident_id(rng: &mut Rng) -> String {
     format!("{first17}{check}")
 }
 
-/// A Luhn-valid 19-digit card number with a Chinese bank BIN.
+/// A Luhn-valid 19-digit card number with a Chinese bank BIN, never one
+/// the validator takes for a test pattern (a run of 8 ascending digits,
+/// which random digits hold about once in 10^6).
 pub fn bank_card(rng: &mut Rng) -> String {
-    let bin = rng.pick(&["622202", "621700", "622848", "621661", "621799"]);
-    luhn_complete(&format!("{bin}{}", rng.digits(12)))
+    loop {
+        let bin = rng.pick(&["622202", "621700", "622848", "621661", "621799"]);
+        let card = luhn_complete(&format!("{bin}{}", rng.digits(12)));
+        if !crate::detect::bank_card::is_patterned(card.as_bytes()) {
+            return card;
+        }
+    }
 }
 
 /// An 11-digit mobile number in an assigned segment.

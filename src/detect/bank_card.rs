@@ -112,7 +112,11 @@ pub fn issuer(digits: &[u8]) -> Option<Confidence> {
 /// holding a run of 8 ascending digits (`2345678901234560`, decimal test
 /// vectors).
 pub fn is_patterned(digits: &[u8]) -> bool {
-    let periodic = (1..=4).any(|p| digits.iter().zip(&digits[p..]).all(|(a, b)| a == b));
+    let periodic = (1..=4).any(|p| {
+        digits
+            .get(p..)
+            .is_some_and(|rest| digits.iter().zip(rest).all(|(a, b)| a == b))
+    });
     let mut ascending = 1;
     let counting = digits.windows(2).any(|w| {
         ascending = if (w[0] - b'0' + 1) % 10 == w[1] - b'0' {

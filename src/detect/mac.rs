@@ -18,12 +18,18 @@ pub fn at(text: &[u8], s: usize) -> Option<usize> {
     if sep != b':' && sep != b'-' {
         return None;
     }
-    let previous = text[..s]
+    // The last line of a wrapped hex dump: the text before ends in an
+    // octet between separators (`…:61:29:`), not merely in a separator
+    // (`MAC: 02:80:…` is an address).
+    let mut before = text[..s]
         .iter()
         .rev()
         .take(64)
-        .find(|b| !b.is_ascii_whitespace());
-    if previous == Some(&sep) {
+        .skip_while(|b| b.is_ascii_whitespace());
+    let mut next = || before.next().copied();
+    let (a, b, c, d) = (next(), next(), next(), next());
+    let hex = |x: Option<u8>| x.is_some_and(|x| x.is_ascii_hexdigit());
+    if a == Some(sep) && hex(b) && hex(c) && d == Some(sep) {
         return None;
     }
     for (i, &b) in bytes.iter().enumerate() {
@@ -66,6 +72,20 @@ mod tests {
     fn valid() {
         assert_eq!(find("00:1A:2b:3C:4d:5E", 0), Some("00:1A:2b:3C:4d:5E"));
         assert_eq!(find("mac=a4-5e-60-c2-11-0f;", 4), Some("a4-5e-60-c2-11-0f"));
+    }
+
+    /// Regression: a MAC after a label ending in its separator (`MAC: …`)
+    /// was taken for the last line of a wrapped hex dump.
+    #[test]
+    fn after_a_label_ending_in_the_separator() {
+        assert_eq!(find("MAC: 02:80:33:1c:0c:4c", 5), Some("02:80:33:1c:0c:4c"));
+        assert_eq!(find("mac: 02:80:33:1c:0c:4c", 5), Some("02:80:33:1c:0c:4c"));
+        assert_eq!(find("ac:\n02:80:33:1c:0c:4c", 4), Some("02:80:33:1c:0c:4c"));
+        assert_eq!(
+            find("网卡 - a4-5e-60-c2-11-0f", 9),
+            Some("a4-5e-60-c2-11-0f")
+        );
+        assert_eq!(find("0f:61:29:\n b2:53:ff:6c:04:bc", 11), None);
     }
 
     #[test]

@@ -284,6 +284,85 @@ pub fn extract_tar(data: &[u8], limits: &Limits, depth: u32, sink: &mut dyn Sink
     }
 }
 
+/// Checks a zip-based document (`.xlsx`, `.docx` …) against the bomb
+/// guards before it is handed to its reader, which decompresses parts
+/// without bounds (calamine loads `sharedStrings.xml` whole). Every member
+/// is decompressed once into nothing, counting, under the same ratio cap
+/// and [`Budget`] as a zip member, and charged to the budget. When one goes
+/// over a limit it is skipped with the reason and `false` is returned: the
+/// document is then not read at all. A zip that cannot be opened, or a
+/// member that cannot be read, is left to the document's reader to report.
+pub fn document_within_limits(data: &[u8], limits: &Limits, sink: &mut dyn Sink) -> bool {
+    let Ok(mut archive) = ZipArchive::new(Cursor::new(data)) else {
+        return true;
+    };
+    let budget = budget_of(sink, limits);
+    for index in 0..archive.len() {
+        let Ok(file) = archive.by_index(index) else {
+            continue;
+        };
+        if file.is_dir() {
+            continue;
+        }
+        let name = file.name().to_string();
+        let compressed = file.compressed_size().min(data.len() as u64);
+        let declared = file.size();
+        let over = match measure_bounded(file, compressed, declared, limits, &budget) {
+            Some(over) => over,
+            None => continue,
+        };
+        let reason = match over {
+            Bounded::OverRatio => ratio_reason(limits),
+            _ => budget_reason(limits),
+        };
+        sink.skip(&name, &format!("{reason}; the document was not scanned"));
+        return false;
+    }
+    true
+}
+
+/// Decompresses `reader` into nothing under the caps of [`read_bounded`],
+/// charging what it produced; `Some(OverRatio | OverBudget)` when it went
+/// over one, `None` otherwise (read errors included).
+fn measure_bounded(
+    reader: impl Read,
+    compressed: u64,
+    declared: u64,
+    limits: &Limits,
+    budget: &Budget,
+) -> Option<Bounded> {
+    let ratio_cap = compressed.saturating_mul(limits.max_ratio).max(RATIO_FLOOR);
+    let remaining = budget.remaining();
+    if declared > ratio_cap {
+        return Some(Bounded::OverRatio);
+    }
+    if declared > remaining {
+        return Some(Bounded::OverBudget);
+    }
+    let cap = ratio_cap.min(remaining);
+    let mut limited = reader.take(cap.saturating_add(1));
+    let mut buf = vec![0u8; 64 << 10];
+    let mut read = 0u64;
+    loop {
+        match limited.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => read += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // Corrupt data: the document's reader reports it.
+            Err(_) => break,
+        }
+    }
+    budget.charge(read);
+    if read > cap {
+        return Some(if ratio_cap <= remaining {
+            Bounded::OverRatio
+        } else {
+            Bounded::OverBudget
+        });
+    }
+    None
+}
+
 /// What a zip member's central-directory entry says about it.
 struct ZipMember {
     name: String,

@@ -220,6 +220,9 @@ pub fn extract(
         Format::Gzip => return archive::extract_gzip(name, data, limits, depth, sink),
         Format::Zip => archive::extract_zip(data, limits, depth, sink),
         Format::Tar => archive::extract_tar(data, limits, depth, sink),
+        // Their readers decompress without bounds: check the zip first.
+        Format::Spreadsheet | Format::OfficeText
+            if data.starts_with(b"PK") && !archive::document_within_limits(data, limits, sink) => {}
         Format::Spreadsheet => sheet::extract(name, data, sink),
         Format::OfficeText => office::extract(name, data, sink),
         Format::Pdf => return Extracted::Binary("PDF document (text extraction not supported)"),

@@ -48,6 +48,9 @@ pub struct Inventory {
 pub struct Skip {
     /// Path as walked.
     pub path: String,
+    /// The path's bytes, base64, when they are not valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_b64: Option<String>,
     /// The part inside the file, when only a part was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
@@ -225,6 +228,7 @@ impl Inventory {
                 self.files_skipped += 1;
                 self.skipped.push(Skip {
                     path: report.path.clone(),
+                    path_b64: report.raw_path.as_deref().map(super::base64),
                     member: None,
                     reason: reason.clone(),
                 });
@@ -233,6 +237,7 @@ impl Inventory {
         for part in &report.skipped_parts {
             self.skipped.push(Skip {
                 path: report.path.clone(),
+                path_b64: report.raw_path.as_deref().map(super::base64),
                 member: Some(part.part.clone()).filter(|p| !p.is_empty()),
                 reason: part.reason.clone(),
             });

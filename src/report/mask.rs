@@ -29,9 +29,10 @@ pub fn mask(kind: Kind, value: &str) -> String {
     }
     let n = value.chars().filter(char::is_ascii_alphanumeric).count();
     // A mobile number's country code (86, 0086) is shown as is; the 3 + 4
-    // rule applies to the 11-digit number after it.
+    // rule applies to the 11-digit number after it. Nothing longer than a
+    // country code is shown as one.
     let prefix = if kind == Kind::Mobile {
-        n.saturating_sub(11)
+        n.saturating_sub(11).min(4)
     } else {
         0
     };
@@ -170,6 +171,8 @@ mod tests {
     fn separators_kept_short_values_hidden() {
         assert_eq!(mask(Kind::Mobile, "+86 138 1234 5678"), "+86 138 **** 5678");
         assert_eq!(mask(Kind::Mobile, "008613812345678"), "0086138****5678");
+        // Regression: a longer run was shown whole but for 4 digits.
+        assert_eq!(mask(Kind::Mobile, "1234567890123456"), "1234567*****3456");
         assert_eq!(mask(Kind::Passport, "E12345678"), "E1*****78");
         assert_eq!(mask(Kind::Ipv4, "10.1.2.3"), "1*.*.*.3");
         assert_eq!(

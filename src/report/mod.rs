@@ -20,6 +20,38 @@ use crate::detect::{Confidence, Kind, MAX_KINDS};
 pub use inventory::Inventory;
 pub use output::{Format, Output};
 
+/// A path for reports: its text (lossy UTF-8), and its bytes when they are
+/// not valid UTF-8 (see [`FileReport::raw_path`]).
+pub fn display_path(path: &std::path::Path) -> (String, Option<Vec<u8>>) {
+    match path.to_str() {
+        Some(text) => (text.to_string(), None),
+        None => (
+            path.to_string_lossy().into_owned(),
+            Some(path.as_os_str().as_encoded_bytes().to_vec()),
+        ),
+    }
+}
+
+/// Standard base64 (RFC 4648, with padding), for `path_b64`.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// One validated value, located and classified, ready to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -131,8 +163,12 @@ pub struct Column {
 /// The result of one file, sent as one batch to the reporter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileReport {
-    /// Path as walked (`-` or `--stdin-name` for stdin).
+    /// Path as walked (`-` or `--stdin-name` for stdin), lossily converted
+    /// to UTF-8.
     pub path: String,
+    /// The path's bytes when they are not valid UTF-8 (so `path` lost
+    /// some): reports carry them alongside (`path_b64`). `None` otherwise.
+    pub raw_path: Option<Vec<u8>>,
     /// Scanned or skipped.
     pub outcome: Outcome,
     /// Findings in file order.
@@ -148,10 +184,47 @@ impl FileReport {
     pub fn skipped(path: String, reason: String) -> FileReport {
         FileReport {
             path,
+            raw_path: None,
             outcome: Outcome::Skipped { reason },
             findings: Vec::new(),
             skipped_parts: Vec::new(),
             columns: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_of_rfc4648_vectors() {
+        for (raw, b64) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(raw.as_bytes()), b64);
+        }
+        assert_eq!(base64(b"\xff\xfe\x00"), "//4A");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn display_path_keeps_bytes_only_when_lossy() {
+        use std::os::unix::ffi::OsStrExt;
+        let raw = std::path::Path::new(std::ffi::OsStr::from_bytes(b"d/n\xff.txt"));
+        assert_eq!(
+            display_path(raw),
+            ("d/n\u{fffd}.txt".to_string(), Some(b"d/n\xff.txt".to_vec()))
+        );
+        assert_eq!(
+            display_path(std::path::Path::new("d/名单.csv")),
+            ("d/名单.csv".to_string(), None)
+        );
     }
 }

@@ -122,7 +122,7 @@ impl<W: Write> Output<W> {
                     if self.format == Format::Json && self.findings_written > 0 {
                         self.buf.push(b',');
                     }
-                    write_json(&mut self.buf, &report.path, f)?;
+                    write_json(&mut self.buf, &report.path, report.raw_path.as_deref(), f)?;
                     if self.format == Format::Jsonl {
                         self.buf.push(b'\n');
                     }
@@ -134,7 +134,12 @@ impl<W: Write> Output<W> {
                     if self.findings_written > 0 {
                         self.buf.push(b',');
                     }
-                    sarif::write_result(&mut self.buf, &report.path, f)?;
+                    sarif::write_result(
+                        &mut self.buf,
+                        &report.path,
+                        report.raw_path.as_deref(),
+                        f,
+                    )?;
                     self.findings_written += 1;
                 }
             }
@@ -242,11 +247,20 @@ fn json_str(buf: &mut Vec<u8>, key: &str, value: &str) -> io::Result<()> {
 }
 
 /// Appends one finding as a JSON object (no newline), fields in contract
-/// order; location fields only when set.
-pub fn write_json(buf: &mut Vec<u8>, path: &str, f: &Finding) -> io::Result<()> {
+/// order; location fields only when set. `raw_path` is the path's bytes when
+/// `path` is a lossy rendering of them: they follow it as `path_b64`.
+pub fn write_json(
+    buf: &mut Vec<u8>,
+    path: &str,
+    raw_path: Option<&[u8]>,
+    f: &Finding,
+) -> io::Result<()> {
     let class = classify(f.kind);
     buf.extend_from_slice(b"{\"path\":");
     serde_json::to_writer(&mut *buf, path)?;
+    if let Some(raw) = raw_path {
+        json_str(buf, "path_b64", &super::base64(raw))?;
+    }
     if let Some(member) = &f.member {
         json_str(buf, "member", member)?;
     }

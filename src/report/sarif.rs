@@ -86,13 +86,23 @@ pub fn write_finish(w: &mut impl Write) -> io::Result<()> {
 /// A path as a URI reference: percent-encoded, `/`-separated; absolute
 /// paths become `file:` URIs.
 pub fn path_uri(path: &str) -> String {
-    let path = path.replace('\\', "/");
-    let bytes = path.as_bytes();
+    path_uri_bytes(path.as_bytes())
+}
+
+/// [`path_uri`] of a path's bytes, which need not be UTF-8: every byte
+/// outside the unreserved set is percent-encoded, so a non-UTF-8 name is
+/// kept exactly.
+pub fn path_uri_bytes(path: &[u8]) -> String {
+    let bytes: Vec<u8> = path
+        .iter()
+        .map(|&b| if b == b'\\' { b'/' } else { b })
+        .collect();
+    let bytes = bytes.as_slice();
     let drive = bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':';
-    let mut out = String::with_capacity(path.len() + 8);
+    let mut out = String::with_capacity(bytes.len() + 8);
     if drive {
         out.push_str("file:///");
-    } else if path.starts_with('/') {
+    } else if bytes.starts_with(b"/") {
         out.push_str("file://");
     }
     for (i, &b) in bytes.iter().enumerate() {
@@ -108,10 +118,18 @@ pub fn path_uri(path: &str) -> String {
     out
 }
 
-/// Appends one finding as a SARIF result (no separator).
-pub fn write_result(buf: &mut Vec<u8>, path: &str, f: &Finding) -> io::Result<()> {
+/// Appends one finding as a SARIF result (no separator). `raw_path` is the
+/// path's bytes when `path` is a lossy rendering of them: the URI is made
+/// from them.
+pub fn write_result(
+    buf: &mut Vec<u8>,
+    path: &str,
+    raw_path: Option<&[u8]>,
+    f: &Finding,
+) -> io::Result<()> {
     let class = classify(f.kind);
-    let mut artifact = json!({ "uri": path_uri(path) });
+    let uri = raw_path.map_or_else(|| path_uri(path), path_uri_bytes);
+    let mut artifact = json!({ "uri": uri });
     if let Some(member) = &f.member {
         artifact["properties"] = json!({ "member": &**member });
     }
@@ -183,6 +201,7 @@ mod tests {
             "file:///C:/share/%E5%90%8D%E5%8D%95.csv"
         );
         assert_eq!(path_uri("-"), "-");
+        assert_eq!(path_uri_bytes(b"/d/n\xff.txt"), "file:///d/n%FF.txt");
     }
 
     #[test]
