@@ -6,13 +6,13 @@
 //!
 //! # Tokenizer design
 //!
-//! One forward pass over the raw bytes with a cursor; no statement, line or
-//! file is ever copied. A dump is not decoded as a whole: mysqldump without
+//! One forward pass over the raw bytes with a cursor; no statement or line
+//! is ever copied (see *Streaming* for reading from a file). A dump is not decoded as a whole: mysqldump without
 //! `--hex-blob` writes raw binary between quotes, so the file is often not
 //! valid UTF-8 even when every text value is. Each value is decoded on its
 //! own instead: valid UTF-8 as is, else GB18030 if it decodes without a
 //! single error, else it is binary and skipped. (UTF-16 files, which SQL
-//! Server tools write, are the exception: they are transcoded as a whole
+//! Server tools write, are the exception: they are transcoded to UTF-8
 //! first, since no byte-level tokenizer can read them.)
 //!
 //! * **Statements.** At a statement start the first keyword picks a parser:
@@ -67,6 +67,28 @@
 //!   the broken value; the bytes skipped over are sent as one raw unit, so
 //!   nothing goes unscanned. Re-reading bytes already tokenized is limited to
 //!   the size of the file in total, so the pass stays linear.
+//! * **Streaming.** [`extract`] parses a buffer holding the whole file;
+//!   [`extract_reader`] parses a reader through a window of
+//!   [`STREAM_WINDOW`] bytes with the same parser, so memory is bounded
+//!   whatever the length of a line (MySQL 8 writes a table as one
+//!   `INSERT` line of hundreds of MB). The parser records a *checkpoint*
+//!   (position, dialect, delimiter, locator, row and context: at a
+//!   statement, between the tuples of an `INSERT`, at a `COPY` line) before
+//!   each such piece; tables changed since are kept in an undo log. When
+//!   a non-final window's end is looked at (a byte past it, a search that
+//!   finds nothing, a lookahead such as a statement-starting line that
+//!   reaches it), the piece is void: the state goes back to the
+//!   checkpoint, the driver drops the bytes before it (counting their
+//!   lines first), reads more and parses the piece again. Sink calls the
+//!   void run made before it looked at the end are not made twice (they
+//!   are counted and replayed silently). A piece that does not fit grows
+//!   the window, up to [`STREAM_CAP`]; beyond that it is parsed as if the
+//!   input ended at the window's end (reported), and a string cut that way
+//!   is skipped to its closing quote, then its statement loosely. UTF-16
+//!   input is transcoded chunk by chunk into the window. The units and
+//!   skips are the same as [`extract`]'s, except past the cap and in the
+//!   re-reading budget after errors (the bytes read so far, not the file's
+//!   size).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -241,7 +263,12 @@ fn stream(
         });
         let raw = std::mem::take(&mut win);
         let mut decoder = enc.new_decoder_without_bom_handling();
-        decode_into(&mut decoder, raw.get(bom..).unwrap_or_default(), &mut win, input.eof);
+        decode_into(
+            &mut decoder,
+            raw.get(bom..).unwrap_or_default(),
+            &mut win,
+            input.eof,
+        );
         input.decoder = Some(decoder);
         input.fill(&mut win, sniff::SNIFF_LEN)?;
     } else {
@@ -2647,7 +2674,8 @@ impl<'d, 's> Parser<'d, 's> {
         if !columns.is_empty() {
             self.note_table(&name);
             if !self.tables.contains_key(name.as_str()) && self.tables.len() < MAX_TABLES {
-                self.tables.insert(Rc::from(name.as_str()), TableState::default());
+                self.tables
+                    .insert(Rc::from(name.as_str()), TableState::default());
             }
             if let Some(state) = self.tables.get_mut(name.as_str()) {
                 state.columns = Rc::from(columns);
@@ -3988,7 +4016,10 @@ INSERT INTO a VALUES ('a6');
         borders_everywhere(&data, 120, &[phone + 5, zhang + 1, zhang + 2, zhang + 6]);
         let rec = run(&data);
         let texts: Vec<&str> = rows(&rec, "t").iter().map(|u| u.text.as_str()).collect();
-        assert_eq!(texts, ["1", "13812345678", "张三", "2", "110105199001011237"]);
+        assert_eq!(
+            texts,
+            ["1", "13812345678", "张三", "2", "110105199001011237"]
+        );
     }
 
     #[test]
@@ -4125,7 +4156,12 @@ INSERT INTO a VALUES ('a6');
         /// A valid resident ID (region 110105) that encodes `row`.
         fn id(row: u64) -> String {
             let day = 1 + row % 28;
-            let first17 = format!("110105{}{:02}{day:02}{:03}", 1950 + row % 50, 1 + row % 12, row % 1000);
+            let first17 = format!(
+                "110105{}{:02}{day:02}{:03}",
+                1950 + row % 50,
+                1 + row % 12,
+                row % 1000
+            );
             let check = crate::detect::resident_id::check_char(first17.as_bytes()) as char;
             format!("{first17}{check}")
         }
@@ -4146,10 +4182,15 @@ INSERT INTO a VALUES ('a6');
                     if n > 1 {
                         self.buf.push(b',');
                     }
-                    let tuple = format!("({n},'{}','{}','张{n}')", BigInsert::id(n), BigInsert::phone(n));
+                    let tuple = format!(
+                        "({n},'{}','{}','张{n}')",
+                        BigInsert::id(n),
+                        BigInsert::phone(n)
+                    );
                     self.buf.extend_from_slice(tuple.as_bytes());
                     if n == self.rows {
-                        self.buf.extend_from_slice(b";\nINSERT INTO after VALUES ('end');\n");
+                        self.buf
+                            .extend_from_slice(b";\nINSERT INTO after VALUES ('end');\n");
                     }
                 } else {
                     return Ok(0);
@@ -4238,12 +4279,16 @@ INSERT INTO a VALUES ('a6');
         // and the rows after it are still read.
         let mut data = padded("-- MySQL dump", b"INSERT INTO `t` VALUES (1,'");
         data.extend(std::iter::repeat_n(b'a', 300_000));
-        data.extend_from_slice(b"','13812345678'),(2,'13912345678');\nINSERT INTO u VALUES ('ok');\n");
+        data.extend_from_slice(
+            b"','13812345678'),(2,'13912345678');\nINSERT INTO u VALUES ('ok');\n",
+        );
         let (rec, stats) = streamed(&data, 0, &[4096], (4096, 64 << 10), None);
         assert!(stats.forced > 0);
         assert!(stats.max_window <= (64 << 10) + 2 * CHUNK, "{stats:?}");
         assert!(
-            rec.skips.iter().any(|(_, r)| r.contains("longer than 65536 bytes")),
+            rec.skips
+                .iter()
+                .any(|(_, r)| r.contains("longer than 65536 bytes")),
             "{:?}",
             rec.skips
         );
