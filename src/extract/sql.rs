@@ -7,11 +7,12 @@
 //! # Tokenizer design
 //!
 //! One forward pass over the raw bytes with a cursor; no statement or line
-//! is ever copied (see *Streaming* for reading from a file). A dump is not decoded as a whole: mysqldump without
-//! `--hex-blob` writes raw binary between quotes, so the file is often not
-//! valid UTF-8 even when every text value is. Each value is decoded on its
-//! own instead: valid UTF-8 as is, else GB18030 if it decodes without a
-//! single error, else it is binary and skipped. (UTF-16 files, which SQL
+//! is ever copied (see *Streaming* for reading a file in a window). A dump
+//! is not decoded as a whole: mysqldump without `--hex-blob` writes raw
+//! binary between quotes, so the file is often not valid UTF-8 even when
+//! every text value is. Each value is decoded on its own instead: valid
+//! UTF-8 as is, else GB18030 if it decodes without a single error, else it
+//! is binary and skipped. (UTF-16 files, which SQL
 //! Server tools write, are the exception: they are transcoded to UTF-8
 //! first, since no byte-level tokenizer can read them.)
 //!
