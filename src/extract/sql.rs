@@ -6,13 +6,14 @@
 //!
 //! # Tokenizer design
 //!
-//! One forward pass over the raw bytes with a cursor; no statement, line or
-//! file is ever copied. A dump is not decoded as a whole: mysqldump without
-//! `--hex-blob` writes raw binary between quotes, so the file is often not
-//! valid UTF-8 even when every text value is. Each value is decoded on its
-//! own instead: valid UTF-8 as is, else GB18030 if it decodes without a
-//! single error, else it is binary and skipped. (UTF-16 files, which SQL
-//! Server tools write, are the exception: they are transcoded as a whole
+//! One forward pass over the raw bytes with a cursor; no statement or line
+//! is ever copied (see *Streaming* for reading a file in a window). A dump
+//! is not decoded as a whole: mysqldump without `--hex-blob` writes raw
+//! binary between quotes, so the file is often not valid UTF-8 even when
+//! every text value is. Each value is decoded on its own instead: valid
+//! UTF-8 as is, else GB18030 if it decodes without a single error, else it
+//! is binary and skipped. (UTF-16 files, which SQL
+//! Server tools write, are the exception: they are transcoded to UTF-8
 //! first, since no byte-level tokenizer can read them.)
 //!
 //! * **Statements.** At a statement start the first keyword picks a parser:
@@ -67,11 +68,35 @@
 //!   the broken value; the bytes skipped over are sent as one raw unit, so
 //!   nothing goes unscanned. Re-reading bytes already tokenized is limited to
 //!   the size of the file in total, so the pass stays linear.
+//! * **Streaming.** [`extract`] parses a buffer holding the whole file;
+//!   [`extract_reader`] parses a reader through a window of
+//!   [`STREAM_WINDOW`] bytes with the same parser, so memory is bounded
+//!   whatever the length of a line (MySQL 8 writes a table as one
+//!   `INSERT` line of hundreds of MB). The parser records a *checkpoint*
+//!   (position, dialect, delimiter, locator, row and context: at a
+//!   statement, between the tuples of an `INSERT`, at a `COPY` line) before
+//!   each such piece; tables changed since are kept in an undo log. When
+//!   a non-final window's end is looked at (a byte past it, a search that
+//!   finds nothing, a lookahead such as a statement-starting line that
+//!   reaches it), the piece is void: the state goes back to the
+//!   checkpoint, the driver drops the bytes before it (counting their
+//!   lines first), reads more and parses the piece again. Sink calls the
+//!   void run made before it looked at the end are not made twice (they
+//!   are counted and replayed silently). A piece that does not fit grows
+//!   the window, up to [`STREAM_CAP`]; beyond that it is parsed as if the
+//!   input ended at the window's end (reported), and a string cut that way
+//!   is skipped to its closing quote, then its statement loosely. UTF-16
+//!   input is transcoded chunk by chunk into the window. The units and
+//!   skips are the same as [`extract`]'s, except past the cap and in the
+//!   re-reading budget after errors (the bytes read so far, not the file's
+//!   size).
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::io::{self, Read};
 use std::rc::Rc;
 
-use encoding_rs::{DecoderResult, Encoding, GB18030, UTF_16BE, UTF_16LE};
+use encoding_rs::{Decoder, DecoderResult, Encoding, GB18030, UTF_16BE, UTF_16LE};
 use memchr::{memchr, memchr2, memmem};
 
 use super::{Place, Sink, Unit};
@@ -149,6 +174,235 @@ pub fn extract(data: &[u8], max_rows_per_table: Option<u64>, sink: &mut dyn Sink
     };
     sink.encoding(ENCODING);
     Parser::new(data, start, max_rows_per_table, sink).run();
+}
+
+/// Bytes the streaming parser reads at a time: its window holds this much
+/// (from the last checkpoint on) while every piece fits.
+pub const STREAM_WINDOW: usize = 4 << 20;
+
+/// Largest window of the streaming parser. A single piece (one `INSERT`
+/// tuple, one statement that is not rows, one `COPY` line) that does not
+/// fit is read as if the input ended at the window's end (reported with
+/// [`Sink::skip`]); parsing then goes on after it.
+pub const STREAM_CAP: usize = MAX_VALUE + (1 << 20);
+
+/// Bytes kept before the checkpoint when the window moves on (the
+/// dollar-quote test looks one byte back).
+const BEHIND: usize = 16;
+
+/// Bytes read (or decoded) per `read` call.
+const CHUNK: usize = 64 << 10;
+
+/// Extracts the values of the SQL dump read from `reader` into `sink`,
+/// like [`extract`], with memory bounded whatever the length of its lines
+/// or statements: the dump is parsed in a window of [`STREAM_WINDOW`]
+/// bytes (growing up to [`STREAM_CAP`] for a single longer piece) that
+/// moves on at checkpoints between statements, `INSERT` tuples and `COPY`
+/// lines. UTF-16 dumps are transcoded as they are read.
+///
+/// `head` holds the first bytes of the file when the caller has read them
+/// already (for sniffing): they are taken before `reader`, which must then
+/// be positioned right after them. Pass `&[]` otherwise.
+///
+/// The units and skips are the same as [`extract`] gives for the whole
+/// file, in the same order, except that re-reading after syntax errors is
+/// limited to the bytes read so far rather than to the file's size, and
+/// pieces longer than [`STREAM_CAP`] are cut. Units are sent as soon as
+/// their piece is parsed. Read errors are returned (after the units of
+/// what was read before them).
+pub fn extract_reader(
+    reader: &mut dyn Read,
+    head: &[u8],
+    max_rows_per_table: Option<u64>,
+    sink: &mut dyn Sink,
+) -> io::Result<()> {
+    let limits = (STREAM_WINDOW, STREAM_CAP);
+    stream(reader, head, max_rows_per_table, sink, limits).map(|_| ())
+}
+
+/// What a streamed parse cost (for tests and measurements).
+#[derive(Debug, Default)]
+struct Stats {
+    /// Largest capacity the window buffer had.
+    max_window: usize,
+    /// Times the window moved on.
+    refills: u64,
+    /// Pieces read as if cut at the cap.
+    forced: u64,
+    /// Bytes dropped from the window's front so far.
+    dropped: u64,
+    /// Absolute end offsets of the non-final windows parsed.
+    #[cfg(test)]
+    borders: Vec<u64>,
+}
+
+/// [`extract_reader`] with a window of `window` bytes growing up to `cap`.
+fn stream(
+    reader: &mut dyn Read,
+    head: &[u8],
+    max_rows: Option<u64>,
+    sink: &mut dyn Sink,
+    (window, cap): (usize, usize),
+) -> io::Result<Stats> {
+    let mut input = Input {
+        head,
+        reader,
+        decoder: None,
+        chunk: vec![0; CHUNK],
+        eof: false,
+    };
+    // Room for the window, and for the overshoot of transcoding a chunk.
+    let slack = 2 * CHUNK;
+    let mut win = Vec::with_capacity(window.max(sniff::SNIFF_LEN + 3) + slack);
+    input.fill(&mut win, sniff::SNIFF_LEN + 3)?;
+    let mut start = 0;
+    if let Some((enc, bom)) = utf16(&win) {
+        sink.encoding(if enc == UTF_16LE {
+            "SQL dump (UTF-16LE)"
+        } else {
+            "SQL dump (UTF-16BE)"
+        });
+        let raw = std::mem::take(&mut win);
+        let mut decoder = enc.new_decoder_without_bom_handling();
+        decode_into(
+            &mut decoder,
+            raw.get(bom..).unwrap_or_default(),
+            &mut win,
+            input.eof,
+        );
+        input.decoder = Some(decoder);
+        input.fill(&mut win, sniff::SNIFF_LEN)?;
+    } else {
+        if win.starts_with(b"\xef\xbb\xbf") {
+            start = 3;
+        }
+        sink.encoding(ENCODING);
+    }
+    input.fill(&mut win, window)?;
+    let mut stats = Stats {
+        max_window: win.capacity(),
+        ..Stats::default()
+    };
+    let mut parser = Parser::new(&win, start, max_rows, sink);
+    parser.eof = input.eof;
+    let result = loop {
+        #[cfg(test)]
+        if !parser.eof {
+            stats.borders.push(stats.dropped + parser.data.len() as u64);
+        }
+        let run = parser.run();
+        if run == Run::Done {
+            break Ok(());
+        }
+        parser.settle();
+        let keep = parser.pos.saturating_sub(BEHIND);
+        let mut idle = parser.rebind(&[]);
+        win.drain(..keep);
+        idle.shift(keep);
+        stats.dropped += keep as u64;
+        if win.capacity() > 2 * (window + slack).max(win.len()) {
+            win.shrink_to((window + slack).max(win.len()));
+        }
+        let have = win.len();
+        let short = run == Run::Short;
+        let forced = short && have >= cap;
+        let mut failed = None;
+        if !forced {
+            let target = if short && have >= window / 2 {
+                have.saturating_mul(2).min(cap)
+            } else {
+                window.max(have + 1)
+            };
+            win.reserve_exact((target + slack).saturating_sub(have));
+            if let Err(e) = input.fill(&mut win, target) {
+                failed = Some(e);
+            }
+            idle.grant(win.len() - have);
+        }
+        stats.refills += 1;
+        stats.max_window = stats.max_window.max(win.capacity());
+        parser = idle.rebind(&win);
+        if let Some(e) = failed {
+            // Units of what was read are out; the rest is unknown.
+            break Err(e);
+        }
+        parser.eof = input.eof;
+        if forced {
+            stats.forced += 1;
+            parser.force(cap);
+        }
+    };
+    drop(parser);
+    result.map(|()| stats)
+}
+
+/// The bytes of a dump as the streaming parser reads them.
+struct Input<'r> {
+    /// Bytes already read by the caller, taken first.
+    head: &'r [u8],
+    reader: &'r mut dyn Read,
+    /// For UTF-16 dumps: the transcoder to UTF-8.
+    decoder: Option<Decoder>,
+    chunk: Vec<u8>,
+    eof: bool,
+}
+
+impl Input<'_> {
+    /// Appends to `win` until it holds `target` bytes or the input ends.
+    fn fill(&mut self, win: &mut Vec<u8>, target: usize) -> io::Result<()> {
+        while win.len() < target && !self.eof {
+            let want = (target - win.len()).clamp(1, CHUNK);
+            let n = self.read_chunk(want)?;
+            if n == 0 {
+                self.eof = true;
+            }
+            let bytes = self.chunk.get(..n).unwrap_or_default();
+            match &mut self.decoder {
+                None => win.extend_from_slice(bytes),
+                Some(decoder) => decode_into(decoder, bytes, win, n == 0),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads up to `want` bytes into `chunk`.
+    fn read_chunk(&mut self, want: usize) -> io::Result<usize> {
+        let want = want.min(self.chunk.len());
+        if !self.head.is_empty() {
+            let n = want.min(self.head.len());
+            self.chunk[..n].copy_from_slice(&self.head[..n]);
+            self.head = &self.head[n..];
+            return Ok(n);
+        }
+        loop {
+            match self.reader.read(&mut self.chunk[..want]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                result => return result,
+            }
+        }
+    }
+}
+
+/// Transcodes `src` (UTF-16) onto the end of `win` (`last`: the input ends).
+fn decode_into(decoder: &mut Decoder, src: &[u8], win: &mut Vec<u8>, last: bool) {
+    let max = decoder
+        .max_utf8_buffer_length(src.len())
+        .unwrap_or(src.len() * 3 + 16);
+    let old = win.len();
+    win.reserve(max);
+    win.resize(old + max, 0);
+    let (_, read, written, _) = decoder.decode_to_utf8(src, &mut win[old..], last);
+    debug_assert_eq!(read, src.len());
+    win.truncate(old + written);
+}
+
+/// `n` bytes as a size in MiB, or bytes when smaller.
+fn size_text(n: usize) -> String {
+    if n >= 1 << 20 {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 /// UTF-16 by BOM or NUL pattern: the encoding and the BOM length.
@@ -613,47 +867,13 @@ fn line_starts_statement(data: &[u8], p: usize) -> bool {
     })
 }
 
-/// Whether the line at `p` is a SQL Server batch separator `GO [n]`.
-fn go_line(data: &[u8], p: usize) -> bool {
-    let rest = data.get(p..).unwrap_or_default();
-    starts_with_ci(rest, b"GO") && blank_to_eol(&rest[2..])
-}
-
-/// Whether `s` holds only blanks, digits and `;` up to its first newline
-/// (stops at the first other byte, so a long line costs nothing).
-fn blank_to_eol(s: &[u8]) -> bool {
-    for &b in s {
-        if b == b'\n' {
-            return true;
-        }
-        if !(is_space(b) || b.is_ascii_digit() || b == b';') {
-            return false;
-        }
-    }
-    true
-}
-
-/// The start of the first line after `from` that starts a statement, or
-/// the end of the data.
-fn next_statement_line(data: &[u8], from: usize) -> usize {
-    let mut i = from;
-    while let Some(k) = data.get(i..).and_then(|r| memchr(b'\n', r)) {
-        let start = i + k + 1;
-        if line_starts_statement(data, start) {
-            return start;
-        }
-        i = start;
-    }
-    data.len()
-}
-
 // ---------------------------------------------------------------------------
 // Line and column
 // ---------------------------------------------------------------------------
 
 /// Byte offsets to 1-based line and character column, forward only: each
 /// byte is counted once however many values a line holds.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct Locator {
     /// Count GBK double bytes as one character.
     gbk: bool,
@@ -689,7 +909,7 @@ impl Locator {
 // ---------------------------------------------------------------------------
 
 /// What is known about a table.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct TableState {
     /// Column names from its `CREATE TABLE`.
     columns: Rc<[String]>,
@@ -785,7 +1005,7 @@ struct Parser<'d, 's> {
     sink: &'s mut dyn Sink,
     max_rows: Option<u64>,
     /// The statement terminator (`DELIMITER`).
-    delim: Vec<u8>,
+    delim: Rc<[u8]>,
     /// MySQL syntax: `#` comments, `"…"` strings.
     mysql: bool,
     /// Backslash escapes in plain strings.
@@ -794,7 +1014,7 @@ struct Parser<'d, 's> {
     no_backslash: bool,
     /// GBK double bytes are opaque inside strings.
     gbk: bool,
-    tables: HashMap<String, TableState>,
+    tables: HashMap<Rc<str>, TableState>,
     /// Shared by tables beyond [`MAX_TABLES`].
     overflow: TableState,
     loc: Locator,
@@ -815,6 +1035,81 @@ struct Parser<'d, 's> {
     scratch: Vec<u8>,
     /// `replace()` pairs of the current value: pattern, replacement.
     pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    // -- streaming (see the module doc) --------------------------------------
+    /// `data` ends where the input ends; when false, running into its end
+    /// sets `short` instead of taking it for the end of the dump.
+    eof: bool,
+    /// Something at or past the end of a non-final window was looked at:
+    /// what was parsed since the last checkpoint depends on bytes not read
+    /// yet, and is parsed again from the checkpoint once they are.
+    short: Cell<bool>,
+    /// The last checkpoint (only kept while `!eof`).
+    cp: Checkpoint,
+    /// Where [`Parser::run`] resumes: the checkpoint's context.
+    resume: Option<Resume>,
+    /// Tables as they were at the checkpoint, for those changed since.
+    undo: Vec<(Rc<str>, Option<TableState>)>,
+    /// Sink calls since the checkpoint (those made before `short`).
+    emits: u64,
+    /// The first this many sink calls after the checkpoint were made by an
+    /// earlier, short run: they are not made again.
+    replay: u64,
+    /// The step from the checkpoint at this position is parsed as if the
+    /// window ended the input (it outgrew the window's cap).
+    forced: Option<usize>,
+    /// A string ran into the end of a forced window: its quote and escapes.
+    cut_string: Option<(u8, Escapes)>,
+}
+
+/// Where parsing can resume at a checkpoint.
+#[derive(Debug, Clone)]
+enum Resume {
+    /// At a statement.
+    Statement,
+    /// Between the tuples of an `INSERT` (before the `(` of the next one).
+    Tuples {
+        table: Rc<str>,
+        columns: Rc<[String]>,
+    },
+    /// At a line of a `COPY` block.
+    Copy {
+        table: Rc<str>,
+        columns: Rc<[String]>,
+        csv: bool,
+    },
+    /// Inside a string longer than the window's cap (its start was sent
+    /// raw): skip to its end, then the rest of its statement loosely.
+    SkipString { quote: u8, esc: Escapes },
+}
+
+/// The parser's state at a point where it can resume (window-relative
+/// positions); tables are restored from [`Parser::undo`].
+#[derive(Debug, Clone)]
+struct Checkpoint {
+    pos: usize,
+    resume: Resume,
+    delim: Rc<[u8]>,
+    mysql: bool,
+    backslash: bool,
+    no_backslash: bool,
+    gbk: bool,
+    overflow: TableState,
+    loc: Locator,
+    emitted_to: usize,
+    budget: usize,
+    row: u64,
+    stmt_line: u64,
+}
+
+/// How [`Parser::run`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// At the end of the input.
+    Done,
+    /// At the end of a non-final window, at a checkpoint.
+    Exhausted,
+    /// A step from the checkpoint needs bytes past the window.
+    Short,
 }
 
 impl<'d, 's> Parser<'d, 's> {
@@ -826,24 +1121,26 @@ impl<'d, 's> Parser<'d, 's> {
     ) -> Parser<'d, 's> {
         let start = start.min(data.len());
         let head = &data[start..data.len().min(start + sniff::SNIFF_LEN)];
+        let loc = Locator {
+            gbk: false,
+            pos: start,
+            line: 1,
+            col: 1,
+        };
+        let delim: Rc<[u8]> = Rc::from(&b";"[..]);
         Parser {
             data,
             pos: start,
             sink,
             max_rows,
-            delim: b";".to_vec(),
+            delim: Rc::clone(&delim),
             mysql: mysql_head(head),
             backslash: mysql_head(head),
             no_backslash: false,
             gbk: false,
             tables: HashMap::new(),
             overflow: TableState::default(),
-            loc: Locator {
-                gbk: false,
-                pos: start,
-                line: 1,
-                col: 1,
-            },
+            loc,
             emitted_to: start,
             budget: data.len(),
             row: 0,
@@ -854,21 +1151,234 @@ impl<'d, 's> Parser<'d, 's> {
             small_cut: false,
             scratch: Vec::new(),
             pairs: Vec::new(),
+            eof: true,
+            short: Cell::new(false),
+            cp: Checkpoint {
+                pos: start,
+                resume: Resume::Statement,
+                delim,
+                mysql: false,
+                backslash: false,
+                no_backslash: false,
+                gbk: false,
+                overflow: TableState::default(),
+                loc,
+                emitted_to: start,
+                budget: data.len(),
+                row: 0,
+                stmt_line: 1,
+            },
+            resume: None,
+            undo: Vec::new(),
+            emits: 0,
+            replay: 0,
+            forced: None,
+            cut_string: None,
+        }
+    }
+
+    /// The same parser over another window (the driver moves the bytes and
+    /// shifts the positions).
+    fn rebind<'e>(self, data: &'e [u8]) -> Parser<'e, 's> {
+        Parser {
+            data,
+            pos: self.pos,
+            sink: self.sink,
+            max_rows: self.max_rows,
+            delim: self.delim,
+            mysql: self.mysql,
+            backslash: self.backslash,
+            no_backslash: self.no_backslash,
+            gbk: self.gbk,
+            tables: self.tables,
+            overflow: self.overflow,
+            loc: self.loc,
+            emitted_to: self.emitted_to,
+            budget: self.budget,
+            row: self.row,
+            stmt_line: self.stmt_line,
+            buf: self.buf,
+            cut: self.cut,
+            small: self.small,
+            small_cut: self.small_cut,
+            scratch: self.scratch,
+            pairs: self.pairs,
+            eof: self.eof,
+            short: self.short,
+            cp: self.cp,
+            resume: self.resume,
+            undo: self.undo,
+            emits: self.emits,
+            replay: self.replay,
+            forced: self.forced,
+            cut_string: self.cut_string,
+        }
+    }
+
+    /// Notes that the parse looked at the end of the window.
+    fn hit_end(&self) {
+        if !self.eof {
+            self.short.set(true);
+        }
+    }
+
+    /// Notes when the `n` bytes from `p` are not all in the window.
+    fn need(&self, p: usize, n: usize) {
+        if p.saturating_add(n) > self.data.len() {
+            self.hit_end();
         }
     }
 
     fn peek(&self) -> Option<u8> {
-        self.data.get(self.pos).copied()
+        self.byte_at(self.pos)
     }
 
     fn byte_at(&self, i: usize) -> Option<u8> {
-        self.data.get(i).copied()
+        let b = self.data.get(i).copied();
+        if b.is_none() {
+            self.hit_end();
+        }
+        b
     }
 
     fn at_delim(&self) -> bool {
-        self.data
-            .get(self.pos..)
-            .is_some_and(|r| r.starts_with(&self.delim))
+        let rest = self.data.get(self.pos..).unwrap_or_default();
+        if rest.len() < self.delim.len() && self.delim.starts_with(rest) {
+            self.hit_end();
+        }
+        rest.starts_with(&self.delim)
+    }
+
+    // -- checkpoints ---------------------------------------------------------
+
+    /// Records a point where parsing can resume in context `resume`.
+    fn checkpoint(&mut self, resume: impl FnOnce() -> Resume) {
+        if self.forced.is_some_and(|at| at != self.pos) {
+            // The oversized step is over.
+            self.forced = None;
+            self.eof = false;
+        }
+        self.cut_string = None;
+        if self.eof || self.short.get() {
+            return;
+        }
+        if self.emits >= self.replay {
+            self.emits = 0;
+            self.replay = 0;
+        }
+        self.undo.clear();
+        self.cp = Checkpoint {
+            pos: self.pos,
+            resume: resume(),
+            delim: Rc::clone(&self.delim),
+            mysql: self.mysql,
+            backslash: self.backslash,
+            no_backslash: self.no_backslash,
+            gbk: self.gbk,
+            overflow: self.overflow.clone(),
+            loc: self.loc,
+            emitted_to: self.emitted_to,
+            budget: self.budget,
+            row: self.row,
+            stmt_line: self.stmt_line,
+        };
+    }
+
+    /// Goes back to the last checkpoint after a short step.
+    fn restore(&mut self) {
+        let cp = self.cp.clone();
+        self.pos = cp.pos;
+        self.delim = cp.delim;
+        self.mysql = cp.mysql;
+        self.backslash = cp.backslash;
+        self.no_backslash = cp.no_backslash;
+        self.gbk = cp.gbk;
+        self.overflow = cp.overflow;
+        self.loc = cp.loc;
+        self.emitted_to = cp.emitted_to;
+        self.budget = cp.budget;
+        self.row = cp.row;
+        self.stmt_line = cp.stmt_line;
+        while let Some((table, old)) = self.undo.pop() {
+            match old {
+                Some(state) => {
+                    self.tables.insert(table, state);
+                }
+                None => {
+                    self.tables.remove(&table);
+                }
+            }
+        }
+        self.replay = self.replay.max(self.emits);
+        self.emits = 0;
+        self.short.set(false);
+        self.resume = Some(cp.resume);
+    }
+
+    /// Before `table`'s state changes: keeps what it was at the checkpoint.
+    fn note_table(&mut self, table: &str) {
+        if self.eof || self.undo.iter().any(|(t, _)| &**t == table) {
+            return;
+        }
+        let entry = match self.tables.get_key_value(table) {
+            Some((t, state)) => (Rc::clone(t), Some(state.clone())),
+            None => (Rc::from(table), None),
+        };
+        self.undo.push(entry);
+    }
+
+    /// Whether a sink call is made: not after `short`, nor when an earlier
+    /// run from the checkpoint made it already.
+    fn deliver(&mut self) -> bool {
+        deliver(&self.short, &mut self.emits, self.replay)
+    }
+
+    fn out_skip(&mut self, what: &str, reason: &str) {
+        if self.deliver() {
+            self.sink.skip(what, reason);
+        }
+    }
+
+    /// Counts lines up to the checkpoint (the bytes before it are about to
+    /// be dropped).
+    fn settle(&mut self) {
+        self.loc.locate(self.data, self.pos);
+        self.cp.loc = self.loc;
+    }
+
+    /// Positions after the driver dropped the window's first `n` bytes.
+    fn shift(&mut self, n: usize) {
+        self.pos -= n;
+        self.loc.pos -= n;
+        self.emitted_to = self.emitted_to.saturating_sub(n);
+        self.cp.pos -= n;
+        self.cp.loc.pos -= n;
+        self.cp.emitted_to = self.cp.emitted_to.saturating_sub(n);
+        if let Some(at) = &mut self.forced {
+            *at -= n;
+        }
+    }
+
+    /// `n` more bytes were read: re-reading may cost that much more.
+    fn grant(&mut self, n: usize) {
+        self.budget = self.budget.saturating_add(n);
+        self.cp.budget = self.cp.budget.saturating_add(n);
+    }
+
+    /// Parses the step from the checkpoint as if the window ended the
+    /// input: it does not fit in a window of `cap` bytes.
+    fn force(&mut self, cap: usize) {
+        self.eof = true;
+        self.forced = Some(self.pos);
+        let line = self.loc.locate(self.data, self.pos).0;
+        self.sink.skip(
+            "",
+            &format!(
+                "SQL near line {line}: one piece (statement, row or line) longer than {}, \
+                 read as if it ended there",
+                size_text(cap)
+            ),
+        );
     }
 
     fn escapes(&self) -> Escapes {
@@ -879,13 +1389,62 @@ impl<'d, 's> Parser<'d, 's> {
         }
     }
 
-    fn run(&mut self) {
-        while self.pos < self.data.len() {
-            let start = self.pos;
-            self.statement();
-            if self.pos <= start {
-                self.pos = start + 1;
+    /// Parses statement after statement, from the checkpoint when resuming.
+    fn run(&mut self) -> Run {
+        // At the checkpoint already when resuming.
+        let mut at_checkpoint = self.resume.is_some();
+        let mut next = self.resume.take();
+        loop {
+            let step = next.take().unwrap_or(Resume::Statement);
+            if !at_checkpoint {
+                let resume = step.clone();
+                self.checkpoint(|| resume);
             }
+            at_checkpoint = false;
+            if self.pos >= self.data.len() {
+                if self.eof {
+                    return Run::Done;
+                }
+                self.resume = Some(step);
+                return Run::Exhausted;
+            }
+            let start = self.pos;
+            match step {
+                Resume::Statement => {
+                    self.statement();
+                    if self.pos <= start {
+                        self.pos = start + 1;
+                    }
+                }
+                Resume::Tuples { table, columns } => {
+                    if let Err(e) = self.tuples(&table, &columns) {
+                        let row = (self.row > 0).then_some(self.row);
+                        self.recover(e, &table, row);
+                    }
+                }
+                Resume::Copy {
+                    table,
+                    columns,
+                    csv,
+                } => self.copy_rows(&table, &columns, csv),
+                Resume::SkipString { quote, esc } => {
+                    if self.skip_string_rest(quote, esc) {
+                        if let Err(e) = self.skip_statement(start) {
+                            self.recover(e, "", None);
+                        }
+                    } else if self.pos == start {
+                        // A split escape or character: needs more bytes.
+                        self.hit_end();
+                    } else if !self.eof {
+                        self.resume = Some(Resume::SkipString { quote, esc });
+                    }
+                }
+            }
+            if self.short.get() {
+                self.restore();
+                return Run::Short;
+            }
+            next = self.resume.take();
         }
     }
 
@@ -961,12 +1520,64 @@ impl<'d, 's> Parser<'d, 's> {
     }
 
     fn rest_of_line_blank(&self) -> bool {
-        blank_to_eol(self.data.get(self.pos..).unwrap_or_default())
+        self.blank_to_eol(self.pos)
+    }
+
+    /// Whether the bytes from `p` are only blanks, digits and `;` up to
+    /// the first newline (stops at the first other byte, so a long line
+    /// costs nothing).
+    fn blank_to_eol(&self, p: usize) -> bool {
+        for &b in self.data.get(p..).unwrap_or_default() {
+            if b == b'\n' {
+                return true;
+            }
+            if !(is_space(b) || b.is_ascii_digit() || b == b';') {
+                return false;
+            }
+        }
+        self.hit_end();
+        true
+    }
+
+    /// Whether the line at `p` is a SQL Server batch separator `GO [n]`.
+    fn go_line(&self, p: usize) -> bool {
+        self.need(p, 2);
+        let rest = self.data.get(p..).unwrap_or_default();
+        starts_with_ci(rest, b"GO") && self.blank_to_eol(p + 2)
+    }
+
+    /// Whether the line at `p` starts a statement (see
+    /// [`line_starts_statement`]).
+    fn starts_statement(&self, p: usize) -> bool {
+        self.need(p, 10);
+        line_starts_statement(self.data, p)
+    }
+
+    /// The start of the first line after `from` that starts a statement,
+    /// or the end of the data.
+    fn next_statement_line(&self, from: usize) -> usize {
+        let data = self.data;
+        let mut i = from;
+        while let Some(k) = data.get(i..).and_then(|r| memchr(b'\n', r)) {
+            let start = i + k + 1;
+            if self.starts_statement(start) {
+                return start;
+            }
+            i = start;
+        }
+        self.hit_end();
+        data.len()
     }
 
     fn skip_line(&mut self) {
         let rest = self.data.get(self.pos..).unwrap_or_default();
-        self.pos += memchr(b'\n', rest).map_or(rest.len(), |k| k + 1);
+        self.pos += match memchr(b'\n', rest) {
+            Some(k) => k + 1,
+            None => {
+                self.hit_end();
+                rest.len()
+            }
+        };
     }
 
     /// Skips whitespace and comments; sends plain comments as units when
@@ -997,6 +1608,7 @@ impl<'d, 's> Parser<'d, 's> {
                 let body_start = p + 2;
                 let rest = data.get(body_start..).unwrap_or_default();
                 let Some(k) = memmem::find(rest, b"*/") else {
+                    self.hit_end();
                     return Err(Malformed {
                         anchor: p,
                         at: data.len(),
@@ -1020,7 +1632,10 @@ impl<'d, 's> Parser<'d, 's> {
             _ => return Ok(false),
         };
         let rest = data.get(body_start..).unwrap_or_default();
-        let end = memchr(b'\n', rest).unwrap_or(rest.len());
+        let end = memchr(b'\n', rest).unwrap_or_else(|| {
+            self.hit_end();
+            rest.len()
+        });
         self.pos = body_start + end;
         if emit {
             self.emit_trimmed(body_start, &rest[..end]);
@@ -1060,7 +1675,7 @@ impl<'d, 's> Parser<'d, 's> {
             e.anchor = anchor;
             e
         };
-        let plain_delim = self.delim == b";";
+        let plain_delim = &*self.delim == b";";
         let in_list = mode == Mode::List;
         let mut depth = 0u32;
         let mut blocks = 0u32;
@@ -1088,8 +1703,8 @@ impl<'d, 's> Parser<'d, 's> {
                 b'\n' => {
                     self.pos += 1;
                     let stop = match mode {
-                        Mode::Block => go_line(self.data, self.pos),
-                        _ => plain_delim && line_starts_statement(self.data, self.pos),
+                        Mode::Block => self.go_line(self.pos),
+                        _ => plain_delim && self.starts_statement(self.pos),
                     };
                     if stop {
                         return Ok(LooseEnd::Keyword);
@@ -1234,6 +1849,10 @@ impl<'d, 's> Parser<'d, 's> {
                 _ => memchr2(quote, b'\\', rest),
             };
             let Some(k) = found else {
+                self.hit_end();
+                if self.forced.is_some() {
+                    self.cut_string = Some((quote, esc));
+                }
                 return Err(unterminated);
             };
             let j = i + k;
@@ -1276,6 +1895,7 @@ impl<'d, 's> Parser<'d, 's> {
     /// One PostgreSQL `E'…'` escape whose letter is at `p`; returns the
     /// index after it.
     fn pg_escape(&mut self, capture: Capture, p: usize) -> usize {
+        self.need(p, 10);
         let rest = self.data.get(p..).unwrap_or_default();
         let Some(&c) = rest.first() else {
             return p;
@@ -1322,6 +1942,45 @@ impl<'d, 's> Parser<'d, 's> {
         p + 1
     }
 
+    /// Skips the rest of a string (the cursor inside it) up to and past its
+    /// closing quote: true when it closed, else the cursor is where the
+    /// window's bytes stop being certainly inside it.
+    fn skip_string_rest(&mut self, quote: u8, esc: Escapes) -> bool {
+        let data = self.data;
+        let mut i = self.pos;
+        loop {
+            let rest = data.get(i..).unwrap_or_default();
+            let found = match esc {
+                Escapes::Plain => memchr(quote, rest),
+                _ if self.gbk => find_gbk(rest, quote),
+                _ => memchr2(quote, b'\\', rest),
+            };
+            let Some(k) = found else {
+                self.pos = if esc != Escapes::Plain && self.gbk {
+                    i + gbk_safe_end(rest)
+                } else {
+                    data.len()
+                };
+                return false;
+            };
+            let j = i + k;
+            if j + 1 >= data.len() && !self.eof {
+                // A doubled quote or an escape may go on in the next window.
+                self.pos = j;
+                return false;
+            }
+            if data.get(j) == Some(&quote) {
+                if data.get(j + 1) == Some(&quote) {
+                    i = j + 2;
+                    continue;
+                }
+                self.pos = j + 1;
+                return true;
+            }
+            i = j + 2;
+        }
+    }
+
     fn put(&mut self, capture: Capture, bytes: &[u8]) {
         match capture {
             Capture::Skip => {}
@@ -1336,9 +1995,13 @@ impl<'d, 's> Parser<'d, 's> {
             return None;
         }
         let rest = self.data.get(self.pos + 1..)?;
-        let n = rest
+        let Some(n) = rest
             .iter()
-            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))?;
+            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
+        else {
+            self.hit_end();
+            return None;
+        };
         if rest.first().is_some_and(u8::is_ascii_digit) || rest.get(n) != Some(&b'$') {
             return None;
         }
@@ -1353,6 +2016,7 @@ impl<'d, 's> Parser<'d, 's> {
         let tag = data.get(open..content).unwrap_or_default();
         let rest = data.get(content..).unwrap_or_default();
         let Some(k) = memmem::find(rest, tag) else {
+            self.hit_end();
             return Err(Malformed {
                 anchor: open,
                 at: data.len(),
@@ -1380,6 +2044,7 @@ impl<'d, 's> Parser<'d, 's> {
         loop {
             let rest = data.get(i..).unwrap_or_default();
             let Some(k) = memchr(close, rest) else {
+                self.hit_end();
                 return Err(Malformed {
                     anchor: start,
                     at: data.len(),
@@ -1481,8 +2146,9 @@ impl<'d, 's> Parser<'d, 's> {
 
     /// Starts the next row of `table`: its ordinal, and whether it is sent.
     fn next_row(&mut self, table: &str) -> (u64, bool) {
+        self.note_table(table);
         if !self.tables.contains_key(table) && self.tables.len() < MAX_TABLES {
-            self.tables.insert(table.to_string(), TableState::default());
+            self.tables.insert(Rc::from(table), TableState::default());
         }
         let state = match self.tables.get_mut(table) {
             Some(state) => state,
@@ -1495,7 +2161,7 @@ impl<'d, 's> Parser<'d, 's> {
         };
         if !state.capped {
             state.capped = true;
-            self.sink.skip(
+            self.out_skip(
                 table,
                 &format!("rows after the first {max} not scanned (row limit)"),
             );
@@ -1586,14 +2252,24 @@ impl<'d, 's> Parser<'d, 's> {
             Some(list) => Rc::from(list),
             None => self.columns_of(name),
         };
+        self.tuples(&Rc::from(name), &columns)
+    }
+
+    /// The tuples of an `INSERT`, from the cursor on (a checkpoint before
+    /// each).
+    fn tuples(&mut self, name: &Rc<str>, columns: &Rc<[String]>) -> Result<(), Malformed> {
         loop {
+            self.checkpoint(|| Resume::Tuples {
+                table: Rc::clone(name),
+                columns: Rc::clone(columns),
+            });
             self.skip_space(false)?;
             if self.peek() != Some(b'(') {
                 // The delimiter, ON DUPLICATE KEY …, or a `;`-less next
                 // statement: the statement loop takes it from here.
                 return Ok(());
             }
-            self.tuple(name, &columns)?;
+            self.tuple(name, columns)?;
             self.skip_space(false)?;
             if self.peek() == Some(b',') {
                 self.pos += 1;
@@ -1891,6 +2567,7 @@ impl<'d, 's> Parser<'d, 's> {
         let mut out = Vec::new();
         loop {
             skip_ws(self);
+            self.need(self.pos, 12);
             let rest = self.data.get(self.pos..).unwrap_or_default();
             let (cp, n) = if starts_with_ci(rest, b"0x") {
                 let (v, n) = hex_prefix(&rest[2..], 8);
@@ -1996,10 +2673,12 @@ impl<'d, 's> Parser<'d, 's> {
             }
         }
         if !columns.is_empty() {
-            if !self.tables.contains_key(&name) && self.tables.len() < MAX_TABLES {
-                self.tables.insert(name.clone(), TableState::default());
+            self.note_table(&name);
+            if !self.tables.contains_key(name.as_str()) && self.tables.len() < MAX_TABLES {
+                self.tables
+                    .insert(Rc::from(name.as_str()), TableState::default());
             }
-            if let Some(state) = self.tables.get_mut(&name) {
+            if let Some(state) = self.tables.get_mut(name.as_str()) {
                 state.columns = Rc::from(columns);
             }
         }
@@ -2095,6 +2774,7 @@ impl<'d, 's> Parser<'d, 's> {
         match memchr(b'\n', rest) {
             Some(k) => self.pos += k + 1,
             None => {
+                self.hit_end();
                 self.pos = self.data.len();
                 return Ok(());
             }
@@ -2103,18 +2783,36 @@ impl<'d, 's> Parser<'d, 's> {
             Some(list) => Rc::from(list),
             None => self.columns_of(&name),
         };
-        self.copy_rows(&name, &columns, csv);
+        self.copy_rows(&Rc::from(name.as_str()), &columns, csv);
         Ok(())
     }
 
     /// The lines of a `COPY` block up to `\.`: one row each, fields
-    /// separated by tabs (`csv`: the whole line is one unit).
-    fn copy_rows(&mut self, table: &str, columns: &[String], csv: bool) {
+    /// separated by tabs (`csv`: the whole line is one unit). A checkpoint
+    /// before each line.
+    fn copy_rows(&mut self, table_rc: &Rc<str>, columns: &Rc<[String]>, csv: bool) {
         let data = self.data;
-        while self.pos < data.len() {
+        let table: &str = table_rc;
+        loop {
+            self.checkpoint(|| Resume::Copy {
+                table: Rc::clone(table_rc),
+                columns: Rc::clone(columns),
+                csv,
+            });
+            if self.pos >= data.len() {
+                // The block goes on in the next window, if any.
+                self.hit_end();
+                return;
+            }
             let line_start = self.pos;
             let rest = &data[line_start..];
-            let end = memchr(b'\n', rest).map_or(data.len(), |k| line_start + k);
+            let end = memchr(b'\n', rest).map_or_else(
+                || {
+                    self.hit_end();
+                    data.len()
+                },
+                |k| line_start + k,
+            );
             self.pos = (end + 1).min(data.len());
             let raw = &data[line_start..end];
             let line = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -2169,7 +2867,7 @@ impl<'d, 's> Parser<'d, 's> {
         }
         let delim = &self.data[s..self.pos];
         if !delim.is_empty() && delim.len() <= MAX_DELIMITER {
-            self.delim = delim.to_vec();
+            self.delim = Rc::from(delim);
         }
         self.skip_line();
     }
@@ -2235,13 +2933,13 @@ impl<'d, 's> Parser<'d, 's> {
         let len = data.len();
         let a = e.anchor.max(self.emitted_to).min(len);
         let at = e.at.clamp(a, len);
-        let mut resume = next_statement_line(data, a);
+        let mut resume = self.next_statement_line(a);
         if resume < at {
             let cost = at - resume;
             if cost <= self.budget {
                 self.budget -= cost;
             } else {
-                resume = next_statement_line(data, at);
+                resume = self.next_statement_line(at);
             }
         }
         // The anchor's line when it can still be located (forward only),
@@ -2251,12 +2949,19 @@ impl<'d, 's> Parser<'d, 's> {
         } else {
             self.stmt_line
         };
-        self.sink.skip(
+        self.out_skip(
             table,
             &format!("malformed SQL near line {line}: {}", e.what),
         );
         let table = (!table.is_empty()).then_some(table);
         self.emit_raw(a, resume, table, row);
+        if let Some((quote, esc)) = self.cut_string.take() {
+            if resume >= len && self.forced.is_some() {
+                // A string longer than the window: its start went out raw;
+                // the rest is skipped, not parsed as SQL.
+                self.resume = Some(Resume::SkipString { quote, esc });
+            }
+        }
         self.pos = resume;
         self.emitted_to = self.emitted_to.max(resume);
     }
@@ -2274,6 +2979,9 @@ impl<'d, 's> Parser<'d, 's> {
         } else {
             raw
         };
+        if !deliver(&self.short, &mut self.emits, self.replay) {
+            return;
+        }
         self.sink.unit(&Unit {
             text,
             place: Place {
@@ -2311,7 +3019,7 @@ impl<'d, 's> Parser<'d, 's> {
                 (None, Some(r)) => format!("row {r}: "),
                 _ => String::new(),
             };
-            self.sink.skip(
+            self.out_skip(
                 what,
                 &format!(
                     "{where_}value longer than {} MiB, only its start scanned",
@@ -2324,6 +3032,9 @@ impl<'d, 's> Parser<'d, 's> {
         let Some(text) = decode_value(&self.buf, &mut self.scratch) else {
             return;
         };
+        if !deliver(&self.short, &mut self.emits, self.replay) {
+            return;
+        }
         self.sink.unit(&Unit {
             text,
             place: Place {
@@ -2356,6 +3067,9 @@ impl<'d, 's> Parser<'d, 's> {
         let Some(text) = decode_value(raw, &mut self.scratch) else {
             return;
         };
+        if !deliver(&self.short, &mut self.emits, self.replay) {
+            return;
+        }
         self.sink.unit(&Unit {
             text,
             place: Place {
@@ -2368,6 +3082,35 @@ impl<'d, 's> Parser<'d, 's> {
             },
         });
     }
+}
+
+/// Whether a sink call is made: not after `short`, nor when an earlier run
+/// from the checkpoint made it already (see [`Parser::replay`]).
+fn deliver(short: &Cell<bool>, emits: &mut u64, replay: u64) -> bool {
+    if short.get() {
+        return false;
+    }
+    let i = *emits;
+    *emits += 1;
+    i >= replay
+}
+
+/// The end of the whole characters of `s` (which holds no quote or
+/// backslash) in a GBK dump: before a last lead byte whose trail is not
+/// there.
+fn gbk_safe_end(s: &[u8]) -> usize {
+    let mut k = 0;
+    while let Some(&b) = s.get(k) {
+        if k + 1 == s.len() && (0x81..=0xfe).contains(&b) {
+            return k;
+        }
+        k += if gbk_double(b, s.get(k + 1).copied()) {
+            2
+        } else {
+            1
+        };
+    }
+    s.len()
 }
 
 /// The next quote or backslash in `s`, stepping over GBK double bytes (whose
@@ -3122,6 +3865,436 @@ INSERT INTO a VALUES ('a6');
             assert!((1..=lines).contains(&line), "{u:?} of {lines} lines");
             assert!(u.col >= 1);
         }
+    }
+
+    // -- streaming -----------------------------------------------------------
+
+    /// A reader over `data` that returns at most the next of `sizes` bytes
+    /// per call (cycling).
+    struct Chunks<'a> {
+        data: &'a [u8],
+        sizes: Vec<usize>,
+        i: usize,
+    }
+
+    impl Read for Chunks<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let size = self.sizes[self.i % self.sizes.len()].max(1);
+            self.i += 1;
+            let n = size.min(out.len()).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// Streams `data` (its first `head` bytes passed as already read) in
+    /// reads of `sizes` through a window of `window` bytes up to `cap`.
+    fn streamed(
+        data: &[u8],
+        head: usize,
+        sizes: &[usize],
+        (window, cap): (usize, usize),
+        max: Option<u64>,
+    ) -> (Recorder, Stats) {
+        let head = head.min(data.len());
+        let mut reader = Chunks {
+            data: &data[head..],
+            sizes: sizes.to_vec(),
+            i: 0,
+        };
+        let mut rec = Bounded(Recorder::default(), 100_000);
+        let stats = stream(&mut reader, &data[..head], max, &mut rec, (window, cap))
+            .expect("reads from memory");
+        (rec.0, stats)
+    }
+
+    /// A recorder that fails on more than so many units or skips (a parse
+    /// that goes round in circles).
+    struct Bounded(Recorder, usize);
+
+    impl Sink for Bounded {
+        fn unit(&mut self, unit: &Unit<'_>) {
+            assert!(self.0.units.len() < self.1, "too many units");
+            self.0.unit(unit);
+        }
+        fn skip(&mut self, what: &str, reason: &str) {
+            assert!(self.0.skips.len() < self.1, "too many skips");
+            self.0.skip(what, reason);
+        }
+        fn encoding(&mut self, name: &'static str) {
+            self.0.encoding(name);
+        }
+    }
+
+    /// Whether the streamed parse gives exactly the whole-buffer parse.
+    fn same_as_whole(data: &[u8], head: usize, sizes: &[usize], window: usize, max: Option<u64>) {
+        let whole = run_max(data, max);
+        let (rec, stats) = streamed(data, head, sizes, (window, 1 << 20), max);
+        let what = format!("window {window}, reads {sizes:?}, head {head}");
+        assert_eq!(rec.encodings, whole.encodings, "{what}");
+        assert_eq!(rec.skips, whole.skips, "{what}");
+        assert_eq!(rec.units.len(), whole.units.len(), "{what}");
+        for (i, (a, b)) in rec.units.iter().zip(&whole.units).enumerate() {
+            assert_eq!(a, b, "unit {i}, {what}");
+        }
+        assert_eq!(stats.forced, 0);
+    }
+
+    const FIXTURES: &[&[u8]] = &[
+        include_bytes!("../../tests/fixtures/dumps/mysqldump-default.sql"),
+        include_bytes!("../../tests/fixtures/dumps/mysqldump-complete-insert.sql"),
+        include_bytes!("../../tests/fixtures/dumps/mysqldump-hex-blob.sql"),
+        include_bytes!("../../tests/fixtures/dumps/pg_dump-plain.sql"),
+        include_bytes!("../../tests/fixtures/dumps/pg_dump-inserts.sql"),
+        include_bytes!("../../tests/fixtures/dumps/pg_dump-column-inserts.sql"),
+        include_bytes!("../../tests/fixtures/dumps/sqlite3-dump.sql"),
+    ];
+
+    /// `data` behind a header of more than the first window (which is at
+    /// least the sniffed head), so window borders fall inside `data`.
+    fn padded(header: &str, data: &[u8]) -> Vec<u8> {
+        let mut out = format!("{header}\n").into_bytes();
+        while out.len() < sniff::SNIFF_LEN + 64 {
+            out.extend_from_slice(b"SET @pad = 'padding padding padding padding';\n");
+        }
+        out.extend_from_slice(data);
+        out
+    }
+
+    fn utf16le(data: &[u8]) -> Vec<u8> {
+        let mut out = b"\xff\xfe".to_vec();
+        for unit in String::from_utf8_lossy(data).encode_utf16() {
+            out.extend_from_slice(&unit.to_le_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn fixtures_stream_like_the_whole_buffer() {
+        for data in FIXTURES {
+            for window in [1, 7, 100, 1000, STREAM_WINDOW] {
+                same_as_whole(data, 0, &[1, 7, 4096], window, None);
+            }
+            same_as_whole(data, 8192, &[7], 64, Some(1));
+            same_as_whole(&utf16le(data), 100, &[3, 5000], 50, None);
+        }
+    }
+
+    /// Every window border from 1-byte reads and windows of 1 to `windows`
+    /// bytes: the same units and skips as the whole buffer, and each of
+    /// `spots` (offsets into `data`) was the first byte past a window.
+    fn borders_everywhere(data: &[u8], windows: usize, spots: &[usize]) {
+        let whole = run(data);
+        let mut seen = vec![false; spots.len()];
+        for window in 1..=windows {
+            let (rec, stats) = streamed(data, 0, &[1], (window, 1 << 20), None);
+            assert_eq!(rec.skips, whole.skips, "window {window}");
+            assert_eq!(rec.units, whole.units, "window {window}");
+            for (spot, seen) in spots.iter().zip(&mut seen) {
+                *seen |= stats.borders.contains(&(*spot as u64));
+            }
+        }
+        for (spot, seen) in spots.iter().zip(seen) {
+            assert!(seen, "no window ended at {spot}");
+        }
+    }
+
+    fn offset(data: &[u8], needle: &[u8]) -> usize {
+        memmem::find(data, needle).expect("needle in data")
+    }
+
+    #[test]
+    fn a_value_split_on_a_window_border() {
+        let data = padded(
+            "-- MySQL dump",
+            b"INSERT INTO `t` VALUES (1,'13812345678','\xe5\xbc\xa0\xe4\xb8\x89'),(2,'110105199001011237',NULL);\n",
+        );
+        let phone = offset(&data, b"13812345678");
+        let zhang = offset(&data, "张三".as_bytes());
+        // Inside the phone, inside 张 (a 3-byte character), and right
+        // before the closing quote.
+        borders_everywhere(&data, 120, &[phone + 5, zhang + 1, zhang + 2, zhang + 6]);
+        let rec = run(&data);
+        let texts: Vec<&str> = rows(&rec, "t").iter().map(|u| u.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["1", "13812345678", "张三", "2", "110105199001011237"]
+        );
+    }
+
+    #[test]
+    fn an_escape_split_on_a_window_border() {
+        let data = padded(
+            "-- MySQL dump",
+            b"INSERT INTO `t` VALUES (1,'O\\'Brien \\\\',E'x'),(2,'it''s');\n",
+        );
+        let backslash = offset(&data, b"\\'Brien");
+        let doubled = offset(&data, b"''s");
+        // The backslash is the last byte of a window; so is the first of
+        // two quotes.
+        borders_everywhere(&data, 120, &[backslash + 1, doubled + 1]);
+        let rec = run(&data);
+        assert!(rec.units.iter().any(|u| u.text == "O'Brien \\"));
+        assert!(rec.units.iter().any(|u| u.text == "it's"));
+    }
+
+    #[test]
+    fn a_copy_block_split_on_window_borders() {
+        let data = padded(
+            "-- PostgreSQL database dump",
+            b"COPY public.t (name, phone) FROM stdin;\n\xe5\xbc\xa0\xe4\xb8\x89\t13812345678\nO\\\\B\t\\N\n\\.\nINSERT INTO t VALUES ('after');\n",
+        );
+        let line2 = offset(&data, b"O\\\\B");
+        let end = offset(&data, b"\\.\n");
+        borders_everywhere(&data, 160, &[line2, line2 + 1, end + 1, end + 2]);
+        let rec = run(&data);
+        assert_eq!(cell(&rec, "t", 1, "phone").text, "13812345678");
+        assert_eq!(cell(&rec, "t", 2, "name").text, "O\\B");
+        assert_eq!(rows(&rec, "t").len(), 4);
+    }
+
+    #[test]
+    fn a_gbk_character_split_on_a_window_border() {
+        let (gbk, _, _) = GB18030.encode("李四");
+        let mut body = b"SET NAMES gbk;\nINSERT INTO `t` VALUES (1,'".to_vec();
+        body.extend_from_slice(&gbk);
+        // A trail byte 0x5C (a backslash in ASCII) right before the quote.
+        body.extend_from_slice(b"\x81\x5c'),(2,'x');\n");
+        let data = padded("-- MySQL dump", &body);
+        let at = offset(&data, &gbk);
+        let trail = offset(&data, b"\x81\x5c'");
+        borders_everywhere(&data, 120, &[at + 1, trail + 1, trail + 2]);
+        let rec = run(&data);
+        assert!(rows(&rec, "t").iter().any(|u| u.text == "x"));
+    }
+
+    #[test]
+    fn a_malformed_statement_near_a_border_then_a_good_one() {
+        let data = padded(
+            "-- MySQL dump",
+            b"INSERT INTO `t` VALUES (1,'broken,\nINSERT INTO `t` VALUES (2,'13812345678');\nINSERT INTO u VALUES ('ok');\n",
+        );
+        let quote = offset(&data, b"'broken");
+        let next = offset(&data, b"INSERT INTO `t` VALUES (2");
+        borders_everywhere(&data, 150, &[quote + 1, next - 1, next + 3]);
+        let rec = run(&data);
+        assert_eq!(rec.skips.len(), 1, "{:?}", rec.skips);
+        assert!(rows(&rec, "t").iter().any(|u| u.text == "13812345678"));
+        assert_eq!(rows(&rec, "u").len(), 1);
+    }
+
+    fn streaming_fragment() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            4 => fragment(),
+            1 => Just(b"INSERT INTO t VALUES ('\xe5\xbc\xa0\xe4\xb8\x89', $q$a;b$q$);\n".to_vec()),
+            1 => Just(b"CREATE TABLE `t` (`a` int, `b` text);\n".to_vec()),
+            1 => Just(b"DELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 'x'; END$$\nDELIMITER ;\n".to_vec()),
+            1 => Just(b"COPY t FROM stdin WITH (FORMAT csv);\n\"a\",1\n\\.\n".to_vec()),
+            1 => Just(b"/* unterminated".to_vec()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn streaming_is_chunk_invariant(
+            fixture in proptest::option::of(0..FIXTURES.len()),
+            parts in proptest::collection::vec(streaming_fragment(), 0..24),
+            cuts in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+            pad in any::<bool>(),
+            utf16 in proptest::bool::weighted(0.1),
+            window in prop_oneof![1usize..16, 16usize..300, Just(1usize << 12)],
+            sizes in proptest::collection::vec(1usize..20, 1..4),
+            head in 0usize..10_000,
+            max in proptest::option::of(0u64..3),
+        ) {
+            let mut data = match fixture {
+                Some(i) => FIXTURES[i].to_vec(),
+                None => parts.concat(),
+            };
+            for (at, byte) in cuts {
+                if data.is_empty() {
+                    break;
+                }
+                let i = at.index(data.len());
+                if byte % 2 == 0 {
+                    data.remove(i);
+                } else {
+                    data.insert(i, byte);
+                }
+            }
+            if pad && fixture.is_none() {
+                data = padded("-- MySQL dump", &data);
+            }
+            if utf16 {
+                data = utf16le(&data);
+            }
+            same_as_whole(&data, head, &sizes, window, max);
+        }
+    }
+
+    /// An `INSERT` of `rows` tuples on one line, generated as it is read:
+    /// `(n,'<resident ID of row n>','138<n>','张<n>')`.
+    struct BigInsert {
+        rows: u64,
+        row: u64,
+        buf: Vec<u8>,
+        at: usize,
+    }
+
+    impl BigInsert {
+        fn new(rows: u64) -> BigInsert {
+            BigInsert {
+                rows,
+                row: 0,
+                buf: b"-- MySQL dump\nINSERT INTO `big` VALUES ".to_vec(),
+                at: 0,
+            }
+        }
+
+        /// A valid resident ID (region 110105) that encodes `row`.
+        fn id(row: u64) -> String {
+            let day = 1 + row % 28;
+            let first17 = format!(
+                "110105{}{:02}{day:02}{:03}",
+                1950 + row % 50,
+                1 + row % 12,
+                row % 1000
+            );
+            let check = crate::detect::resident_id::check_char(first17.as_bytes()) as char;
+            format!("{first17}{check}")
+        }
+
+        fn phone(row: u64) -> String {
+            format!("138{:08}", row % 100_000_000)
+        }
+    }
+
+    impl Read for BigInsert {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.at == self.buf.len() {
+                self.buf.clear();
+                self.at = 0;
+                if self.row < self.rows {
+                    self.row += 1;
+                    let n = self.row;
+                    if n > 1 {
+                        self.buf.push(b',');
+                    }
+                    let tuple = format!(
+                        "({n},'{}','{}','张{n}')",
+                        BigInsert::id(n),
+                        BigInsert::phone(n)
+                    );
+                    self.buf.extend_from_slice(tuple.as_bytes());
+                    if n == self.rows {
+                        self.buf
+                            .extend_from_slice(b";\nINSERT INTO after VALUES ('end');\n");
+                    }
+                } else {
+                    return Ok(0);
+                }
+            }
+            let n = out.len().min(self.buf.len() - self.at);
+            out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    /// Checks every unit of a [`BigInsert`] as it comes.
+    #[derive(Default)]
+    struct BigCheck {
+        units: u64,
+        rows: u64,
+        skips: u64,
+        last: Option<String>,
+    }
+
+    impl Sink for BigCheck {
+        fn unit(&mut self, unit: &Unit<'_>) {
+            let text = std::str::from_utf8(unit.text).expect("UTF-8");
+            let place = unit.place;
+            if place.table.is_none() {
+                assert_eq!((text, place.line), ("MySQL dump", Some(1)));
+                return;
+            }
+            self.units += 1;
+            if place.table == Some("after") {
+                self.last = Some(text.to_string());
+                return;
+            }
+            assert_eq!(place.table, Some("big"));
+            assert_eq!(place.line, Some(2));
+            let row = place.row.expect("a row");
+            match (self.units - 1) % 4 {
+                0 => {
+                    assert_eq!(row, self.rows + 1, "rows in order, once each");
+                    self.rows = row;
+                    assert_eq!(text, row.to_string());
+                }
+                1 => assert_eq!(text, BigInsert::id(row)),
+                2 => assert_eq!(text, BigInsert::phone(row)),
+                _ => assert_eq!(text, format!("张{row}")),
+            }
+        }
+
+        fn skip(&mut self, _: &str, _: &str) {
+            self.skips += 1;
+        }
+    }
+
+    fn big_insert(bytes: u64) {
+        // Each tuple is about 60 bytes.
+        let rows = bytes / 60;
+        let mut reader = BigInsert::new(rows);
+        let mut check = BigCheck::default();
+        let limits = (STREAM_WINDOW, STREAM_CAP);
+        let stats = stream(&mut reader, &[], None, &mut check, limits).unwrap();
+        assert_eq!(check.rows, rows);
+        assert_eq!(check.units, 4 * rows + 1);
+        assert_eq!(check.last.as_deref(), Some("end"));
+        assert_eq!((check.skips, stats.forced), (0, 0));
+        // The window never grew: every tuple fits.
+        assert!(stats.max_window <= STREAM_WINDOW + 2 * CHUNK, "{stats:?}");
+        assert!(stats.refills >= stats.dropped / STREAM_WINDOW as u64);
+        assert!(stats.dropped > bytes / 2);
+    }
+
+    #[test]
+    fn a_50_mb_single_line_insert_streams_in_a_small_window() {
+        big_insert(50 << 20);
+    }
+
+    #[test]
+    #[ignore = "1 GB: run with --ignored (and --release)"]
+    fn a_1_gb_single_line_insert_streams_in_a_small_window() {
+        big_insert(1 << 30);
+    }
+
+    #[test]
+    fn an_oversized_piece_is_cut_at_the_cap() {
+        // A 300 KB value in a window capped at 64 KiB: reported, bounded,
+        // and the rows after it are still read.
+        let mut data = padded("-- MySQL dump", b"INSERT INTO `t` VALUES (1,'");
+        data.extend(std::iter::repeat_n(b'a', 300_000));
+        data.extend_from_slice(
+            b"','13812345678'),(2,'13912345678');\nINSERT INTO u VALUES ('ok');\n",
+        );
+        let (rec, stats) = streamed(&data, 0, &[4096], (4096, 64 << 10), None);
+        assert!(stats.forced > 0);
+        assert!(stats.max_window <= (64 << 10) + 2 * CHUNK, "{stats:?}");
+        assert!(
+            rec.skips
+                .iter()
+                .any(|(_, r)| r.contains("longer than 65536 bytes")),
+            "{:?}",
+            rec.skips
+        );
+        assert_eq!(rows(&rec, "u").len(), 1, "{:?}", rec.skips);
+        assert!(rec.units.iter().any(|u| u.text.contains("13912345678")));
     }
 
     proptest! {
