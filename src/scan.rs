@@ -24,7 +24,7 @@ use crate::detect::custom::CustomDetectors;
 use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
 use crate::extract::text::Locator;
-use crate::extract::{self, Extracted, Limits, Place, Sink, Unit};
+use crate::extract::{self, sql, Extracted, Format, Limits, Place, Sink, Unit};
 use crate::report::baseline::{Baseline, BaselineWriter};
 use crate::report::inventory::Summary;
 use crate::report::output::{human_bytes, scan_line};
@@ -70,7 +70,7 @@ pub type Reports<'s> = dyn FnMut(FileReport) -> bool + 's;
 /// Findings a file collects before they are sent on as an
 /// [`Outcome::Partial`] report, so that memory does not grow with the
 /// number of findings in one file (a dump of a million customers).
-const FLUSH_FINDINGS: usize = 4096;
+const FLUSH_FINDINGS: usize = 1024;
 
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -110,9 +110,11 @@ impl Names {
 struct Collector<'m> {
     opts: &'m ScanOptions,
     matches: &'m mut Vec<Match>,
-    /// The file's name and where its findings go every [`FLUSH_FINDINGS`];
-    /// `None` keeps them all for the final report.
-    flush: Option<(&'m str, &'m mut Reports<'m>)>,
+    /// The file's name (for format hints and reports).
+    name: &'m str,
+    /// Where findings go every [`FLUSH_FINDINGS`]; `None` keeps them all
+    /// for the final report.
+    flush: Option<&'m mut Reports<'m>>,
     /// The reporter is gone: nothing more is collected.
     gone: bool,
     /// Candidate counts of the whole file, for [`Stats::implausible`].
@@ -142,11 +144,13 @@ impl<'m> Collector<'m> {
     fn new(
         opts: &'m ScanOptions,
         matches: &'m mut Vec<Match>,
-        flush: Option<(&'m str, &'m mut Reports<'m>)>,
+        name: &'m str,
+        flush: Option<&'m mut Reports<'m>>,
     ) -> Self {
         Collector {
             opts,
             matches,
+            name,
             flush,
             gone: false,
             stats: Stats::default(),
@@ -221,9 +225,9 @@ impl<'m> Collector<'m> {
             return;
         }
         self.finish();
-        if let Some((path, send)) = &mut self.flush {
+        if let Some(send) = &mut self.flush {
             let report = FileReport {
-                path: path.to_string(),
+                path: self.name.to_string(),
                 raw_path: None,
                 outcome: Outcome::Partial { bytes: 0 },
                 findings: std::mem::take(&mut self.findings),
@@ -356,10 +360,15 @@ impl Sink for Collector<'_> {
 /// Scans the contents of one file (or stdin) named `path` and returns all
 /// its findings in one report.
 pub fn scan_buffer(data: &[u8], path: String, opts: &ScanOptions) -> FileReport {
-    MATCHES.with_borrow_mut(|matches| {
-        let collector = Collector::new(opts, matches, None);
-        buffer_report(data, path, collector)
+    collect(path, opts, None, |collector| {
+        let name = collector.name;
+        let limits = collector.opts.limits;
+        (
+            extract::extract(name, data, &limits, 0, collector),
+            data.len() as u64,
+        )
     })
+    .0
 }
 
 /// Scans the contents of one file (or stdin) named `path`, sending its
@@ -371,38 +380,100 @@ pub fn scan_buffer_to(
     opts: &ScanOptions,
     send: &mut Reports<'_>,
 ) -> bool {
-    MATCHES.with_borrow_mut(|matches| {
-        let name = path.clone();
-        let mut sent = true;
-        let mut counted = |report: FileReport| {
-            sent = send(report);
-            sent
-        };
-        let collector = Collector::new(opts, matches, Some((&name, &mut counted)));
-        let report = buffer_report(data, path, collector);
-        sent && send(report)
-    })
+    let (report, alive) = collect(path, opts, Some(&mut *send), |collector| {
+        let name = collector.name;
+        let limits = collector.opts.limits;
+        (
+            extract::extract(name, data, &limits, 0, collector),
+            data.len() as u64,
+        )
+    });
+    alive && send(report)
 }
 
-/// Extracts `data` into `collector` and makes the file's final report.
-fn buffer_report(data: &[u8], path: String, mut collector: Collector<'_>) -> FileReport {
-    match extract::extract(&path, data, &collector.opts.limits, 0, &mut collector) {
-        Extracted::Binary(what) => FileReport::skipped(path, what.to_string()),
-        Extracted::Scanned => {
-            collector.finish();
-            FileReport {
-                path,
-                raw_path: None,
-                outcome: Outcome::Scanned {
-                    bytes: data.len() as u64,
-                    encoding: collector.encoding.unwrap_or("binary container"),
-                },
-                findings: collector.findings,
-                skipped_parts: collector.skipped_parts,
-                columns: collector.columns,
-            }
+/// Scans a SQL dump as it is read: `head` (the bytes already read) and then
+/// `rest`, in the bounded window of [`sql::extract_reader`], sending
+/// findings as they are collected. False when the reporter is gone.
+fn scan_dump(
+    head: &[u8],
+    rest: &mut dyn Read,
+    path: String,
+    opts: &ScanOptions,
+    send: &mut Reports<'_>,
+) -> bool {
+    let (report, alive) = collect(path, opts, Some(&mut *send), |collector| {
+        let mut counted = CountingReader {
+            inner: rest,
+            bytes: 0,
+        };
+        let rows = collector.opts.limits.max_rows_per_table;
+        if let Err(err) = sql::extract_reader(&mut counted, head, rows, collector) {
+            let after = head.len() as u64 + counted.bytes;
+            let reason = format!("unreadable: {}", source::io_message(&err));
+            collector.skip(&format!("the rest, after byte {after}"), &reason);
         }
+        (Extracted::Scanned, head.len() as u64 + counted.bytes)
+    });
+    alive && send(report)
+}
+
+/// A reader that counts the bytes it returned.
+struct CountingReader<'r> {
+    inner: &'r mut dyn Read,
+    bytes: u64,
+}
+
+impl Read for CountingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
     }
+}
+
+/// Runs `extract` (which returns what the file was and its size) into a
+/// collector for the file `path`, and makes the file's final report. With
+/// `flush`, findings are sent there in batches as they are collected; the
+/// flag is false when the reporter has gone meanwhile.
+fn collect(
+    path: String,
+    opts: &ScanOptions,
+    flush: Option<&mut Reports<'_>>,
+    extract: impl FnOnce(&mut Collector<'_>) -> (Extracted, u64),
+) -> (FileReport, bool) {
+    MATCHES.with_borrow_mut(|matches| {
+        // A local closure: the collector's borrow of it ends here.
+        let mut forward;
+        let flush: Option<&mut Reports<'_>> = match flush {
+            Some(send) => {
+                forward = |report| send(report);
+                Some(&mut forward)
+            }
+            None => None,
+        };
+        let mut collector = Collector::new(opts, matches, &path, flush);
+        let (extracted, bytes) = extract(&mut collector);
+        let alive = !collector.gone;
+        if let Extracted::Binary(what) = extracted {
+            return (FileReport::skipped(path, what.to_string()), alive);
+        }
+        collector.finish();
+        let encoding = collector.encoding.unwrap_or("binary container");
+        let (findings, skipped_parts, columns) = (
+            collector.findings,
+            collector.skipped_parts,
+            collector.columns,
+        );
+        let report = FileReport {
+            path,
+            raw_path: None,
+            outcome: Outcome::Scanned { bytes, encoding },
+            findings,
+            skipped_parts,
+            columns,
+        };
+        (report, alive)
+    })
 }
 
 /// Scans one block of a stream: decoded text whose first character is at
@@ -411,37 +482,29 @@ fn buffer_report(data: &[u8], path: String, mut collector: Collector<'_>) -> Fil
 /// ([`Stats::implausible`], applied in [`Collector::finish`]) judges each
 /// block on its own, so a stream is judged block by block.
 fn scan_text(text: &[u8], path: String, outcome: Outcome, opts: &ScanOptions) -> FileReport {
-    MATCHES.with_borrow_mut(|matches| {
-        let mut collector = Collector::new(opts, matches, None);
-        collector.unit(&Unit {
-            text,
-            place: Place::lines(),
-        });
-        collector.finish();
-        FileReport {
-            path,
-            raw_path: None,
-            outcome,
-            findings: collector.findings,
-            skipped_parts: collector.skipped_parts,
-            columns: collector.columns,
-        }
-    })
+    let (report, _) = collect(path, opts, None, |collector| {
+        let place = Place::lines();
+        collector.unit(&Unit { text, place });
+        (Extracted::Scanned, text.len() as u64)
+    });
+    FileReport { outcome, ..report }
 }
 
 /// Buffers above this size are released after use, so one huge file does
 /// not pin its memory in a worker for the rest of the scan.
 const KEEP_BUFFER: usize = 16 << 20;
 
-/// Plain-text files larger than this are scanned as a stream of blocks of
-/// lines (several blocks at a time) instead of being read whole.
+/// Plain-text files and SQL dumps larger than this are scanned as they are
+/// read (text as blocks of lines, several at a time; dumps in the SQL
+/// tokenizer's window) instead of being read whole.
 const STREAM_ABOVE: u64 = 4 << 20;
 
 /// Reads and scans one file of `len` bytes (as the walker saw it) and sends
 /// its reports to `send`. The first 8 KiB are read and sniffed first, so a
 /// binary file is skipped without reading the rest of it. Large text files
 /// are streamed ([`stream::scan_stream`]): memory stays bounded and their
-/// blocks are scanned on all cores. False when the reporter is gone.
+/// blocks are scanned on all cores; large SQL dumps are tokenized as they
+/// are read ([`sql::extract_reader`]). False when the reporter is gone.
 pub fn scan_file(
     path: &Path,
     display: String,
@@ -458,11 +521,10 @@ pub fn scan_file(
                 Err(what) => return Ok(Err(what)),
                 Ok(format) => format,
             };
-            let file = head.into_inner();
-            if format == extract::Format::Text && len > STREAM_ABOVE {
-                return Ok(Ok(Some(file)));
+            let mut file = head.into_inner();
+            if len > STREAM_ABOVE && matches!(format, Format::Text | Format::SqlDump) {
+                return Ok(Ok(Some((format, file))));
             }
-            let mut file = file;
             file.read_to_end(buf)?;
             Ok(Ok(None))
         });
@@ -472,7 +534,10 @@ pub fn scan_file(
                 send(FileReport::skipped(display, reason))
             }
             Ok(Err(what)) => send(FileReport::skipped(display, what.to_string())),
-            Ok(Ok(Some(rest))) => {
+            Ok(Ok(Some((Format::SqlDump, mut rest)))) => {
+                scan_dump(buf, &mut rest, display, opts, send)
+            }
+            Ok(Ok(Some((_, rest)))) => {
                 let head = std::mem::take(buf);
                 let input = io::Cursor::new(&head[..]).chain(rest);
                 let sent = stream::scan_stream(
@@ -625,7 +690,7 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
         ),
         None => Box::new(io::stdout()),
     };
-    let (tx, rx) = mpsc::sync_channel::<FileReport>(256);
+    let (tx, rx) = mpsc::sync_channel::<FileReport>(64);
     let summary = thread::scope(|scope| -> anyhow::Result<io::Result<Summary>> {
         let reporter = scope.spawn(|| report(config, baseline.as_ref(), rx, out, started));
         if config.stdin {

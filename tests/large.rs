@@ -131,3 +131,45 @@ fn a_file_with_many_findings_reports_them_all_and_counts_its_columns() {
         assert_eq!(column["kinds"][0]["holds"], true);
     }
 }
+
+#[test]
+fn a_large_dump_is_tokenized_as_it_is_read() {
+    let dir = TempDir::new().unwrap();
+    let mut rng = Rng::new(4);
+    let mut dump = synth::DUMP_HEAD.as_bytes().to_vec();
+    let mut ids = Vec::new();
+    while dump.len() < 5 << 20 {
+        let row = synth::user_row(&mut rng, ids.len() as u64);
+        synth::dump_tuple(&row, ids.is_empty(), &mut dump);
+        ids.push(row[2].clone());
+    }
+    dump.extend_from_slice(b";\nINSERT INTO `audit` VALUES (1,'ok');\n");
+    fs::write(dir.path().join("prod.sql"), &dump).unwrap();
+    let doc = scan_json(&[dir.path().to_str().unwrap(), "--show-values"]);
+    let findings = doc["findings"].as_array().unwrap();
+    let id_rows: Vec<(u64, &str)> = findings
+        .iter()
+        .filter(|f| f["field"] == "id_no")
+        .map(|f| {
+            assert_eq!(f["table"], "users");
+            assert_eq!(f["kind"], "cn_resident_id");
+            (f["row"].as_u64().unwrap(), f["match"].as_str().unwrap())
+        })
+        .collect();
+    let expected: Vec<(u64, &str)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (i as u64 + 1, id.as_str()))
+        .collect();
+    assert_eq!(id_rows, expected);
+    for field in ["phone", "card_no"] {
+        let n = findings.iter().filter(|f| f["field"] == field).count();
+        assert_eq!(n, ids.len(), "{field}");
+    }
+    let s = &doc["summary"];
+    assert_eq!(s["files_scanned"], 1);
+    assert_eq!(s["bytes_scanned"], dump.len() as u64);
+    let columns = s["columns"].as_array().unwrap();
+    let id_no = columns.iter().find(|c| c["field"] == "id_no").unwrap();
+    assert_eq!(id_no["values"], ids.len() as u64);
+}

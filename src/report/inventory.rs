@@ -3,13 +3,15 @@
 //! where.
 //!
 //! Memory stays proportional to what was *found*, not to what was scanned:
-//! per kind a count, a set of 64-bit keyed hashes for distinct values, and
+//! per kind a count, a distinct-value counter over 64-bit keyed hashes
+//! (exact, then a fixed-size sketch: [`super::distinct`]), and
 //! a count per file with findings. No raw value is kept.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
+use super::distinct::Distinct;
 use super::{Column, FileReport, Outcome};
 use crate::classify::classify;
 use crate::detect::{context, Confidence, Kind, MAX_KINDS};
@@ -21,7 +23,7 @@ const TOP_LOCATIONS: usize = 10;
 struct KindStats {
     count: u64,
     high: u64,
-    distinct: HashSet<u64>,
+    distinct: Distinct,
     files: HashMap<String, u64>,
 }
 
@@ -124,8 +126,12 @@ pub struct KindSummary {
     pub count: u64,
     /// Findings with high confidence.
     pub high_confidence: u64,
-    /// Distinct values (counted by keyed hash).
+    /// Distinct values (counted by keyed hash; estimated past 524 288,
+    /// see [`crate::report::distinct`]).
     pub distinct: u64,
+    /// Present and true when `distinct` is an estimate (about ±1 %).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub distinct_estimated: bool,
     /// Files holding this kind.
     pub files: u64,
     /// The files holding most of it, most first.
@@ -309,7 +315,8 @@ impl Inventory {
                     sensitive: class.sensitive,
                     count: stats.count,
                     high_confidence: stats.high,
-                    distinct: stats.distinct.len() as u64,
+                    distinct: stats.distinct.count(),
+                    distinct_estimated: stats.distinct.is_estimate(),
                     files: stats.files.len() as u64,
                     top_locations: top,
                 }

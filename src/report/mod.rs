@@ -7,6 +7,7 @@
 //! file order.
 
 pub mod baseline;
+pub mod distinct;
 pub mod inventory;
 pub mod mask;
 pub mod output;

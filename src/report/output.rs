@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 
-use super::inventory::Summary;
+use super::inventory::{KindSummary, Summary};
 use super::{sarif, FileReport, Finding, Outcome};
 use crate::classify::classify;
 
@@ -334,6 +334,15 @@ fn write_csv<W: Write>(csv: &mut csv::Writer<W>, path: &str, f: &Finding) -> io:
     Ok(())
 }
 
+/// The distinct count for people: `~` marks an estimate.
+fn distinct(k: &KindSummary) -> String {
+    if k.distinct_estimated {
+        format!("~{}", k.distinct)
+    } else {
+        k.distinct.to_string()
+    }
+}
+
 /// A Markdown table cell: `|` escaped, line breaks as spaces.
 fn md_cell(text: &str) -> String {
     text.replace('\\', "\\\\")
@@ -364,7 +373,7 @@ fn write_markdown(buf: &mut Vec<u8>, s: &Summary) -> io::Result<()> {
                 k.category,
                 if k.sensitive { "**yes**" } else { "no" },
                 k.count,
-                k.distinct,
+                distinct(k),
                 k.files,
             )?;
         }
@@ -509,7 +518,7 @@ fn write_inventory(buf: &mut Vec<u8>, s: &Summary, color: bool) -> io::Result<()
                 if k.sensitive { "yes" } else { "no" },
                 k.category,
                 k.count,
-                k.distinct,
+                distinct(k),
                 k.files,
             )?;
         }
