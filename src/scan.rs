@@ -119,6 +119,10 @@ struct Collector<'m> {
     gone: bool,
     /// Candidate counts of the whole file, for [`Stats::implausible`].
     stats: Stats,
+    /// Candidate counts per column: a column of order ids whose every tenth
+    /// value passes Luhn by chance is judged on its own, even in a dump
+    /// whose card column makes the file's rate look plausible.
+    column_stats: Vec<Stats>,
     /// Units seen so far (the current unit's ordinal).
     units: u64,
     findings: Vec<Finding>,
@@ -154,6 +158,7 @@ impl<'m> Collector<'m> {
             flush,
             gone: false,
             stats: Stats::default(),
+            column_stats: Vec::new(),
             units: 0,
             findings: Vec::new(),
             origins: Vec::new(),
@@ -205,6 +210,7 @@ impl<'m> Collector<'m> {
             });
             let evidence = self.field_evidence(field);
             self.evidence.push(evidence);
+            self.column_stats.push(Stats::default());
             let mut names = Names::default();
             names.update(place);
             self.names.push(names);
@@ -250,11 +256,16 @@ impl<'m> Collector<'m> {
     /// Drops findings the file's statistics (so far) show to be chance,
     /// then counts per column how many values hold each kind.
     fn finish(&mut self) {
-        let stats = self.stats;
+        let (stats, column_stats) = (self.stats, &self.column_stats);
+        let chance = |f: &Finding, column: Option<usize>| {
+            f.confidence == Confidence::Medium
+                && (stats.implausible(f.kind)
+                    || column.is_some_and(|c| column_stats[c].implausible(f.kind)))
+        };
         (self.findings, self.origins) = std::mem::take(&mut self.findings)
             .into_iter()
             .zip(std::mem::take(&mut self.origins))
-            .filter(|(f, _)| !(f.confidence == Confidence::Medium && stats.implausible(f.kind)))
+            .filter(|(f, (_, column))| !chance(f, *column))
             .unzip();
         let mut counted: Option<(u64, KindSet)> = None;
         for (f, (unit, column)) in self.findings.iter().zip(self.origins.drain(..)) {
@@ -288,7 +299,12 @@ impl Sink for Collector<'_> {
             (None, Some(field)) => self.field_evidence(field),
             (None, None) => Evidence::default(),
         };
-        detect::scan_counting(unit.text, evidence, self.matches, &mut self.stats);
+        let mut counted = Stats::default();
+        detect::scan_counting(unit.text, evidence, self.matches, &mut counted);
+        self.stats += counted;
+        if let Some(c) = column {
+            self.column_stats[c] += counted;
+        }
         if let Some(custom) = &self.opts.custom {
             custom.scan(unit.text, evidence, self.matches);
         }

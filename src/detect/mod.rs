@@ -263,6 +263,15 @@ pub struct Stats {
     pub card_valid: u32,
 }
 
+impl std::ops::AddAssign for Stats {
+    fn add_assign(&mut self, other: Stats) {
+        self.mobile_candidates += other.mobile_candidates;
+        self.mobile_valid += other.mobile_valid;
+        self.card_candidates += other.card_candidates;
+        self.card_valid += other.card_valid;
+    }
+}
+
 impl Stats {
     /// Candidates needed before the pass rate is trusted.
     const MIN_CANDIDATES: u32 = 20;
