@@ -16,6 +16,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use flate2::read::MultiGzDecoder;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::{Config, FailOn};
@@ -24,7 +25,7 @@ use crate::detect::custom::CustomDetectors;
 use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
 use crate::extract::text::Locator;
-use crate::extract::{self, sql, Extracted, Format, Limits, Place, Sink, Unit};
+use crate::extract::{self, archive, sql, Extracted, Format, Limits, Place, Sink, Unit};
 use crate::report::baseline::{Baseline, BaselineWriter};
 use crate::report::inventory::Summary;
 use crate::report::output::{human_bytes, scan_line};
@@ -407,30 +408,55 @@ pub fn scan_buffer_to(
     alive && send(report)
 }
 
-/// Scans a SQL dump as it is read: `head` (the bytes already read) and then
-/// `rest`, in the bounded window of [`sql::extract_reader`], sending
-/// findings as they are collected. False when the reporter is gone.
+/// Scans a SQL dump as it is read from `input`, in the bounded window of
+/// [`sql::extract_reader`], sending findings as they are collected. False
+/// when the reporter is gone.
 fn scan_dump(
-    head: &[u8],
-    rest: &mut dyn Read,
+    input: &mut dyn Read,
     path: String,
     opts: &ScanOptions,
     send: &mut Reports<'_>,
 ) -> bool {
     let (report, alive) = collect(path, opts, Some(&mut *send), |collector| {
         let mut counted = CountingReader {
-            inner: rest,
+            inner: input,
             bytes: 0,
         };
         let rows = collector.opts.limits.max_rows_per_table;
-        if let Err(err) = sql::extract_reader(&mut counted, head, rows, collector) {
-            let after = head.len() as u64 + counted.bytes;
-            let reason = format!("unreadable: {}", source::io_message(&err));
-            collector.skip(&format!("the rest, after byte {after}"), &reason);
+        if let Err(err) = sql::extract_reader(&mut counted, &[], rows, collector) {
+            let reason = source::read_failure(&err);
+            collector.skip(&format!("the rest, after byte {}", counted.bytes), &reason);
         }
-        (Extracted::Scanned, head.len() as u64 + counted.bytes)
+        (Extracted::Scanned, counted.bytes)
     });
     alive && send(report)
+}
+
+/// How a file is read: whole, or as a stream (text as blocks of lines, a
+/// dump in the SQL tokenizer's window), possibly through gzip.
+enum Plan {
+    Whole,
+    Stream {
+        format: Format,
+        gzip: bool,
+        rest: File,
+    },
+}
+
+/// The format inside a gzip file named `name` whose first compressed bytes
+/// are `head`, when it can be streamed (plain text or a SQL dump).
+fn streamable_gzip(name: &str, head: &[u8]) -> Option<Format> {
+    let mut inner = Vec::new();
+    // A head cut mid-stream fails to decode further: keep what it gave.
+    let _ = MultiGzDecoder::new(head)
+        .take(sniff::SNIFF_LEN as u64)
+        .read_to_end(&mut inner);
+    if inner.is_empty() {
+        // Empty or corrupt from the start: the archive reader reports it.
+        return None;
+    }
+    let format = extract::detect_format(&archive::gzip_inner_name(name), &inner).ok()?;
+    matches!(format, Format::Text | Format::SqlDump).then_some(format)
 }
 
 /// A reader that counts the bytes it returned.
@@ -537,37 +563,45 @@ pub fn scan_file(
                 Err(what) => return Ok(Err(what)),
                 Ok(format) => format,
             };
-            let mut file = head.into_inner();
+            let mut rest = head.into_inner();
             if len > STREAM_ABOVE && matches!(format, Format::Text | Format::SqlDump) {
-                return Ok(Ok(Some((format, file))));
+                let gzip = false;
+                return Ok(Ok(Plan::Stream { format, gzip, rest }));
             }
-            file.read_to_end(buf)?;
-            Ok(Ok(None))
+            if format == Format::Gzip {
+                if let Some(format) = streamable_gzip(&display, buf) {
+                    let gzip = true;
+                    return Ok(Ok(Plan::Stream { format, gzip, rest }));
+                }
+            }
+            rest.read_to_end(buf)?;
+            Ok(Ok(Plan::Whole))
         });
         let sent = match read {
             Err(err) => {
-                let reason = format!("unreadable: {}", source::io_message(&err));
+                let reason = source::read_failure(&err);
                 send(FileReport::skipped(display, reason))
             }
             Ok(Err(what)) => send(FileReport::skipped(display, what.to_string())),
-            Ok(Ok(Some((Format::SqlDump, mut rest)))) => {
-                scan_dump(buf, &mut rest, display, opts, send)
-            }
-            Ok(Ok(Some((_, rest)))) => {
+            Ok(Ok(Plan::Stream { format, gzip, rest })) => {
                 let head = std::mem::take(buf);
-                let input = io::Cursor::new(&head[..]).chain(rest);
-                let sent = stream::scan_stream(
-                    input,
-                    display,
-                    opts,
-                    stream::FILE_BLOCK,
-                    stream::MAX_LINE,
-                    send,
-                );
+                let read = io::Cursor::new(&head[..]).chain(rest);
+                let mut input: Box<dyn Read> = if gzip {
+                    Box::new(archive::GzipStream::new(read, len, &opts.limits))
+                } else {
+                    Box::new(read)
+                };
+                let sent = if format == Format::SqlDump {
+                    scan_dump(&mut input, display, opts, send)
+                } else {
+                    let (block, max_line) = (stream::FILE_BLOCK, stream::MAX_LINE);
+                    stream::scan_stream(&mut input, display, opts, block, max_line, send)
+                };
+                drop(input);
                 *buf = head;
                 sent
             }
-            Ok(Ok(None)) => scan_buffer_to(buf, display, opts, send),
+            Ok(Ok(Plan::Whole)) => scan_buffer_to(buf, display, opts, send),
         };
         if buf.capacity() > KEEP_BUFFER {
             *buf = Vec::new();

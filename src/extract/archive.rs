@@ -159,6 +159,49 @@ pub fn extract_gzip(
     extracted
 }
 
+/// A gzip file decompressed as it is read, for files too large to hold
+/// (a `.sql.gz` dump of many GB): no size limit applies, since nothing is
+/// held, but reading fails once the output passes the ratio limit
+/// (plus 1 MiB), so a bomb costs no more time than a real file. Errors
+/// in the stream are [`io::ErrorKind::InvalidData`], with the reason.
+pub struct GzipStream<R: Read> {
+    decoder: MultiGzDecoder<R>,
+    produced: u64,
+    limit: u64,
+    reason: String,
+}
+
+impl<R: Read> GzipStream<R> {
+    /// Decompresses `input`, a gzip file of `compressed` bytes.
+    pub fn new(input: R, compressed: u64, limits: &Limits) -> Self {
+        GzipStream {
+            decoder: MultiGzDecoder::new(input),
+            produced: 0,
+            limit: compressed
+                .saturating_mul(limits.max_ratio)
+                .saturating_add(1 << 20),
+            reason: ratio_reason(limits),
+        }
+    }
+}
+
+impl<R: Read> Read for GzipStream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.produced > self.limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                self.reason.clone(),
+            ));
+        }
+        let n = self.decoder.read(buf).map_err(|e| {
+            let what = format!("gzip stream truncated or corrupt: {e}");
+            io::Error::new(io::ErrorKind::InvalidData, what)
+        })?;
+        self.produced += n as u64;
+        Ok(n)
+    }
+}
+
 /// Extracts every file member of a zip archive. Directories and symbolic
 /// links are ignored; encrypted members, unsupported compression methods,
 /// over-limit and corrupt members are skipped with the reason.
@@ -434,7 +477,7 @@ fn budget_of(sink: &dyn Sink, limits: &Limits) -> Budget {
 
 /// The name a gzip stream's content is extracted under: `x.csv.gz` is
 /// `x.csv`, `x.tgz` is `x.tar`; a name without either suffix is kept.
-fn gzip_inner_name(name: &str) -> Cow<'_, str> {
+pub fn gzip_inner_name(name: &str) -> Cow<'_, str> {
     let has_suffix = |suffix: &str| {
         name.len() >= suffix.len()
             && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())

@@ -54,7 +54,7 @@ pub const FILE_BLOCK: usize = 4 << 20;
 const PIPE_CHUNK: usize = 64 << 10;
 
 /// Longest run of text without a line break scanned as one piece.
-pub const MAX_LINE: usize = 64 << 20;
+pub const MAX_LINE: usize = 8 << 20;
 
 /// How the bytes of the stream become UTF-8 text.
 enum Decoding {
@@ -343,10 +343,7 @@ pub fn scan_stream<R: Read>(
                     let mut all = data.to_vec();
                     return match input.read_to_end(&mut all) {
                         Ok(_) => scan_buffer_to(&all, path, opts, send),
-                        Err(err) => send(FileReport::skipped(
-                            path,
-                            format!("unreadable: {}", source::io_message(&err)),
-                        )),
+                        Err(err) => send(FileReport::skipped(path, source::read_failure(&err))),
                     };
                 }
             };
@@ -392,12 +389,12 @@ pub fn scan_stream<R: Read>(
     }
     let skipped_parts = match error {
         Some(err) if total == 0 => {
-            let reason = format!("unreadable: {}", source::io_message(&err));
+            let reason = source::read_failure(&err);
             return send(FileReport::skipped(path, reason));
         }
         Some(err) => vec![PartSkip {
             part: format!("the rest, after byte {total}"),
-            reason: format!("unreadable: {}", source::io_message(&err)),
+            reason: source::read_failure(&err),
         }],
         None => Vec::new(),
     };

@@ -167,6 +167,18 @@ fn skipped_by_error(err: ignore::Error) -> Entry {
     }
 }
 
+/// Why reading a file failed: `unreadable: …` for an I/O error, or the
+/// message itself for bad content found while reading it (an
+/// [`std::io::ErrorKind::InvalidData`] error, such as a corrupt gzip
+/// stream read on the fly).
+pub fn read_failure(err: &std::io::Error) -> String {
+    if err.kind() == std::io::ErrorKind::InvalidData {
+        err.to_string()
+    } else {
+        format!("unreadable: {}", io_message(err))
+    }
+}
+
 /// An error message without the path (the path is reported beside it).
 pub fn io_message(err: &dyn std::error::Error) -> String {
     let text = err.to_string();
