@@ -441,6 +441,9 @@ impl Scanner<'_> {
     /// A run of digits standing alone between boundaries; returns whether
     /// it was a value.
     fn plain_number(&mut self, s: usize, e: usize) -> bool {
+        if self.operand(s, e) {
+            return false;
+        }
         let d = &self.text[s..e];
         // `+1 555…`: an international number is only Chinese after +86.
         let international = self.before(s) == b'+';
@@ -463,6 +466,32 @@ impl Scanner<'_> {
             15..=19 => self.bank_card(s, e, d),
             _ => false,
         }
+    }
+
+    /// Whether the number at `s..e` is a factor or power of an arithmetic
+    /// expression: `*` or `^` (or `**`) joins it to a letter, digit or
+    /// parenthesis (`13340783196*x**35`, `2**13340783196`, `x^…`). Markdown
+    /// bold (`**13812345678**`) touches a `*` but no operand, and stays.
+    fn operand(&self, s: usize, e: usize) -> bool {
+        let is_op = |b: u8| b == b'*' || b == b'^';
+        let joins = |b: u8| is_alnum(b) || b == b'(' || b == b')';
+        let op_after = is_op(self.byte(e)) && {
+            let next = if self.byte(e + 1) == b'*' {
+                self.byte(e + 2)
+            } else {
+                self.byte(e + 1)
+            };
+            joins(next)
+        };
+        let op_before = s > 0 && is_op(self.before(s)) && {
+            let prev = if self.before(s - 1) == b'*' && s > 1 {
+                self.before(s - 2)
+            } else {
+                self.before(s - 1)
+            };
+            joins(prev)
+        };
+        op_after || op_before
     }
 
     fn resident_id(&mut self, s: usize, e: usize) -> bool {

@@ -301,6 +301,10 @@ fn precision_rules_from_second_dogfooding() {
         "check_concise_float(17179870208, 0, 17179869184.0_f32);",
         "1.5e10 equals 15000000000",
         "\"timestamp\": 19287398741,",
+        "UNIX seconds: @15583032000",
+        "- 13340783196*x**35 + 38910617655*x**34",
+        "54*249**(1/2))**(1/3) + 13478400000*I*3**(1/2)",
+        "y = 2**13340783196",
     ] {
         assert_eq!(found(text), vec![], "{text}");
     }
@@ -308,6 +312,16 @@ fn precision_rules_from_second_dogfooding() {
     assert_eq!(
         found(&format!("user {phone} login")),
         vec![(Kind::Mobile, phone.as_str())]
+    );
+    assert_eq!(
+        found(&format!("联系人 **{phone}** 张三")),
+        vec![(Kind::Mobile, phone.as_str())],
+        "markdown bold is no arithmetic"
+    );
+    assert_eq!(
+        found(&format!("{ID}*")),
+        vec![(Kind::ResidentId, ID)],
+        "a trailing star is no operator"
     );
     assert_eq!(
         found(&format!("timestamp 2024-01-01 phone {phone}")),
