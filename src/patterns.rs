@@ -12,6 +12,8 @@ pub const REGIONS: &str = include_str!("../patterns/regions.txt");
 pub const PROVINCES: &str = include_str!("../patterns/provinces.tsv");
 /// Issuer prefixes and lengths accepted for bank cards.
 pub const CARD_BINS: &str = include_str!("../patterns/card_bins.tsv");
+/// Card numbers published as test numbers by payment processors.
+pub const TEST_CARDS: &str = include_str!("../patterns/test_cards.txt");
 /// Assigned mainland mobile segments.
 pub const MOBILE_SEGMENTS: &str = include_str!("../patterns/mobile_segments.txt");
 /// Context words per kind.

@@ -129,11 +129,58 @@ pub fn is_patterned(digits: &[u8]) -> bool {
     periodic || counting
 }
 
+/// Whether the digits hold a long low-entropy stretch: a substring with a
+/// period of at most 4 that repeats for 7 more digits beyond its first
+/// period (`4012888888881881`, `4117101010101010`, `5105105105105100`).
+/// Test and filler numbers are made this way; a random card number holds
+/// such a stretch about once in a million. Applied to scheme ranges only:
+/// a Chinese bank's account part may run zeros (`6228480000000000017`).
+pub fn is_low_entropy(digits: &[u8]) -> bool {
+    (1..=4).any(|p| {
+        let mut run = 0;
+        digits.iter().zip(digits.iter().skip(p)).any(|(a, b)| {
+            run = if a == b { run + 1 } else { 0 };
+            run >= 7
+        })
+    })
+}
+
+/// The published test numbers of `patterns/test_cards.txt`.
+static TEST_CARDS: LazyLock<std::collections::HashSet<&'static [u8]>> = LazyLock::new(|| {
+    patterns::records(patterns::TEST_CARDS)
+        .map(|(line, rec)| {
+            let number = rec[0];
+            if !(15..=19).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_digit()) {
+                patterns::bad_record("test_cards.txt", line, "expected 15-19 digits")
+            }
+            number.as_bytes()
+        })
+        .collect()
+});
+
+/// Whether the digits are a card number that payment processors publish
+/// for testing (Stripe, Braintree …, `patterns/test_cards.txt`).
+pub fn is_test_number(digits: &[u8]) -> bool {
+    TEST_CARDS.contains(digits)
+}
+
 /// Validates a card number given as 15–19 ASCII digits: issuer prefix and
-/// length, Luhn, and not a repeating pattern.
+/// length, Luhn, and not a repeating pattern; a scheme-range number also
+/// not low-entropy ([`is_low_entropy`]). Published test numbers validate,
+/// at medium confidence ([`is_test_number`]; the scanner drops them unless a
+/// context word says card).
 pub fn validate(digits: &[u8]) -> Option<Confidence> {
     let confidence = issuer(digits)?;
-    (luhn::is_valid(digits) && !is_patterned(digits)).then_some(confidence)
+    if !luhn::is_valid(digits) || is_patterned(digits) {
+        return None;
+    }
+    if is_test_number(digits) {
+        return Some(Confidence::Medium);
+    }
+    if confidence == Confidence::Medium && is_low_entropy(digits) {
+        return None;
+    }
+    Some(confidence)
 }
 
 #[cfg(test)]
@@ -197,16 +244,47 @@ mod tests {
     #[test]
     fn scheme_ranges_are_medium() {
         for c in [
-            "4111111111111111",
-            "5500000000000004",
+            "4111111111111111", // a published test number: medium
+            "5500000000000004", // likewise
             "378282246310005",
             "3530111333300000",
         ] {
             assert_eq!(validate(c.as_bytes()), Some(Confidence::Medium), "{c}");
         }
         assert_eq!(
-            validate(card("222100000000000").as_bytes()),
+            validate(card("222100731946285").as_bytes()),
             Some(Confidence::Medium)
+        );
+    }
+
+    #[test]
+    fn test_numbers_and_low_entropy() {
+        for c in ["4229989800000003", "371260714673002", "6200000000000005"] {
+            assert!(is_test_number(c.as_bytes()), "{c}");
+        }
+        for c in [
+            card("453201888888881"), // eight 8s
+            card("491710101010101"), // 1010101010…
+            card("520520520520520"), // 520 repeated
+            "342342342342345".to_string(),
+        ] {
+            assert!(!is_test_number(c.as_bytes()), "{c}");
+            assert!(is_low_entropy(c.as_bytes()), "{c}");
+            assert_eq!(validate(c.as_bytes()), None, "{c}");
+        }
+        // Synthetic random scheme-range numbers are neither.
+        for payload in ["453201511283036", "519875364021987", "37612094837261"] {
+            let c = card(payload);
+            assert!(!is_low_entropy(c.as_bytes()), "{c}");
+            assert!(!is_test_number(c.as_bytes()), "{c}");
+            assert_eq!(validate(c.as_bytes()), Some(Confidence::Medium), "{c}");
+        }
+        // A bank BIN keeps a run of zeros in its account part.
+        let zeros = card("622848000000000001");
+        assert_eq!(
+            validate(zeros.as_bytes()),
+            Some(Confidence::High),
+            "{zeros}"
         );
     }
 

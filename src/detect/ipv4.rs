@@ -14,9 +14,15 @@ use super::{digits_end, is_alnum};
 pub struct Ipv4 {
     /// Offset one past its last byte.
     pub end: usize,
-    /// Every octet is a single digit (`1.2.3.4`, section `7.1.1.1`): more
-    /// likely a version or section number unless context says otherwise.
-    pub single_digits: bool,
+    /// The address has the shape of a version, section number or
+    /// placeholder more often than of a host, and counts only with an IP
+    /// context word: every octet a single digit (`1.2.3.4`, section
+    /// `7.1.1.1`); a one-digit first octet and the others below 100
+    /// (`1.15.5.4`, `4.3.99.16`: release numbers, while real hosts have
+    /// them so about one time in sixteen); all four octets equal
+    /// (`42.42.42.42`, `170.170.170.170`); or ascending digits
+    /// (`12.34.56.78`).
+    pub needs_context: bool,
 }
 
 /// The IPv4 address starting at `s` (a digit run followed by `.`), if any.
@@ -59,10 +65,71 @@ pub fn at(text: &[u8], s: usize) -> Option<Ipv4> {
     if glued || network || version || !is_host(octets) {
         return None;
     }
+    if after_number_list(text, s) {
+        return None;
+    }
     Some(Ipv4 {
         end: i,
-        single_digits: octets.iter().all(|&o| o < 10),
+        needs_context: version_like(octets) || ascending(&text[s..i]),
     })
+}
+
+/// Whether the octets are shaped like a version or a placeholder (see
+/// [`Ipv4::needs_context`]).
+fn version_like(octets: [u32; 4]) -> bool {
+    let [a, b, c, d] = octets;
+    let single = octets.iter().all(|&o| o < 10);
+    let release = a < 10 && b < 100 && c < 100 && d < 100;
+    let repeated = a == b && b == c && c == d;
+    single || release || repeated
+}
+
+/// Whether the digits of the quad, dots left out, count up by one for 6 or
+/// more (`12.34.56.78`, `123.45.67.89`).
+fn ascending(quad: &[u8]) -> bool {
+    let mut run = 1;
+    let mut last: Option<u8> = None;
+    for &b in quad.iter().filter(|b| b.is_ascii_digit()) {
+        run = match last {
+            Some(l) if (l - b'0' + 1) % 10 == b - b'0' => run + 1,
+            _ => 1,
+        };
+        if run >= 6 {
+            return true;
+        }
+        last = Some(b);
+    }
+    false
+}
+
+/// Whether the token right before `s` (one space, comma or `-` away) is a
+/// decimal or a two- or three-part dotted number: the quad is then one
+/// more item of a list of numbers (SVG path data `2.83-2.12 3.51.98.32`,
+/// version lists `3.40.1 3.40.1.1`), not an address. A full quad before it
+/// (`10.0.0.1 10.0.0.2`) is a list of addresses and does not count.
+fn after_number_list(text: &[u8], s: usize) -> bool {
+    if s < 2 || !matches!(text[s - 1], b' ' | b',' | b'-') {
+        return false;
+    }
+    let mut i = s - 1;
+    let mut dots = 0;
+    let mut digits_in_part = 0;
+    while i > 0 {
+        let b = text[i - 1];
+        if b.is_ascii_digit() {
+            digits_in_part += 1;
+        } else if b == b'.' && digits_in_part > 0 {
+            dots += 1;
+            digits_in_part = 0;
+        } else {
+            break;
+        }
+        i -= 1;
+    }
+    // `.5` (SVG shorthand) counts as a decimal too.
+    let token_before = i.checked_sub(1).map_or(b' ', |p| text[p]);
+    let decimal_start = digits_in_part > 0 || (dots == 1 && token_before != b'.');
+    !is_alnum(token_before) && (1..=2).contains(&dots) && decimal_start
 }
 
 /// Whether the address can belong to a host that a person uses.
@@ -92,6 +159,42 @@ mod tests {
         assert_eq!(find("ip=8.8.8.8."), Some("8.8.8.8"));
         assert_eq!(find("来自10.0.0.1的请求"), Some("10.0.0.1"));
         assert_eq!(find("[223.255.255.255]"), Some("223.255.255.255"));
+    }
+
+    #[test]
+    fn quads_in_number_lists() {
+        // SVG path data and version lists.
+        assert_eq!(find("c0 1.52-.87 2.83-2.12 3.51.98.32 2.03"), None);
+        assert_eq!(find("3.40.1 3.40.1.1 3.40.1.2"), None);
+        // A list of addresses still is one.
+        let t = "10.0.0.1 192.168.7.20";
+        assert_eq!(
+            at(t.as_bytes(), 9).map(|ip| &t[9..ip.end]),
+            Some("192.168.7.20")
+        );
+        let t = "took 12 ms 192.168.7.20";
+        assert_eq!(
+            at(t.as_bytes(), 11).map(|ip| &t[11..ip.end]),
+            Some("192.168.7.20")
+        );
+    }
+
+    #[test]
+    fn version_shaped_quads_need_context() {
+        let needs = |t: &str| at(t.as_bytes(), 0).unwrap().needs_context;
+        for t in [
+            "1.2.3.4",
+            "1.15.5.4",
+            "4.3.99.16",
+            "8.8.4.44",
+            "42.42.42.42",
+            "12.34.56.78",
+        ] {
+            assert!(needs(t), "{t}");
+        }
+        for t in ["192.168.1.20", "3.5.140.2", "10.0.0.1", "1.1.1.100"] {
+            assert!(!needs(t), "{t}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Mainland mobile numbers: 11 digits in an assigned segment (and not a
-//! power of two, which in code is a size or a flag).
+//! power of two or near one, which in code is a size, mask or flag, nor a
+//! round number such as `15000000000`).
 //!
 //! The segments (`patterns/mobile_segments.txt`) are 3- or 4-digit prefixes;
 //! they are kept in a 10 000-entry table indexed by the first four digits so
@@ -36,8 +37,23 @@ pub fn is_valid(digits: &[u8]) -> bool {
     let value = digits
         .iter()
         .fold(0u64, |acc, &b| acc * 10 + u64::from(b - b'0'));
-    // Powers of two (`17179869184` = 2^34) are memory sizes and flags.
-    SEGMENTS[prefix] && !value.is_power_of_two()
+    SEGMENTS[prefix] && !is_binary_round(value) && !is_decimal_round(value)
+}
+
+/// Whether the value is a power of two or within a few bits of one
+/// (`17179869184` = 2^34, `17179869183` = 2^34 - 1, `17179870208` =
+/// 2^34 + 2^10): in code a memory size, a mask or a flag. At most 3 bits set,
+/// or at most 3 clear below the highest; a random 34-bit number is so one
+/// time in a million.
+fn is_binary_round(value: u64) -> bool {
+    let width = 64 - value.leading_zeros();
+    value.count_ones() <= 3 || width - value.count_ones() <= 3
+}
+
+/// Whether the value ends in 7 zeros or more (`15000000000` = 1.5e10): a
+/// round quantity, not a subscriber number.
+fn is_decimal_round(value: u64) -> bool {
+    value % 10_000_000 == 0
 }
 
 #[cfg(test)]
@@ -68,6 +84,10 @@ mod tests {
             "138123456789",
             "1381234567a",
             "17179869184", // 2^34
+            "17179869183", // 2^34 - 1
+            "17179870208", // 2^34 + 2^10
+            "17179870209", // 2^34 + 2^10 + 1
+            "15000000000", // 1.5e10
         ] {
             assert!(!is_valid(n.as_bytes()), "{n}");
         }

@@ -261,6 +261,8 @@ pub struct Stats {
     pub card_candidates: u32,
     /// Of those, passing Luhn.
     pub card_valid: u32,
+    /// Valid bare mobile numbers that are multiples of 100.
+    pub mobile_round: u32,
 }
 
 impl std::ops::AddAssign for Stats {
@@ -279,12 +281,18 @@ impl Stats {
     /// Whether medium-confidence findings of `kind` in this file are likely
     /// chance: at least 20 candidates of which fewer than 70 % (mobile) or
     /// 50 % (card) validate. Context-confirmed (high) findings are kept.
+    ///
+    /// Also for mobiles: at least 20 valid ones of which half or more end in
+    /// `00`, which one real number in a hundred does. Those are a table of
+    /// round quantities (seconds of whole days, sizes), not of phones.
     pub fn implausible(&self, kind: Kind) -> bool {
         let rate_below = |valid: u32, all: u32, percent: u32| {
             all >= Self::MIN_CANDIDATES && valid * 100 < all * percent
         };
+        let round =
+            self.mobile_valid >= Self::MIN_CANDIDATES && self.mobile_round * 2 >= self.mobile_valid;
         match kind {
-            Kind::Mobile => rate_below(self.mobile_valid, self.mobile_candidates, 70),
+            Kind::Mobile => round || rate_below(self.mobile_valid, self.mobile_candidates, 70),
             Kind::BankCard => rate_below(self.card_valid, self.card_candidates, 50),
             _ => false,
         }
@@ -442,6 +450,9 @@ impl Scanner<'_> {
     /// A run of digits standing alone between boundaries; returns whether
     /// it was a value.
     fn plain_number(&mut self, s: usize, e: usize) -> bool {
+        if self.operand(s, e) {
+            return false;
+        }
         let d = &self.text[s..e];
         // `+1 555…`: an international number is only Chinese after +86.
         let international = self.before(s) == b'+';
@@ -464,6 +475,32 @@ impl Scanner<'_> {
             15..=19 => self.bank_card(s, e, d),
             _ => false,
         }
+    }
+
+    /// Whether the number at `s..e` is a factor or power of an arithmetic
+    /// expression: `*` or `^` (or `**`) joins it to a letter, digit or
+    /// parenthesis (`13340783196*x**35`, `2**13340783196`, `x^…`). Markdown
+    /// bold (`**13812345678**`) touches a `*` but no operand, and stays.
+    fn operand(&self, s: usize, e: usize) -> bool {
+        let is_op = |b: u8| b == b'*' || b == b'^';
+        let joins = |b: u8| is_alnum(b) || b == b'(' || b == b')';
+        let op_after = is_op(self.byte(e)) && {
+            let next = if self.byte(e + 1) == b'*' {
+                self.byte(e + 2)
+            } else {
+                self.byte(e + 1)
+            };
+            joins(next)
+        };
+        let op_before = s > 0 && is_op(self.before(s)) && {
+            let prev = if self.before(s - 1) == b'*' && s > 1 {
+                self.before(s - 2)
+            } else {
+                self.before(s - 1)
+            };
+            joins(prev)
+        };
+        op_after || op_before
     }
 
     fn resident_id(&mut self, s: usize, e: usize) -> bool {
@@ -493,9 +530,68 @@ impl Scanner<'_> {
         if bank_card::is_patterned(digits) {
             return false;
         }
-        let conf = self.confirm(Kind::BankCard, s, issuer);
+        let test_number = bank_card::is_test_number(digits);
+        if !test_number && issuer == Confidence::Medium && bank_card::is_low_entropy(digits) {
+            return false;
+        }
+        let context = self.has_context(Kind::BankCard, s);
+        let conf = match (context, test_number) {
+            // A processor's published test number is only worth a mention
+            // where the text says it is a card.
+            (false, true) => return false,
+            (true, true) => Confidence::Medium,
+            (true, false) => Confidence::High,
+            // A scheme-range number among big integers (`check(5503284107318959,
+            // 446, 11270725851789228032)`) is one of them.
+            (false, false) if issuer == Confidence::Medium && self.among_big_numbers(s, e) => {
+                return false
+            }
+            (false, false) => issuer,
+        };
         self.emit(s, e, Kind::BankCard, conf);
         true
+    }
+
+    /// Whether the line around `s..e` (up to 160 bytes either side) holds
+    /// another run of 12 or more digits that is no value of its own: the
+    /// value then sits in a table or expression of big integers (float
+    /// mantissas, polynomial coefficients, test vectors). A 13-digit run
+    /// starting with `1` is taken for an epoch in milliseconds, the
+    /// neighbour of many a real value in logs, and does not count.
+    fn among_big_numbers(&self, s: usize, e: usize) -> bool {
+        const REACH: usize = 160;
+        let text = self.text;
+        let from = text[s.saturating_sub(REACH)..s]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(s.saturating_sub(REACH), |p| s.saturating_sub(REACH) + p + 1);
+        let to = text[e..(e + REACH).min(text.len())]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or((e + REACH).min(text.len()), |p| e + p);
+        let mut i = from;
+        while i < to {
+            if !is_digit(text[i]) || (i > from && is_digit(text[i - 1])) {
+                i += 1;
+                continue;
+            }
+            let end = digits_end(text, i).min(to);
+            // `…002X`: the 17 digits of an ID ending in a check `X`.
+            let run = match text.get(end) {
+                Some(b'X' | b'x') if end - i == 17 => &text[i..=end],
+                _ => &text[i..end],
+            };
+            let big = run.len() >= 12
+                && i != s
+                && !(run.len() == 13 && run[0] == b'1')
+                && resident_id::validate(run).is_none()
+                && bank_card::validate(run).is_none();
+            if big {
+                return true;
+            }
+            i = end;
+        }
+        false
     }
 
     /// A mobile number; `written` is the confidence its writing gives
@@ -505,7 +601,14 @@ impl Scanner<'_> {
         if !mobile::is_valid(digits) {
             return false;
         }
-        self.stats.mobile_valid += u32::from(written == Confidence::Medium);
+        let bare = written == Confidence::Medium;
+        self.stats.mobile_valid += u32::from(bare);
+        self.stats.mobile_round += u32::from(bare && digits.ends_with(b"00"));
+        let evidence = self.evidence(s);
+        // `"timestamp": 19287398741`: a counter-word and no context word.
+        if bare && evidence.contra.contains(Kind::Mobile) && !evidence.pro.contains(Kind::Mobile) {
+            return false;
+        }
         let conf = self.confirm(Kind::Mobile, s, written);
         self.emit(s, e, Kind::Mobile, conf);
         true
@@ -513,7 +616,8 @@ impl Scanner<'_> {
 
     /// An IPv4 address: context words confirm it; counter-words
     /// (`version`, `RFC`, `OID`) reject it unless a context word confirms
-    /// it; one made only of single digits (`1.2.3.4`, section `7.1.1.1`)
+    /// it; one shaped like a version or placeholder (`1.2.3.4`, section
+    /// `7.1.1.1`, `1.15.5.4`, `42.42.42.42`, [`ipv4::Ipv4::needs_context`])
     /// needs a context word.
     fn ipv4(&mut self, s: usize, ip: ipv4::Ipv4) {
         let evidence = self.evidence(s);
@@ -523,7 +627,7 @@ impl Scanner<'_> {
         if evidence.contra.contains(Kind::Ipv4) && !confirmed {
             return;
         }
-        if ip.single_digits && !confirmed {
+        if ip.needs_context && !confirmed {
             return;
         }
         let conf = if confirmed {

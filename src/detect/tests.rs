@@ -105,8 +105,8 @@ fn bank_cards_plain_and_grouped() {
     assert!(bank_card::validate(grouped.replace(' ', "").as_bytes()).is_some());
     assert_eq!(found(grouped), vec![(Kind::BankCard, grouped)]);
     assert_eq!(
-        found("4111-1111-1111-1111"),
-        vec![(Kind::BankCard, "4111-1111-1111-1111")]
+        found("4532-0151-1283-0366"),
+        vec![(Kind::BankCard, "4532-0151-1283-0366")]
     );
     // Luhn failure, grouped and plain.
     assert_eq!(found("6222 0212 9837 4659"), vec![]);
@@ -252,6 +252,133 @@ fn card_statistics_and_patterns() {
         "too few candidates to judge"
     );
     assert_eq!(found("x 5454545454545454 y"), vec![]);
+}
+
+#[test]
+fn precision_rules_from_second_dogfooding() {
+    // Published test cards: only with card context, and then medium.
+    assert_eq!(found("4111-1111-1111-1111"), vec![]);
+    assert_eq!(found("Visa = \"4229989800000003\""), vec![]);
+    let mut out = Vec::new();
+    scan(b"card_number: 4111111111111111", None, &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        out[0].confidence,
+        Confidence::Medium,
+        "test card in context"
+    );
+    // Low-entropy scheme-range numbers (Braintree, mysql docs).
+    for text in ["x 4012888888881882 y", "format_time(342342342342345);"] {
+        assert_eq!(found(text), vec![], "{text}");
+    }
+    // A scheme-range Luhn pass among big integers is one of them …
+    for text in [
+        "check_normalize(5503284107318959, 446, 11, 11270725851789228032, 435);",
+        "g = 15735193600000000*t**16 + 4828147466240000*t**12",
+    ] {
+        assert_eq!(found(text), vec![], "{text}");
+    }
+    // … but a real card next to an ID, a phone, or an epoch-ms time stays.
+    let visa = "4532015112830366";
+    for text in [
+        format!("张三 {ID} {visa}"),
+        format!("1700000000123 pay {visa}"),
+        format!("11010519491231002X {visa}"),
+    ] {
+        assert!(found(&text).contains(&(Kind::BankCard, visa)), "{text}");
+    }
+    // A synthetic bank-BIN card among big integers is still reported:
+    // the rule is for scheme ranges only.
+    let mut rng = Rng::new(9);
+    let bank = synth::bank_card(&mut rng);
+    assert!(
+        found(&format!("{bank} 11270725851789228032")).contains(&(Kind::BankCard, bank.as_str()))
+    );
+
+    // Mobiles: near powers of two, round numbers, after a time word.
+    for text in [
+        "impl ToUInt for Const<17179869183> {",
+        "check_concise_float(17179870208, 0, 17179869184.0_f32);",
+        "1.5e10 equals 15000000000",
+        "\"timestamp\": 19287398741,",
+        "UNIX seconds: @15583032000",
+        "- 13340783196*x**35 + 38910617655*x**34",
+        "54*249**(1/2))**(1/3) + 13478400000*I*3**(1/2)",
+        "y = 2**13340783196",
+    ] {
+        assert_eq!(found(text), vec![], "{text}");
+    }
+    let phone = synth::mobile(&mut rng);
+    assert_eq!(
+        found(&format!("user {phone} login")),
+        vec![(Kind::Mobile, phone.as_str())]
+    );
+    assert_eq!(
+        found(&format!("联系人 **{phone}** 张三")),
+        vec![(Kind::Mobile, phone.as_str())],
+        "markdown bold is no arithmetic"
+    );
+    assert_eq!(
+        found(&format!("{ID}*")),
+        vec![(Kind::ResidentId, ID)],
+        "a trailing star is no operator"
+    );
+    assert_eq!(
+        found(&format!("timestamp 2024-01-01 phone {phone}")),
+        vec![(Kind::Mobile, phone.as_str())],
+        "a phone word outweighs a time word"
+    );
+
+    // IPv4: versions, placeholders and SVG path numbers need context.
+    for text in [
+        "dpkg (1.15.5.4) unstable; urgency=low",
+        "XFree86 4.3.99.16 Bring the tree up to date",
+        "assertBadSplit(\"42.42.42.42.\")",
+        "('http://12.34.56.78:5432/foo/', 5432)",
+        "<path d=\"M11 18c0 1.52-.87 2.83-2.12 3.51.98.32 2.03.5\"/>",
+        "io.quarkus 3.38.2 3.40.1 3.40.1.1 3.40.1.2",
+    ] {
+        assert_eq!(found(text), vec![], "{text}");
+    }
+    for (text, ip) in [
+        ("client_ip=4.3.99.16", "4.3.99.16"),
+        ("from [199.164.235.226]", "199.164.235.226"),
+        ("10.0.0.1 10.0.0.2", "10.0.0.2"),
+        ("host 3.5.140.2 up", "3.5.140.2"),
+    ] {
+        assert!(found(text).contains(&(Kind::Ipv4, ip)), "{text}");
+    }
+}
+
+#[test]
+fn mobile_round_table_is_implausible() {
+    // Whole days in seconds: valid segments, every one a multiple of 100.
+    let table: String = (0..30)
+        .map(|i| {
+            format!(
+                "(\"2399-01-{i:02}\", {}),\n",
+                13_537_929_600u64 + i * 86_400
+            )
+        })
+        .collect();
+    let mut stats = Stats::default();
+    let mut out = Vec::new();
+    scan_counting(table.as_bytes(), Evidence::default(), &mut out, &mut stats);
+    assert_eq!(out.len(), 30);
+    assert!(stats.implausible(Kind::Mobile));
+    // A list of real-shaped numbers is not.
+    let mut rng = Rng::new(3);
+    let list: String = (0..30)
+        .map(|_| format!("{}\n", synth::mobile(&mut rng)))
+        .collect();
+    let mut stats = Stats::default();
+    scan_counting(
+        list.as_bytes(),
+        Evidence::default(),
+        &mut Vec::new(),
+        &mut stats,
+    );
+    assert!(!stats.implausible(Kind::Mobile));
 }
 
 #[test]
