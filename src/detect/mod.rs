@@ -37,6 +37,7 @@ pub mod mac;
 pub mod mobile;
 pub mod passport;
 pub mod resident_id;
+mod skip;
 
 use context::Evidence;
 
@@ -341,7 +342,7 @@ impl Scanner<'_> {
                 DIGIT => self.digit_run(i),
                 AT => self.at_sign(i),
                 SEP => self.separator(i),
-                _ => i + 1,
+                _ => skip::next_stop(text, i + 1),
             };
         }
     }
@@ -402,6 +403,10 @@ impl Scanner<'_> {
         let e = digits_end(self.text, s);
         let prev = self.before(s);
         if prev.is_ascii_alphabetic() {
+            // Only a passport has digits after a letter (7 or 8 of them).
+            if !matches!(e - s, 7 | 8) {
+                return e;
+            }
             if let Some((start, conf)) = passport::at(self.text, s, e) {
                 if self.has_context(Kind::Passport, start) {
                     self.emit(start, e, Kind::Passport, conf);
