@@ -2,14 +2,18 @@
 # Throughput of `piscan scan` against ripgrep running an equivalent,
 # unvalidated regex set (benches/rg-patterns.txt) on the same corpora.
 #
-#   benches/compare.sh                              # 1 GiB logs (64 files) + 2 GiB single file
-#   PISCAN_COMPARE_SIZE=256M benches/compare.sh     # both corpora 256 MiB, quick
+#   benches/compare.sh                              # 1 GiB logs (64 files) + 2 GiB single file + 1 GiB dump
+#   PISCAN_COMPARE_SIZE=256M benches/compare.sh     # all corpora 256 MiB, quick
 #
 # Environment:
 #   PISCAN_COMPARE_SIZE          size of both corpora (overrides the defaults below)
 #   PISCAN_COMPARE_LOGS_SIZE     size of the many-files corpus   (default 1G)
 #   PISCAN_COMPARE_FILES         number of files in it           (default 64)
 #   PISCAN_COMPARE_ONEFILE_SIZE  size of the single-file corpus  (default 2G)
+#   PISCAN_COMPARE_SMALL_FILES   files in the many-small-files corpus, about 5 KB each (default 100000)
+#   PISCAN_COMPARE_CORPORA       which corpora to run (default "logs onefile dump small")
+#   PISCAN_COMPARE_DUMP_SIZE     size of the SQL dump: one INSERT line holding a
+#                                users table, an ID, phone and card per row (default 1G)
 #   PISCAN_COMPARE_RUNS          timed runs per tool and corpus  (default 3)
 #   PISCAN_COMPARE_TMPDIR        where the corpora are written   (default $TMPDIR or /tmp)
 #   CARGO_TARGET_DIR             honoured for the build
@@ -28,6 +32,9 @@ cd "$repo"
 
 logs_size="${PISCAN_COMPARE_LOGS_SIZE:-${PISCAN_COMPARE_SIZE:-1G}}"
 onefile_size="${PISCAN_COMPARE_ONEFILE_SIZE:-${PISCAN_COMPARE_SIZE:-2G}}"
+dump_size="${PISCAN_COMPARE_DUMP_SIZE:-${PISCAN_COMPARE_SIZE:-1G}}"
+small_files="${PISCAN_COMPARE_SMALL_FILES:-100000}"
+corpora="${PISCAN_COMPARE_CORPORA:-logs onefile dump small}"
 files="${PISCAN_COMPARE_FILES:-64}"
 runs="${PISCAN_COMPARE_RUNS:-3}"
 patterns="$repo/benches/rg-patterns.txt"
@@ -53,8 +60,16 @@ corpus="$target_dir/release/examples/corpus"
 tmp="$(mktemp -d "${PISCAN_COMPARE_TMPDIR:-${TMPDIR:-/tmp}}/piscan-compare.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
-"$corpus" logs "$tmp/logs" --size "$logs_size" --files "$files"
-"$corpus" onefile "$tmp/one/big.log" --size "$onefile_size"
+declare -A path_of=([logs]="$tmp/logs" [onefile]="$tmp/one/big.log" [dump]="$tmp/dump/prod.sql" [small]="$tmp/small")
+for name in $corpora; do
+    case "$name" in
+        logs) "$corpus" logs "$tmp/logs" --size "$logs_size" --files "$files" ;;
+        onefile) "$corpus" onefile "$tmp/one/big.log" --size "$onefile_size" ;;
+        dump) "$corpus" dump "$tmp/dump/prod.sql" --size "$dump_size" ;;
+        small) "$corpus" logs "$tmp/small" --size "$((small_files * 5))K" --files "$small_files" ;;
+        *) echo "compare: unknown corpus $name" >&2; exit 2 ;;
+    esac
+done
 
 bytes_of() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }'; }
 
@@ -86,8 +101,8 @@ run_tool() {
 }
 
 rows=()
-for spec in "logs:$tmp/logs" "onefile:$tmp/one/big.log"; do
-    name="${spec%%:*}" path="${spec#*:}"
+for name in $corpora; do
+    path="${path_of[$name]}"
     bytes=$(bytes_of "$path")
     echo "compare: $name ($bytes bytes), $runs runs each" >&2
     read -r p_wall p_cpu p_rss < <(run_tool piscan "$path")

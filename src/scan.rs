@@ -610,6 +610,53 @@ pub fn scan_file(
     })
 }
 
+/// A walker thread's reports on their way to the reporter, sent in
+/// batches: one channel message (and reporter wake-up) per file would cost
+/// more than scanning a small file. A batch goes when it holds
+/// [`BATCH_REPORTS`] reports or [`FLUSH_FINDINGS`] findings, when a
+/// partial report (a block of a large file) joins it, and when the thread
+/// is done.
+struct Batch<'t> {
+    tx: &'t mpsc::SyncSender<Vec<FileReport>>,
+    reports: Vec<FileReport>,
+    findings: usize,
+}
+
+/// Reports per batch.
+const BATCH_REPORTS: usize = 64;
+
+impl<'t> Batch<'t> {
+    fn new(tx: &'t mpsc::SyncSender<Vec<FileReport>>) -> Self {
+        Batch {
+            tx,
+            reports: Vec::new(),
+            findings: 0,
+        }
+    }
+
+    /// Adds a report; false when the reporter is gone.
+    fn send(&mut self, report: FileReport) -> bool {
+        let partial = matches!(report.outcome, Outcome::Partial { .. });
+        self.findings += report.findings.len();
+        self.reports.push(report);
+        if partial || self.reports.len() >= BATCH_REPORTS || self.findings >= FLUSH_FINDINGS {
+            return self.flush();
+        }
+        true
+    }
+
+    fn flush(&mut self) -> bool {
+        self.findings = 0;
+        self.reports.is_empty() || self.tx.send(std::mem::take(&mut self.reports)).is_ok()
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 fn progress_bar(enabled: bool) -> ProgressBar {
     if !enabled {
         return ProgressBar::hidden();
@@ -627,7 +674,7 @@ fn progress_bar(enabled: bool) -> ProgressBar {
 fn report(
     config: &Config,
     baseline: Option<&Baseline>,
-    rx: mpsc::Receiver<FileReport>,
+    rx: mpsc::Receiver<Vec<FileReport>>,
     out: Box<dyn Write + Send>,
     started: Instant,
 ) -> io::Result<Summary> {
@@ -646,7 +693,7 @@ fn report(
     let (mut files, mut bytes, mut findings) = (0u64, 0u64, 0u64);
     let mut write_error = None;
     out.begin()?;
-    for mut report in rx {
+    for mut report in rx.into_iter().flatten() {
         if let Some(recorded) = &mut recorded {
             recorded.add(&report);
         }
@@ -740,7 +787,7 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
         ),
         None => Box::new(io::stdout()),
     };
-    let (tx, rx) = mpsc::sync_channel::<FileReport>(64);
+    let (tx, rx) = mpsc::sync_channel::<Vec<FileReport>>(16);
     let summary = thread::scope(|scope| -> anyhow::Result<io::Result<Summary>> {
         let reporter = scope.spawn(|| report(config, baseline.as_ref(), rx, out, started));
         if config.stdin {
@@ -751,26 +798,29 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
                 opts,
                 stream::BLOCK,
                 stream::MAX_LINE,
-                &mut |report| tx.send(report).is_ok(),
+                &mut |report| tx.send(vec![report]).is_ok(),
             );
         }
         if !config.stdin || !config.walk.paths.is_empty() {
-            source::walk(&config.walk, |entry| {
-                let (display, raw_path) = match &entry {
-                    Entry::File { path, .. } | Entry::Skipped { path, .. } => {
-                        crate::report::display_path(path)
-                    }
-                };
-                let send = &mut |report: FileReport| {
-                    let raw_path = raw_path.clone();
-                    tx.send(FileReport { raw_path, ..report }).is_ok()
-                };
-                match entry {
-                    Entry::File { path, len } => {
-                        scan_file(&path, display, len, opts, send);
-                    }
-                    Entry::Skipped { reason, .. } => {
-                        send(FileReport::skipped(display, reason));
+            source::walk(&config.walk, || {
+                let mut batch = Batch::new(&tx);
+                move |entry| {
+                    let (display, raw_path) = match &entry {
+                        Entry::File { path, .. } | Entry::Skipped { path, .. } => {
+                            crate::report::display_path(path)
+                        }
+                    };
+                    let send = &mut |report: FileReport| {
+                        let raw_path = raw_path.clone();
+                        batch.send(FileReport { raw_path, ..report })
+                    };
+                    match entry {
+                        Entry::File { path, len } => {
+                            scan_file(&path, display, len, opts, send);
+                        }
+                        Entry::Skipped { reason, .. } => {
+                            send(FileReport::skipped(display, reason));
+                        }
                     }
                 }
             })?;

@@ -472,7 +472,13 @@ fn sniff_text(head: &[u8]) -> bool {
     let mut in_comment = false;
     let mut first: Option<bool> = None;
     let mut statements = 0usize;
-    for raw in head.split(|&b| b == b'\n') {
+    for (n, raw) in head.split(|&b| b == b'\n').enumerate() {
+        // Text that does not start like SQL is no dump, unless a tool's
+        // header line follows a stray first line or two (a warning that
+        // `mysqldump … 2>&1` mixed in): no need to read all of it.
+        if first == Some(false) && n >= 5 {
+            return false;
+        }
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
         if STRONG.iter().any(|m| starts_with_ci(line, m))
             || (line.starts_with(b" Navicat ") && memmem::find(line, b"Data Transfer").is_some())

@@ -83,21 +83,25 @@ fn builder(opts: &WalkOptions) -> Result<WalkBuilder, ignore::Error> {
     Ok(b)
 }
 
-/// Walks `opts.paths` in parallel, calling `visit` for every entry from
-/// the walker's threads.
+/// Walks `opts.paths` in parallel. Each walker thread gets its own visitor
+/// from `make` and calls it for every entry it finds; the visitor is
+/// dropped when its thread is done (so it can hold per-thread state, such
+/// as a batch of reports to send).
 ///
 /// Directories are not reported. Special files (FIFOs, sockets, devices)
 /// are skipped without being opened, so a FIFO never blocks the scan.
-pub fn walk<F>(opts: &WalkOptions, visit: F) -> Result<(), ignore::Error>
+pub fn walk<M, V>(opts: &WalkOptions, make: M) -> Result<(), ignore::Error>
 where
-    F: Fn(Entry) + Sync,
+    M: Fn() -> V + Sync,
+    V: FnMut(Entry) + Send,
 {
     let walker = builder(opts)?.build_parallel();
-    let visit = &visit;
+    let make = &make;
     walker.run(|| {
+        let mut visit = make();
         Box::new(move |result| {
             match result {
-                Ok(entry) => classify(entry, opts, visit),
+                Ok(entry) => classify(entry, opts, &mut visit),
                 Err(err) => visit(skipped_by_error(err)),
             }
             WalkState::Continue
@@ -106,7 +110,7 @@ where
     Ok(())
 }
 
-fn classify(entry: ignore::DirEntry, opts: &WalkOptions, visit: &impl Fn(Entry)) {
+fn classify(entry: ignore::DirEntry, opts: &WalkOptions, visit: &mut impl FnMut(Entry)) {
     let path = entry.path().to_path_buf();
     let Some(ft) = entry.file_type() else {
         // Only stdin has no file type, and the walker is never given "-".
@@ -115,7 +119,7 @@ fn classify(entry: ignore::DirEntry, opts: &WalkOptions, visit: &impl Fn(Entry))
     if ft.is_dir() {
         return;
     }
-    let skip = |reason: &str| {
+    let mut skip = |reason: &str| {
         visit(Entry::Skipped {
             path: path.clone(),
             reason: reason.to_string(),
