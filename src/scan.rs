@@ -574,7 +574,10 @@ pub fn scan_file(
                     return Ok(Ok(Plan::Stream { format, gzip, rest }));
                 }
             }
-            rest.read_to_end(buf)?;
+            // A head shorter than asked for ended at the end of the file.
+            if buf.len() == sniff::SNIFF_LEN {
+                rest.read_to_end(buf)?;
+            }
             Ok(Ok(Plan::Whole))
         });
         let sent = match read {
