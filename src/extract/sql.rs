@@ -4101,6 +4101,21 @@ INSERT INTO a VALUES ('a6');
         ]
     }
 
+    /// Removes or inserts a byte at each of `cuts` (an even byte removes).
+    fn mutate(data: &mut Vec<u8>, cuts: Vec<(prop::sample::Index, u8)>) {
+        for (at, byte) in cuts {
+            if data.is_empty() {
+                break;
+            }
+            let i = at.index(data.len());
+            if byte % 2 == 0 {
+                data.remove(i);
+            } else {
+                data.insert(i, byte);
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -4120,17 +4135,7 @@ INSERT INTO a VALUES ('a6');
                 Some(i) => FIXTURES[i].to_vec(),
                 None => parts.concat(),
             };
-            for (at, byte) in cuts {
-                if data.is_empty() {
-                    break;
-                }
-                let i = at.index(data.len());
-                if byte % 2 == 0 {
-                    data.remove(i);
-                } else {
-                    data.insert(i, byte);
-                }
-            }
+            mutate(&mut data, cuts);
             if pad && fixture.is_none() {
                 data = padded("-- MySQL dump", &data);
             }
@@ -4311,17 +4316,7 @@ INSERT INTO a VALUES ('a6');
             max in proptest::option::of(0u64..3),
         ) {
             let mut data = parts.concat();
-            for (at, byte) in cuts {
-                if data.is_empty() {
-                    break;
-                }
-                let i = at.index(data.len());
-                if byte % 2 == 0 {
-                    data.remove(i);
-                } else {
-                    data.insert(i, byte);
-                }
-            }
+            mutate(&mut data, cuts);
             check(&data, max);
         }
 
