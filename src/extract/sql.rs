@@ -1849,11 +1849,7 @@ impl<'d, 's> Parser<'d, 's> {
         let mut i = content;
         loop {
             let rest = data.get(i..).unwrap_or_default();
-            let found = match esc {
-                Escapes::Plain => memchr(quote, rest),
-                _ if self.gbk => find_gbk(rest, quote),
-                _ => memchr2(quote, b'\\', rest),
-            };
+            let found = self.quote_or_escape(rest, quote, esc);
             let Some(k) = found else {
                 self.hit_end();
                 if self.forced.is_some() {
@@ -1948,6 +1944,16 @@ impl<'d, 's> Parser<'d, 's> {
         p + 1
     }
 
+    /// Offset in `rest` of the next `quote`, or, where escapes apply, of
+    /// the next backslash if it comes first.
+    fn quote_or_escape(&self, rest: &[u8], quote: u8, esc: Escapes) -> Option<usize> {
+        match esc {
+            Escapes::Plain => memchr(quote, rest),
+            _ if self.gbk => find_gbk(rest, quote),
+            _ => memchr2(quote, b'\\', rest),
+        }
+    }
+
     /// Skips the rest of a string (the cursor inside it) up to and past its
     /// closing quote: true when it closed, else the cursor is where the
     /// window's bytes stop being certainly inside it.
@@ -1956,11 +1962,7 @@ impl<'d, 's> Parser<'d, 's> {
         let mut i = self.pos;
         loop {
             let rest = data.get(i..).unwrap_or_default();
-            let found = match esc {
-                Escapes::Plain => memchr(quote, rest),
-                _ if self.gbk => find_gbk(rest, quote),
-                _ => memchr2(quote, b'\\', rest),
-            };
+            let found = self.quote_or_escape(rest, quote, esc);
             let Some(k) = found else {
                 self.pos = if esc != Escapes::Plain && self.gbk {
                     i + gbk_safe_end(rest)
