@@ -2981,11 +2981,30 @@ impl<'d, 's> Parser<'d, 's> {
         if trim(raw).is_empty() {
             return;
         }
-        let (line, col) = self.loc.locate(data, s);
-        let text = if raw.len() <= MAX_VALUE {
-            decode_value(raw, &mut self.scratch).unwrap_or(raw)
-        } else {
-            raw
+        self.send(s, raw, Decode::Lenient, table, None, row);
+    }
+
+    /// Sends `raw`, whose source starts at `s`, as a unit: decoded as
+    /// `how` says, located, and only if [`deliver`] allows the call.
+    fn send(
+        &mut self,
+        s: usize,
+        raw: &[u8],
+        how: Decode,
+        table: Option<&str>,
+        field: Option<&str>,
+        row: Option<u64>,
+    ) {
+        let (line, col) = self.loc.locate(self.data, s);
+        let text = match how {
+            Decode::Value => match decode_value(raw, &mut self.scratch) {
+                Some(text) => text,
+                None => return,
+            },
+            Decode::Lenient if raw.len() <= MAX_VALUE => {
+                decode_value(raw, &mut self.scratch).unwrap_or(raw)
+            }
+            Decode::Lenient => raw,
         };
         if !deliver(&self.short, &mut self.emits, self.replay) {
             return;
@@ -2997,6 +3016,7 @@ impl<'d, 's> Parser<'d, 's> {
                 col,
                 table,
                 row,
+                field,
                 ..Place::default()
             },
         });
@@ -3036,24 +3056,10 @@ impl<'d, 's> Parser<'d, 's> {
             );
             self.cut = false;
         }
-        let (line, col) = self.loc.locate(self.data, s);
-        let Some(text) = decode_value(&self.buf, &mut self.scratch) else {
-            return;
-        };
-        if !deliver(&self.short, &mut self.emits, self.replay) {
-            return;
-        }
-        self.sink.unit(&Unit {
-            text,
-            place: Place {
-                line: Some(line),
-                col,
-                table,
-                row,
-                field,
-                ..Place::default()
-            },
-        });
+        // Lent out for the call (its capacity comes back with it).
+        let buf = std::mem::take(&mut self.buf);
+        self.send(s, &buf, Decode::Value, table, field, row);
+        self.buf = buf;
     }
 
     /// Sends `data[s..e]` as a value.
@@ -3071,25 +3077,18 @@ impl<'d, 's> Parser<'d, 's> {
         if raw.is_empty() {
             return;
         }
-        let (line, col) = self.loc.locate(data, s);
-        let Some(text) = decode_value(raw, &mut self.scratch) else {
-            return;
-        };
-        if !deliver(&self.short, &mut self.emits, self.replay) {
-            return;
-        }
-        self.sink.unit(&Unit {
-            text,
-            place: Place {
-                line: Some(line),
-                col,
-                table,
-                row,
-                field,
-                ..Place::default()
-            },
-        });
+        self.send(s, raw, Decode::Value, table, field, row);
     }
+}
+
+/// How [`Parser::send`] decodes what it sends.
+#[derive(Debug, Clone, Copy)]
+enum Decode {
+    /// A value: UTF-8 or GB18030, else binary and not sent.
+    Value,
+    /// Recovered bytes: decoded if they can be (and not too long), else
+    /// sent as they are.
+    Lenient,
 }
 
 /// Whether a sink call is made: not after `short`, nor when an earlier run
