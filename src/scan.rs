@@ -377,15 +377,7 @@ impl Sink for Collector<'_> {
 /// Scans the contents of one file (or stdin) named `path` and returns all
 /// its findings in one report.
 pub fn scan_buffer(data: &[u8], path: String, opts: &ScanOptions) -> FileReport {
-    collect(path, opts, None, |collector| {
-        let name = collector.name;
-        let limits = collector.opts.limits;
-        (
-            extract::extract(name, data, &limits, 0, collector),
-            data.len() as u64,
-        )
-    })
-    .0
+    collect(path, opts, None, |collector| extract_whole(data, collector)).0
 }
 
 /// Scans the contents of one file (or stdin) named `path`, sending its
@@ -397,15 +389,21 @@ pub fn scan_buffer_to(
     opts: &ScanOptions,
     send: &mut Reports<'_>,
 ) -> bool {
-    let (report, alive) = collect(path, opts, Some(&mut *send), |collector| {
-        let name = collector.name;
-        let limits = collector.opts.limits;
-        (
-            extract::extract(name, data, &limits, 0, collector),
-            data.len() as u64,
-        )
+    let flush = Some(&mut *send);
+    let (report, alive) = collect(path, opts, flush, |collector| {
+        extract_whole(data, collector)
     });
     alive && send(report)
+}
+
+/// Extracts a file's whole contents into `collector` (the extraction step
+/// of [`collect`] for a file held in memory).
+fn extract_whole(data: &[u8], collector: &mut Collector<'_>) -> (Extracted, u64) {
+    let (name, limits) = (collector.name, collector.opts.limits);
+    (
+        extract::extract(name, data, &limits, 0, collector),
+        data.len() as u64,
+    )
 }
 
 /// Scans a SQL dump as it is read from `input`, in the bounded window of
