@@ -18,6 +18,17 @@ pub fn at(text: &[u8], s: usize) -> Option<usize> {
     if sep != b':' && sep != b'-' {
         return None;
     }
+    // The shape first: most separators seen are in times and UUIDs.
+    for (i, &b) in bytes.iter().enumerate() {
+        let ok = if i % 3 == 2 {
+            b == sep
+        } else {
+            b.is_ascii_hexdigit()
+        };
+        if !ok {
+            return None;
+        }
+    }
     // The last line of a wrapped hex dump: the text before ends in an
     // octet between separators (`…:61:29:`), not merely in a separator
     // (`MAC: 02:80:…` is an address).
@@ -31,16 +42,6 @@ pub fn at(text: &[u8], s: usize) -> Option<usize> {
     let hex = |x: Option<u8>| x.is_some_and(|x| x.is_ascii_hexdigit());
     if a == Some(sep) && hex(b) && hex(c) && d == Some(sep) {
         return None;
-    }
-    for (i, &b) in bytes.iter().enumerate() {
-        let ok = if i % 3 == 2 {
-            b == sep
-        } else {
-            b.is_ascii_hexdigit()
-        };
-        if !ok {
-            return None;
-        }
     }
     let after = text.get(s + LEN).copied().unwrap_or(b' ');
     let after2 = text.get(s + LEN + 1).copied().unwrap_or(b' ');

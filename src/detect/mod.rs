@@ -236,14 +236,7 @@ fn is_digit(b: u8) -> bool {
     b.is_ascii_digit()
 }
 
-/// End of the digit run starting at `i`.
-#[inline]
-pub(crate) fn digits_end(text: &[u8], mut i: usize) -> usize {
-    while i < text.len() && is_digit(text[i]) {
-        i += 1;
-    }
-    i
-}
+pub(crate) use skip::digits_end;
 
 /// Counts of candidates and how many passed validation, kept per file.
 ///
@@ -401,6 +394,13 @@ impl Scanner<'_> {
     /// Handles the digit run starting at `s`; returns where scanning resumes.
     fn digit_run(&mut self, s: usize) -> usize {
         let e = digits_end(self.text, s);
+        let next = self.byte(e);
+        // Most runs are short (times, hex fragments, counters). Under 7
+        // digits a run is no value of its own; it can only start an IPv4
+        // address (`.`) or a chain of groups (` `, `-`).
+        if e - s < 7 && !matches!(next, b'.' | b' ' | b'-') {
+            return e;
+        }
         let prev = self.before(s);
         if prev.is_ascii_alphabetic() {
             // Only a passport has digits after a letter (7 or 8 of them).
@@ -419,7 +419,6 @@ impl Scanner<'_> {
         if prev == b'.' && is_digit(self.before(s - 1)) {
             return e;
         }
-        let next = self.byte(e);
         match next {
             b'X' | b'x' if e - s == 17 && !self.glued_after(e + 1) => {
                 self.resident_id(s, e + 1);
