@@ -327,17 +327,58 @@ struct Scanner<'a> {
 }
 
 impl Scanner<'_> {
+    /// Visits the marked bytes ([`skip::events`]) in order; `resume` is
+    /// where the last handler left off, and marks before it are spent.
     fn run(&mut self) {
         let text = self.text;
-        let mut i = 0;
-        while i < text.len() {
-            i = match CLASS[text[i] as usize] {
-                DIGIT => self.digit_run(i),
-                AT => self.at_sign(i),
-                SEP => self.separator(i),
-                _ => skip::next_stop(text, i + 1),
-            };
+        let mut resume: usize = 0;
+        let mut base = 0;
+        // A window at `text.len()` is needed when a run of digits ends the
+        // text exactly at a window's end.
+        while base <= text.len() {
+            let mut marks = skip::events(text, base);
+            loop {
+                let spent = resume.saturating_sub(base);
+                if spent >= skip::WINDOW {
+                    break;
+                }
+                marks &= u64::MAX << spent;
+                if marks == 0 {
+                    break;
+                }
+                resume = self.mark(base + marks.trailing_zeros() as usize, resume);
+            }
+            base = (base + skip::WINDOW).max(resume);
         }
+    }
+
+    /// Handles the mark at `p`: the run of digits it belongs to or follows
+    /// (from its start, but not before `resume`), then the byte itself.
+    /// Returns where scanning resumes.
+    fn mark(&mut self, p: usize, resume: usize) -> usize {
+        let byte = self.text.get(p).copied();
+        if byte.is_some_and(is_digit) {
+            return self.digit_run(self.run_start(p, resume));
+        }
+        if p > resume && is_digit(self.text[p - 1]) {
+            let next = self.digit_run(self.run_start(p - 1, resume));
+            if next > p {
+                return next;
+            }
+        }
+        match byte.map(|b| CLASS[b as usize]) {
+            Some(AT) => self.at_sign(p),
+            Some(SEP) => self.separator(p),
+            _ => p + 1,
+        }
+    }
+
+    /// Start of the run of digits holding `p`, not before `floor`.
+    fn run_start(&self, mut p: usize, floor: usize) -> usize {
+        while p > floor && is_digit(self.text[p - 1]) {
+            p -= 1;
+        }
+        p
     }
 
     fn byte(&self, i: usize) -> u8 {

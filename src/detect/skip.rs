@@ -1,89 +1,166 @@
-//! Skipping text the scanner has nothing to do with, 16 bytes at a time.
+//! Finding the few places in a text where a value can start, 64 bytes at a
+//! time.
 //!
-//! The scanner stops only at digits, `@` (emails) and `:`/`-` (MAC
-//! addresses); everything else (words, punctuation, CJK text) is passed
-//! over. Most of a log line is such bytes, so the scanning loop asks
-//! [`next_stop`] for the next byte of interest instead of looking at each
-//! one. On x86-64 it compares 16 bytes per instruction with SSE2, which
-//! every x86-64 processor has (no run-time detection needed); elsewhere a
-//! plain loop does the same.
+//! Most bytes of a log line can be passed over: words, punctuation, CJK
+//! text, and most digits too. A log line of 230 bytes holds some 28 runs of
+//! digits (dates, times, counters, hex fragments of ids), yet a run of
+//! under 7 digits is no value of its own: it matters only when it may start
+//! an IPv4 address (`10.`) or a chain of digit groups (`138 `, `2024-`).
+//! So the scanner does not stop at every digit. [`events`] marks, for a
+//! window of 64 bytes, only:
 //!
-//! [`digits_end`] finds where a run of digits ends the same way. Runs in
-//! logs are short and of every length (timestamps, ids, hex fragments), so
-//! a byte loop would mispredict its exit on nearly every run; one 16-byte
-//! compare finds the end of any run up to 16 digits with no loop at all.
+//! - the 7th digit of a run of 7 or more (every value of digits but the
+//!   short groups is that long);
+//! - a `.`, space or `-` right after a digit (a run that may continue
+//!   into an address or a chain);
+//! - a `:` or `-` with another one 3 bytes on (the first separator of a
+//!   MAC address, `a4:5e:…`);
+//! - every `@` (emails).
+//!
+//! The scanner visits the marked bytes in order and, for a digit mark,
+//! goes back to the start of its run; it handles exactly the runs and
+//! separators the byte-by-byte loop it replaces would have found worth a
+//! look (a differential property test in `detect::tests` checks this).
+//!
+//! The classes of the 64 bytes are found with SSE2 compares, 16 bytes per
+//! instruction (part of the x86-64 baseline, so no run-time detection);
+//! elsewhere a plain loop does the same, and a property test checks that
+//! the two agree. The marks are then plain 64-bit arithmetic: "the byte
+//! before is a digit" is a shift, with the 6 bytes before the window
+//! looked up on their own so that runs crossing windows are seen whole.
+//!
+//! [`digits_end`] finds where a run ends with one 16-byte compare: runs
+//! are of every length, so a byte loop would mispredict its exit on nearly
+//! every run.
 
-/// Whether the scanner stops at `b` (see [`super::CLASS`]).
-#[inline]
-fn is_stop(b: u8) -> bool {
-    b.is_ascii_digit() || b == b'@' || b == b':' || b == b'-'
+/// Width of the window [`events`] looks at.
+pub(crate) const WINDOW: usize = 64;
+
+/// Byte classes of one window, one bit per byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Classes {
+    /// ASCII digits.
+    digit: u64,
+    /// `@`.
+    at: u64,
+    /// `:` and `-`, the separators of a MAC address.
+    sep: u64,
+    /// `.`, space and `-`: what may continue a short run of digits.
+    next: u64,
 }
 
-/// Offset of the first byte at or after `from` that the scanner stops at,
-/// or `text.len()` when there is none.
-#[inline]
-pub(crate) fn next_stop(text: &[u8], from: usize) -> usize {
+/// The marks of the window `text[base..base + WINDOW]` (see the module
+/// docs): bit `i` stands for byte `base + i`. Bytes past the end of `text`
+/// read as spaces, so a run of digits ending the text is marked at
+/// `text.len()`.
+pub(crate) fn events(text: &[u8], base: usize) -> u64 {
+    let c = match text.get(base..base + WINDOW) {
+        Some(window) => classes(window.try_into().expect("a whole window")),
+        None => {
+            let mut padded = [b' '; WINDOW];
+            let rest = text.get(base..).unwrap_or_default();
+            padded[..rest.len()].copy_from_slice(rest);
+            classes(&padded)
+        }
+    };
+    // Digits of the 6 bytes before the window, as bits 58..=63 of the low
+    // half, so that the high half shifted left sees them as its bits -1..-6.
+    let mut behind = 0u64;
+    for k in 1..=6 {
+        if base >= k && text.get(base - k).is_some_and(u8::is_ascii_digit) {
+            behind |= 1 << (64 - k);
+        }
+    }
+    let digits = (u128::from(c.digit) << 64) | u128::from(behind);
+    let after_digit = ((digits << 1) >> 64) as u64;
+    // Digits at b and b-1, then b..b-3, then b..b-6: the 7th digit of a run.
+    let two = digits & (digits << 1);
+    let four = two & (two << 2);
+    let seventh = ((four & (four << 3)) >> 64) as u64;
+    // A separator with another one 3 bytes on; the last 3 bytes of the
+    // window cannot see that far and are kept.
+    let mac = c.sep & ((c.sep >> 3) | (0b111 << 61));
+    seventh | (c.next & after_digit) | mac | c.at
+}
+
+fn classes(window: &[u8; WINDOW]) -> Classes {
     #[cfg(target_arch = "x86_64")]
-    let from = sse2::skip_blocks(text, from);
-    scalar(text, from)
+    {
+        sse2::classes(window)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        scalar_classes(window)
+    }
+}
+
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn scalar_classes(window: &[u8; WINDOW]) -> Classes {
+    let mut c = Classes::default();
+    for (i, &b) in window.iter().enumerate() {
+        let bit = 1u64 << i;
+        if b.is_ascii_digit() {
+            c.digit |= bit;
+        }
+        if b == b'@' {
+            c.at |= bit;
+        }
+        if b == b':' || b == b'-' {
+            c.sep |= bit;
+        }
+        if b == b'.' || b == b' ' || b == b'-' {
+            c.next |= bit;
+        }
+    }
+    c
 }
 
 /// End of the run of ASCII digits starting at `from` (`from` itself when
-/// there is no digit there).
+/// there is no digit there; `text.len()` when `from` is past the end).
 #[inline]
 pub(crate) fn digits_end(text: &[u8], from: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     let from = sse2::digit_blocks(text, from);
-    scalar_until(text, from, |b| !b.is_ascii_digit())
-}
-
-fn scalar(text: &[u8], from: usize) -> usize {
-    scalar_until(text, from, is_stop)
-}
-
-/// Offset of the first byte at or after `from` for which `stop` holds, or
-/// `text.len()`.
-#[inline]
-fn scalar_until(text: &[u8], from: usize, stop: impl Fn(u8) -> bool) -> usize {
     text.get(from..)
-        .and_then(|rest| rest.iter().position(|&b| stop(b)))
+        .and_then(|rest| rest.iter().position(|b| !b.is_ascii_digit()))
         .map_or(text.len(), |p| from + p)
 }
 
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
+    use super::{Classes, WINDOW};
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8, _mm_sub_epi8, _mm_xor_si128,
     };
 
-    /// Passes over whole 16-byte blocks holding no stop byte; returns the
-    /// offset of the first stop byte found, or of the first byte not in a
-    /// whole block (the caller looks at the rest one by one).
+    /// [`super::scalar_classes`], 16 bytes per compare.
     #[inline]
-    pub(super) fn skip_blocks(text: &[u8], mut i: usize) -> usize {
+    pub(super) fn classes(window: &[u8; WINDOW]) -> Classes {
+        let mut c = Classes::default();
         // SAFETY: SSE2 is part of the x86-64 baseline, so these intrinsics
-        // are always available; every load reads 16 bytes at `i` with
-        // `i + 16 <= text.len()`, unaligned loads being allowed.
+        // are always available; each load reads 16 bytes inside `window`
+        // (offsets 0, 16, 32, 48 of 64), unaligned loads being allowed.
         unsafe {
             let at = _mm_set1_epi8(b'@' as i8);
             let colon = _mm_set1_epi8(b':' as i8);
             let dash = _mm_set1_epi8(b'-' as i8);
-            while i + 16 <= text.len() {
-                let x: __m128i = _mm_loadu_si128(text.as_ptr().add(i).cast());
-                let digit = digits(x);
-                let marks = _mm_or_si128(
-                    _mm_cmpeq_epi8(x, at),
-                    _mm_or_si128(_mm_cmpeq_epi8(x, colon), _mm_cmpeq_epi8(x, dash)),
-                );
-                let mask = _mm_movemask_epi8(_mm_or_si128(digit, marks));
-                if mask != 0 {
-                    return i + mask.trailing_zeros() as usize;
-                }
-                i += 16;
+            let dot = _mm_set1_epi8(b'.' as i8);
+            let space = _mm_set1_epi8(b' ' as i8);
+            for part in 0..WINDOW / 16 {
+                let x: __m128i = _mm_loadu_si128(window.as_ptr().add(16 * part).cast());
+                let is_dash = _mm_cmpeq_epi8(x, dash);
+                let bits = |lanes: __m128i| (_mm_movemask_epi8(lanes) as u32 as u64) << (16 * part);
+                c.digit |= bits(digits(x));
+                c.at |= bits(_mm_cmpeq_epi8(x, at));
+                c.sep |= bits(_mm_or_si128(_mm_cmpeq_epi8(x, colon), is_dash));
+                c.next |= bits(_mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(x, dot), _mm_cmpeq_epi8(x, space)),
+                    is_dash,
+                ));
             }
         }
-        i
+        c
     }
 
     /// Passes over whole 16-byte blocks of digits; returns the offset of
@@ -91,7 +168,8 @@ mod sse2 {
     /// block.
     #[inline]
     pub(super) fn digit_blocks(text: &[u8], mut i: usize) -> usize {
-        // SAFETY: as in `skip_blocks`.
+        // SAFETY: as in `classes`; every load reads 16 bytes at `i` with
+        // `i + 16 <= text.len()`.
         unsafe {
             while i + 16 <= text.len() {
                 let x: __m128i = _mm_loadu_si128(text.as_ptr().add(i).cast());
@@ -121,36 +199,55 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Bytes that exercise every class and the boundaries between them.
+    fn text_strategy() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(
+            prop::sample::select(b"0123456789 .-:@a\n\x80".to_vec()),
+            0..300,
+        )
+    }
+
     #[test]
-    fn stops_at_digits_and_marks_only() {
-        let text = b"abcdefghijklmnopqrstuvwxyz ABC,.;!? \xe6\x89\x8b\xe6\x9c\xba 7 tail";
-        assert_eq!(
-            next_stop(text, 0),
-            text.iter().position(|&b| b == b'7').unwrap()
-        );
-        for mark in [b'@', b':', b'-', b'0', b'9'] {
-            let mut t = vec![b'x'; 40];
-            t[33] = mark;
-            assert_eq!(next_stop(&t, 0), 33, "{}", mark as char);
-            assert_eq!(next_stop(&t, 34), 40);
-        }
-        assert_eq!(next_stop(b"", 0), 0);
-        assert_eq!(next_stop(b"abc", 5), 3);
+    fn marks_the_seventh_digit_a_digit_end_a_mac_separator_and_at() {
+        //            0         1         2         3
+        //            01234567890123456789012345678901234
+        let text = b"ab 123456789 12:34 x-1 a@b 15:23:45";
+        let marks = events(text, 0);
+        let marked: Vec<u32> = (0..64).filter(|i| marks >> i & 1 == 1).collect();
+        // 9-11: 7th to 9th digit of a run; 12, 18, 22: a space after a
+        // digit; 24: `@`; 29: `:` with another 3 on; 35: the run ending
+        // the text. Not 15 (`:` after a digit, no MAC shape) nor 20 (`-`
+        // after a letter).
+        assert_eq!(marked, vec![9, 10, 11, 12, 18, 22, 24, 29, 35]);
+    }
+
+    #[test]
+    fn a_run_across_windows_is_seen_whole() {
+        let mut text = vec![b'x'; 60];
+        text.extend_from_slice(b"1234567 ");
+        // Digits at 60..67: the 7th (66) is in the second window.
+        assert_eq!(events(&text, 0), 0);
+        assert_eq!(events(&text, 64), 1 << 2 | 1 << 3);
+    }
+
+    #[test]
+    fn digit_runs_end_at_the_first_other_byte() {
+        assert_eq!(digits_end(b"12345678901234567890123x", 0), 23);
+        assert_eq!(digits_end(b"12a", 0), 2);
+        assert_eq!(digits_end(b"a", 0), 0);
+        assert_eq!(digits_end(b"123", 3), 3);
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(10_000))]
         #[test]
-        fn same_as_looking_at_each_byte(text in prop::collection::vec(any::<u8>(), 0..100), from in 0usize..110) {
-            let expected = (from..text.len()).find(|&i| is_stop(text[i])).unwrap_or(text.len());
-            prop_assert_eq!(next_stop(&text, from), expected);
+        fn simd_classes_are_the_scalar_classes(text in prop::collection::vec(any::<u8>(), 64)) {
+            let window: &[u8; WINDOW] = text.as_slice().try_into().unwrap();
+            prop_assert_eq!(classes(window), scalar_classes(window));
         }
 
         #[test]
-        fn digit_runs_end_where_a_byte_loop_ends(
-            text in prop::collection::vec(prop::sample::select(b"0123456789/:a \x80".to_vec()), 0..100),
-            from in 0usize..100,
-        ) {
+        fn digit_runs_end_where_a_byte_loop_ends(text in text_strategy(), from in 0usize..300) {
             let from = from.min(text.len());
             let expected = (from..text.len()).find(|&i| !text[i].is_ascii_digit()).unwrap_or(text.len());
             prop_assert_eq!(digits_end(&text, from), expected);

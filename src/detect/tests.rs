@@ -413,3 +413,68 @@ fn precision_rules_from_dogfooding() {
     scan("手机号 13812345678".as_bytes(), None, &mut out);
     assert_eq!(out[0].confidence, Confidence::High, "mobile with context");
 }
+
+/// The scanning loop as it was before [`skip::events`]: every run of
+/// digits, `@` and separator, byte by byte. The marked loop must find the
+/// same values and count the same candidates.
+fn scan_bytewise(text: &[u8]) -> (Vec<Match>, Stats) {
+    let (mut out, mut stats) = (Vec::new(), Stats::default());
+    let mut scanner = Scanner {
+        text,
+        field: Evidence::default(),
+        out: &mut out,
+        stats: &mut stats,
+        last_end: 0,
+    };
+    let mut i = 0;
+    while i < text.len() {
+        i = match CLASS[text[i] as usize] {
+            DIGIT => scanner.digit_run(i),
+            AT => scanner.at_sign(i),
+            SEP => scanner.separator(i),
+            _ => i + 1,
+        };
+    }
+    (out, stats)
+}
+
+fn scan_marked(text: &[u8]) -> (Vec<Match>, Stats) {
+    let (mut out, mut stats) = (Vec::new(), Stats::default());
+    scan_counting(text, Evidence::default(), &mut out, &mut stats);
+    (out, stats)
+}
+
+#[test]
+fn marked_loop_finds_what_the_bytewise_loop_finds_in_generated_logs() {
+    let mut lines = synth::LogLines::new(1_715_930_625_000);
+    let mut rng = Rng::new(7);
+    let mut text = Vec::new();
+    while text.len() < 2 << 20 {
+        let plant = Kind::BUILTIN.get(rng.below(40) as usize).copied();
+        lines.write(&mut rng, plant, &mut text);
+    }
+    let expected = scan_bytewise(&text);
+    assert!(expected.0.len() > 100, "the log holds values");
+    assert_eq!(scan_marked(&text), expected);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(10_000))]
+    #[test]
+    fn marked_loop_finds_what_the_bytewise_loop_finds(
+        parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "13812345678", "11010519491231002X", "6222021234567890128", "490154203237518",
+                "E12345678", "a@qq.com", "10.1.2.3", "a4:5e:60:c2:11:0f", "138 1234 5678",
+                "+86-138-1234-5678", "2024-05-17T15:23:45.145", "1234567", "12", "-", ":", ".",
+                " ", "@", "x", "X", "\n", "手机", "9", "00", "*", "#", "+",
+            ]),
+            0..40,
+        ),
+        cut in 0usize..400,
+    ) {
+        let text = parts.concat();
+        let text = &text.as_bytes()[..cut.min(text.len())];
+        proptest::prop_assert_eq!(scan_marked(text), scan_bytewise(text));
+    }
+}
