@@ -327,16 +327,17 @@ struct Scanner<'a> {
 }
 
 impl Scanner<'_> {
-    /// Visits the marked bytes ([`skip::events`]) in order; `resume` is
+    /// Visits the marked bytes ([`skip::Marks`]) in order; `resume` is
     /// where the last handler left off, and marks before it are spent.
     fn run(&mut self) {
         let text = self.text;
         let mut resume: usize = 0;
         let mut base = 0;
+        let mut windows = skip::Marks::new(text);
         // A window at `text.len()` is needed when a run of digits ends the
         // text exactly at a window's end.
         while base <= text.len() {
-            let mut marks = skip::events(text, base);
+            let mut marks = windows.window(base);
             loop {
                 let spent = resume.saturating_sub(base);
                 if spent >= skip::WINDOW {
@@ -374,11 +375,8 @@ impl Scanner<'_> {
     }
 
     /// Start of the run of digits holding `p`, not before `floor`.
-    fn run_start(&self, mut p: usize, floor: usize) -> usize {
-        while p > floor && is_digit(self.text[p - 1]) {
-            p -= 1;
-        }
-        p
+    fn run_start(&self, p: usize, floor: usize) -> usize {
+        skip::digits_start(self.text, p).max(floor)
     }
 
     fn byte(&self, i: usize) -> u8 {

@@ -6,7 +6,7 @@
 //! digits (dates, times, counters, hex fragments of ids), yet a run of
 //! under 7 digits is no value of its own: it matters only when it may start
 //! an IPv4 address (`10.`) or a chain of digit groups (`138 `, `2024-`).
-//! So the scanner does not stop at every digit. [`events`] marks, for a
+//! So the scanner does not stop at every digit. [`Marks`] marks, for a
 //! window of 64 bytes, only:
 //!
 //! - the 7th digit of a run of 7 or more (every value of digits but the
@@ -29,11 +29,12 @@
 //! before is a digit" is a shift, with the 6 bytes before the window
 //! looked up on their own so that runs crossing windows are seen whole.
 //!
-//! [`digits_end`] finds where a run ends with one 16-byte compare: runs
+//! [`digits_end`] and [`digits_start`] find where a run ends or starts with
+//! one 16-byte compare: runs
 //! are of every length, so a byte loop would mispredict its exit on nearly
 //! every run.
 
-/// Width of the window [`events`] looks at.
+/// Width of the windows [`Marks`] looks at.
 pub(crate) const WINDOW: usize = 64;
 
 /// Byte classes of one window, one bit per byte.
@@ -49,38 +50,63 @@ struct Classes {
     next: u64,
 }
 
-/// The marks of the window `text[base..base + WINDOW]` (see the module
-/// docs): bit `i` stands for byte `base + i`. Bytes past the end of `text`
-/// read as spaces, so a run of digits ending the text is marked at
-/// `text.len()`.
-pub(crate) fn events(text: &[u8], base: usize) -> u64 {
-    let c = match text.get(base..base + WINDOW) {
-        Some(window) => classes(window.try_into().expect("a whole window")),
-        None => {
-            let mut padded = [b' '; WINDOW];
-            let rest = text.get(base..).unwrap_or_default();
-            padded[..rest.len()].copy_from_slice(rest);
-            classes(&padded)
-        }
-    };
-    // Digits of the 6 bytes before the window, as bits 58..=63 of the low
-    // half, so that the high half shifted left sees them as its bits -1..-6.
-    let mut behind = 0u64;
-    for k in 1..=6 {
-        if base >= k && text.get(base - k).is_some_and(u8::is_ascii_digit) {
-            behind |= 1 << (64 - k);
+/// The marks of a text, window by window (see the module docs).
+pub(crate) struct Marks<'t> {
+    text: &'t [u8],
+    /// Where the window after the last one asked for starts.
+    next_base: usize,
+    /// Digits of the last window asked for.
+    last_digits: u64,
+}
+
+impl<'t> Marks<'t> {
+    pub(crate) fn new(text: &'t [u8]) -> Self {
+        Marks {
+            text,
+            next_base: 0,
+            last_digits: 0,
         }
     }
-    let digits = (u128::from(c.digit) << 64) | u128::from(behind);
-    let after_digit = ((digits << 1) >> 64) as u64;
-    // Digits at b and b-1, then b..b-3, then b..b-6: the 7th digit of a run.
-    let two = digits & (digits << 1);
-    let four = two & (two << 2);
-    let seventh = ((four & (four << 3)) >> 64) as u64;
-    // A separator with another one 3 bytes on; the last 3 bytes of the
-    // window cannot see that far and are kept.
-    let mac = c.sep & ((c.sep >> 3) | (0b111 << 61));
-    seventh | (c.next & after_digit) | mac | c.at
+
+    /// The marks of the window `text[base..base + WINDOW]`: bit `i`
+    /// stands for byte `base + i`. Bytes past the end of the text read as
+    /// spaces, so a run of digits ending the text is marked at
+    /// `text.len()`.
+    pub(crate) fn window(&mut self, base: usize) -> u64 {
+        let text = self.text;
+        let c = match text.get(base..base + WINDOW) {
+            Some(window) => classes(window.try_into().expect("a whole window")),
+            None => {
+                let mut padded = [b' '; WINDOW];
+                let rest = text.get(base..).unwrap_or_default();
+                padded[..rest.len()].copy_from_slice(rest);
+                classes(&padded)
+            }
+        };
+        // Digits of the 6 bytes before the window, as bits 58..=63 of the
+        // low half, so that the high half shifted left sees them as its
+        // bits -1..-6. Windows follow each other but after a jump.
+        const BEHIND: u64 = 0x3F << 58;
+        let behind = if base == self.next_base {
+            self.last_digits & BEHIND
+        } else {
+            (1..=6)
+                .filter(|&k| base >= k && text.get(base - k).is_some_and(u8::is_ascii_digit))
+                .fold(0, |bits, k| bits | 1 << (64 - k))
+        };
+        self.next_base = base + WINDOW;
+        self.last_digits = c.digit;
+        let digits = (u128::from(c.digit) << 64) | u128::from(behind);
+        let after_digit = ((digits << 1) >> 64) as u64;
+        // Digits at b and b-1, then b..b-3, then b..b-6: the 7th digit of a run.
+        let two = digits & (digits << 1);
+        let four = two & (two << 2);
+        let seventh = ((four & (four << 3)) >> 64) as u64;
+        // A separator with another one 3 bytes on; the last 3 bytes of the
+        // window cannot see that far and are kept.
+        let mac = c.sep & ((c.sep >> 3) | (0b111 << 61));
+        seventh | (c.next & after_digit) | mac | c.at
+    }
 }
 
 fn classes(window: &[u8; WINDOW]) -> Classes {
@@ -124,6 +150,18 @@ pub(crate) fn digits_end(text: &[u8], from: usize) -> usize {
     text.get(from..)
         .and_then(|rest| rest.iter().position(|b| !b.is_ascii_digit()))
         .map_or(text.len(), |p| from + p)
+}
+
+/// Start of the run of ASCII digits ending just before `end`: the first
+/// offset `s <= end` with `text[s..end]` all digits.
+#[inline]
+pub(crate) fn digits_start(text: &[u8], end: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    let end = sse2::digit_blocks_back(text, end);
+    text[..end]
+        .iter()
+        .rposition(|b| !b.is_ascii_digit())
+        .map_or(0, |p| p + 1)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -183,6 +221,27 @@ mod sse2 {
         i
     }
 
+    /// Goes back over whole 16-byte blocks of digits ending at `end`;
+    /// returns the start of the run when a block holds its first digit,
+    /// else the end of the first block not gone over (the caller looks at
+    /// the bytes before one by one).
+    #[inline]
+    pub(super) fn digit_blocks_back(text: &[u8], mut end: usize) -> usize {
+        // SAFETY: as in `classes`; every load reads the 16 bytes before
+        // `end`, with `16 <= end <= text.len()`.
+        unsafe {
+            while end >= 16 && end <= text.len() {
+                let x: __m128i = _mm_loadu_si128(text.as_ptr().add(end - 16).cast());
+                let other = !_mm_movemask_epi8(digits(x)) as u32 & 0xFFFF;
+                if other != 0 {
+                    return end - 16 + (32 - other.leading_zeros()) as usize;
+                }
+                end -= 16;
+            }
+        }
+        end
+    }
+
     /// Lanes of `x` holding an ASCII digit set to all ones.
     #[inline]
     unsafe fn digits(x: __m128i) -> __m128i {
@@ -212,7 +271,7 @@ mod tests {
         //            0         1         2         3
         //            01234567890123456789012345678901234
         let text = b"ab 123456789 12:34 x-1 a@b 15:23:45";
-        let marks = events(text, 0);
+        let marks = Marks::new(text).window(0);
         let marked: Vec<u32> = (0..64).filter(|i| marks >> i & 1 == 1).collect();
         // 9-11: 7th to 9th digit of a run; 12, 18, 22: a space after a
         // digit; 24: `@`; 29: `:` with another 3 on; 35: the run ending
@@ -226,8 +285,15 @@ mod tests {
         let mut text = vec![b'x'; 60];
         text.extend_from_slice(b"1234567 ");
         // Digits at 60..67: the 7th (66) is in the second window.
-        assert_eq!(events(&text, 0), 0);
-        assert_eq!(events(&text, 64), 1 << 2 | 1 << 3);
+        let mut marks = Marks::new(&text);
+        assert_eq!(marks.window(0), 0);
+        assert_eq!(marks.window(64), 1 << 2 | 1 << 3, "following window");
+        assert_eq!(
+            Marks::new(&text).window(64),
+            1 << 2 | 1 << 3,
+            "after a jump"
+        );
+        assert_eq!(Marks::new(&text).window(63), 1 << 3 | 1 << 4, "unaligned");
     }
 
     #[test]
@@ -236,6 +302,9 @@ mod tests {
         assert_eq!(digits_end(b"12a", 0), 2);
         assert_eq!(digits_end(b"a", 0), 0);
         assert_eq!(digits_end(b"123", 3), 3);
+        assert_eq!(digits_start(b"x12345678901234567890123", 24), 1);
+        assert_eq!(digits_start(b"12345678901234567890123", 23), 0);
+        assert_eq!(digits_start(b"a1", 1), 1);
     }
 
     proptest! {
@@ -244,6 +313,13 @@ mod tests {
         fn simd_classes_are_the_scalar_classes(text in prop::collection::vec(any::<u8>(), 64)) {
             let window: &[u8; WINDOW] = text.as_slice().try_into().unwrap();
             prop_assert_eq!(classes(window), scalar_classes(window));
+        }
+
+        #[test]
+        fn digit_runs_start_where_a_byte_loop_starts(text in text_strategy(), end in 0usize..300) {
+            let end = end.min(text.len());
+            let expected = (0..end).rev().find(|&i| !text[i].is_ascii_digit()).map_or(0, |i| i + 1);
+            prop_assert_eq!(digits_start(&text, end), expected);
         }
 
         #[test]

@@ -414,7 +414,7 @@ fn precision_rules_from_dogfooding() {
     assert_eq!(out[0].confidence, Confidence::High, "mobile with context");
 }
 
-/// The scanning loop as it was before [`skip::events`]: every run of
+/// The scanning loop as it was before [`skip::Marks`]: every run of
 /// digits, `@` and separator, byte by byte. The marked loop must find the
 /// same values and count the same candidates.
 fn scan_bytewise(text: &[u8]) -> (Vec<Match>, Stats) {
