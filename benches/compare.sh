@@ -2,7 +2,7 @@
 # Throughput of `piscan scan` against ripgrep running an equivalent,
 # unvalidated regex set (benches/rg-patterns.txt) on the same corpora.
 #
-#   benches/compare.sh                              # 1 GiB logs (64 files) + 2 GiB single file + 1 GiB dump
+#   benches/compare.sh                              # every corpus below at its default size
 #   PISCAN_COMPARE_SIZE=256M benches/compare.sh     # all corpora 256 MiB, quick
 #
 # Environment:
@@ -11,9 +11,14 @@
 #   PISCAN_COMPARE_FILES         number of files in it           (default 64)
 #   PISCAN_COMPARE_ONEFILE_SIZE  size of the single-file corpus  (default 2G)
 #   PISCAN_COMPARE_SMALL_FILES   files in the many-small-files corpus, about 5 KB each (default 100000)
-#   PISCAN_COMPARE_CORPORA       which corpora to run (default "logs onefile dump small")
-#   PISCAN_COMPARE_DUMP_SIZE     size of the SQL dump: one INSERT line holding a
+#   PISCAN_COMPARE_CORPORA       which corpora to run (default "logs onefile appdump dump small")
+#   PISCAN_COMPARE_APPDUMP_SIZE  size of the application dump: mysqldump of a users
+#                                table beside orders and events tables 18 times its
+#                                size, INSERT lines of 1 MiB (default 1G)
+#   PISCAN_COMPARE_DUMP_SIZE     size of the dense SQL dump: one INSERT line holding a
 #                                users table, an ID, phone and card per row (default 1G)
+#   PISCAN_COMPARE_RG_UNICODE    1: also time rg once with the patterns in rg's default
+#                                (Unicode) syntax, without the (?-u) prefix
 #   PISCAN_COMPARE_RUNS          timed runs per tool and corpus  (default 3)
 #   PISCAN_COMPARE_TMPDIR        where the corpora are written   (default $TMPDIR or /tmp)
 #   CARGO_TARGET_DIR             honoured for the build
@@ -33,8 +38,10 @@ cd "$repo"
 logs_size="${PISCAN_COMPARE_LOGS_SIZE:-${PISCAN_COMPARE_SIZE:-1G}}"
 onefile_size="${PISCAN_COMPARE_ONEFILE_SIZE:-${PISCAN_COMPARE_SIZE:-2G}}"
 dump_size="${PISCAN_COMPARE_DUMP_SIZE:-${PISCAN_COMPARE_SIZE:-1G}}"
+appdump_size="${PISCAN_COMPARE_APPDUMP_SIZE:-${PISCAN_COMPARE_SIZE:-1G}}"
+rg_unicode="${PISCAN_COMPARE_RG_UNICODE:-0}"
 small_files="${PISCAN_COMPARE_SMALL_FILES:-100000}"
-corpora="${PISCAN_COMPARE_CORPORA:-logs onefile dump small}"
+corpora="${PISCAN_COMPARE_CORPORA:-logs onefile appdump dump small}"
 files="${PISCAN_COMPARE_FILES:-64}"
 runs="${PISCAN_COMPARE_RUNS:-3}"
 patterns="$repo/benches/rg-patterns.txt"
@@ -60,11 +67,13 @@ corpus="$target_dir/release/examples/corpus"
 tmp="$(mktemp -d "${PISCAN_COMPARE_TMPDIR:-${TMPDIR:-/tmp}}/piscan-compare.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
-declare -A path_of=([logs]="$tmp/logs" [onefile]="$tmp/one/big.log" [dump]="$tmp/dump/prod.sql" [small]="$tmp/small")
+declare -A path_of=([logs]="$tmp/logs" [onefile]="$tmp/one/big.log" [appdump]="$tmp/appdump/app.sql"
+    [dump]="$tmp/dump/prod.sql" [small]="$tmp/small")
 for name in $corpora; do
     case "$name" in
         logs) "$corpus" logs "$tmp/logs" --size "$logs_size" --files "$files" ;;
         onefile) "$corpus" onefile "$tmp/one/big.log" --size "$onefile_size" ;;
+        appdump) "$corpus" appdump "$tmp/appdump/app.sql" --size "$appdump_size" ;;
         dump) "$corpus" dump "$tmp/dump/prod.sql" --size "$dump_size" ;;
         small) "$corpus" logs "$tmp/small" --size "$((small_files * 5))K" --files "$small_files" ;;
         *) echo "compare: unknown corpus $name" >&2; exit 2 ;;
@@ -84,11 +93,18 @@ run_tool() {
     case "$name" in
         piscan) cmd=("$piscan" scan "$path" --format jsonl --no-progress) ;;
         rg) cmd=(rg -o -n -f "$patterns" "$path") ;;
+        rg-unicode) cmd=(rg -o -n -f "$tmp/rg-unicode.txt" "$path") ;;
     esac
-    # rg exits 1 when nothing matches; that is not a failure here.
-    "${cmd[@]}" >/dev/null 2>&1 || [[ $? -eq 1 ]]
+    # The Unicode run is slow: one run, no warm-up (the corpus is cached).
+    local n="$runs"
+    if [[ $name == rg-unicode ]]; then
+        n=1
+    else
+        # rg exits 1 when nothing matches; that is not a failure here.
+        "${cmd[@]}" >/dev/null 2>&1 || [[ $? -eq 1 ]]
+    fi
     : >"$out"
-    for ((i = 0; i < runs; i++)); do
+    for ((i = 0; i < n; i++)); do
         /usr/bin/time -f '%e %U %S %M' -o "$out.one" "${cmd[@]}" >/dev/null 2>"$tmp/stderr" ||
             [[ $? -eq 1 ]] || { cat "$tmp/stderr" >&2; exit 1; }
         tail -n 1 "$out.one" >>"$out"
@@ -109,17 +125,22 @@ for name in $corpora; do
     read -r r_wall r_cpu r_rss < <(run_tool rg "$path")
     rows+=("$name piscan $p_wall $p_cpu $bytes $p_rss $p_wall $r_wall $p_cpu $r_cpu")
     rows+=("$name rg $r_wall $r_cpu $bytes $r_rss - - - -")
+    if [[ $rg_unicode == 1 ]]; then
+        sed 's/^(?-u)//' "$patterns" >"$tmp/rg-unicode.txt"
+        read -r u_wall u_cpu u_rss < <(run_tool rg-unicode "$path")
+        rows+=("$name rg-unicode $u_wall $u_cpu $bytes $u_rss $p_wall $u_wall $p_cpu $u_cpu")
+    fi
 done
 
 echo
 echo "cores: $(nproc), runs: $runs (median), page-cached; $(rg --version | sed -n 1p); piscan $("$piscan" --version 2>/dev/null | awk '{ print $NF }')"
 printf '%s\n' "${rows[@]}" | awk '
 BEGIN {
-    printf "%-8s %-7s %10s %10s %8s %12s %14s %14s\n", "corpus", "tool", "wall s", "CPU s", "GB/s", "peak RSS MB", "piscan/rg wall", "piscan/rg CPU"
+    printf "%-8s %-10s %10s %10s %8s %12s %14s %14s\n", "corpus", "tool", "wall s", "CPU s", "GB/s", "peak RSS MB", "piscan/rg wall", "piscan/rg CPU"
 }
 {
     gbps = ($3 > 0) ? $5 / $3 / 1e9 : 0
     wr = ($7 == "-") ? "" : sprintf("%.2f", ($8 > 0) ? $7 / $8 : 0)
     cr = ($9 == "-") ? "" : sprintf("%.2f", ($10 > 0) ? $9 / $10 : 0)
-    printf "%-8s %-7s %10.2f %10.2f %8.2f %12.1f %14s %14s\n", $1, $2, $3, $4, gbps, $6 / 1024, wr, cr
+    printf "%-8s %-10s %10.2f %10.2f %8.2f %12.1f %14s %14s\n", $1, $2, $3, $4, gbps, $6 / 1024, wr, cr
 }'

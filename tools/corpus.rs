@@ -4,6 +4,7 @@
 //! cargo run --release --example corpus -- logs DIR --size 1G --files 64
 //! cargo run --release --example corpus -- onefile FILE --size 2G
 //! cargo run --release --example corpus -- dump FILE --size 1G
+//! cargo run --release --example corpus -- appdump FILE --size 1G
 //! ```
 //!
 //! Writes realistic application log lines (ISO timestamps, levels, 19-digit
@@ -75,6 +76,144 @@ fn write_dump(path: &Path, size: u64, seed: u64) -> io::Result<u64> {
     Ok(written + 2)
 }
 
+/// Lines of an application dump: one extended `INSERT` per table, cut
+/// like mysqldump's into statements of about [`Self::STATEMENT`] bytes.
+struct AppDump<W: Write> {
+    out: W,
+    written: u64,
+    /// Table of the open statement and its length so far.
+    open: Option<(&'static str, usize)>,
+}
+
+impl<W: Write> AppDump<W> {
+    const STATEMENT: usize = 1 << 20;
+    const HEAD: &'static str = "-- MySQL dump 10.13  Distrib 8.0.36\n\
+/*!40101 SET NAMES utf8mb4 */;\n\
+CREATE TABLE `users` (`id` bigint, `username` varchar(64), `id_no` char(18), \
+`phone` varchar(20), `email` varchar(128), `password_hash` char(60), \
+`register_ip` varchar(45), `created_at` datetime);\n\
+CREATE TABLE `orders` (`id` bigint, `order_no` bigint, `user_id` bigint, \
+`amount` decimal(12,2), `status` varchar(16), `created_at` datetime, `paid_at` datetime);\n\
+CREATE TABLE `events` (`id` bigint, `event_id` char(36), `user_id` bigint, \
+`type` varchar(32), `payload` json, `created_at` datetime);\n";
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.written += bytes.len() as u64;
+        self.out.write_all(bytes)
+    }
+
+    /// Appends one row (`(…)`) of `table`, opening or cutting statements.
+    fn row(&mut self, table: &'static str, row: &[u8]) -> io::Result<()> {
+        match self.open {
+            Some((t, len)) if t == table && len < Self::STATEMENT => {
+                self.write(b",")?;
+                self.open = Some((t, len + row.len() + 1));
+            }
+            _ => {
+                self.close()?;
+                self.write(format!("INSERT INTO `{table}` VALUES ").as_bytes())?;
+                self.open = Some((table, row.len()));
+            }
+        }
+        self.write(row)
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        if self.open.take().is_some() {
+            self.write(b";\n")?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes an application dump (see the module docs) from `seed` to `path`
+/// until at least `size` bytes.
+fn write_app_dump(path: &Path, size: u64, seed: u64) -> io::Result<u64> {
+    let mut dump = AppDump {
+        out: BufWriter::with_capacity(1 << 20, File::create(path)?),
+        written: 0,
+        open: None,
+    };
+    dump.write(AppDump::<File>::HEAD.as_bytes())?;
+    let mut rng = Rng::new(seed);
+    let mut row = Vec::with_capacity(512);
+    let hex = |rng: &mut Rng, n: usize| -> String {
+        (0..n)
+            .map(|_| char::from(b"0123456789abcdef"[rng.below(16) as usize]))
+            .collect()
+    };
+    // Seconds around 2024-05-17.
+    let when = |rng: &mut Rng| {
+        let t = 1_715_900_000 + rng.below(30 * 86_400);
+        let (d, s) = (t / 86_400 - 19_860, t % 86_400);
+        format!(
+            "2024-05-{:02} {:02}:{:02}:{:02}",
+            1 + d % 28,
+            s / 3600,
+            s / 60 % 60,
+            s % 60
+        )
+    };
+    // Tables one after another, as mysqldump writes them; users take
+    // about 5.5 % of the bytes of a user's rows with their orders and events.
+    let mut users = 0u64;
+    while dump.written < size * 55 / 1000 {
+        users += 1;
+        row.clear();
+        let _ = write!(
+            row,
+            "({users},'user{users}','{}','{}','{}','$2b$12${}','{}','{}')",
+            synth::resident_id(&mut rng),
+            synth::mobile(&mut rng),
+            synth::email(&mut rng),
+            hex(&mut rng, 53),
+            synth::ipv4(&mut rng),
+            when(&mut rng),
+        );
+        dump.row("users", &row)?;
+    }
+    for order in 1..=10 * users {
+        row.clear();
+        let _ = write!(
+            row,
+            "({order},{},{},{}.{:02},'{}','{}','{}')",
+            1_790_000_000_000_000_000 + rng.below(9_000_000_000_000_000),
+            1 + rng.below(users),
+            rng.below(5_000),
+            rng.below(100),
+            rng.pick(&["PAID", "SHIPPED", "CREATED", "REFUNDED"]),
+            when(&mut rng),
+            when(&mut rng),
+        );
+        dump.row("orders", &row)?;
+    }
+    let mut event = 0;
+    while event < 10 * users || dump.written < size {
+        event += 1;
+        row.clear();
+        let _ = write!(
+            row,
+            "({event},'{}-{}-{}-{}-{}',{},'{}','{{\\\"ts\\\":{},\\\"sku\\\":{},\\\"page\\\":\\\"/items/{}\\\",\\\"sha\\\":\\\"{}\\\"}}','{}')",
+            hex(&mut rng, 8),
+            hex(&mut rng, 4),
+            hex(&mut rng, 4),
+            hex(&mut rng, 4),
+            hex(&mut rng, 12),
+            1 + rng.below(users),
+            rng.pick(&["view", "add_to_cart", "checkout", "login"]),
+            1_715_900_000_000 + rng.below(30 * 86_400_000),
+            rng.below(100_000),
+            rng.below(100_000),
+            hex(&mut rng, 40),
+            when(&mut rng),
+        );
+        dump.row("events", &row)?;
+    }
+    dump.close()?;
+    dump.out.flush()?;
+    Ok(dump.written)
+}
+
 /// Parses `512M`, `1G`, `100K`, `1.5G` or a plain byte count (binary units).
 fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
@@ -97,7 +236,8 @@ struct Args {
 }
 
 const USAGE: &str = "usage: corpus logs DIR [--size 1G] [--files 64]\n       \
-corpus onefile FILE [--size 2G]\n       corpus dump FILE [--size 2G]";
+corpus onefile FILE [--size 2G]\n       corpus dump FILE [--size 2G]\n       \
+corpus appdump FILE [--size 2G]";
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
@@ -131,14 +271,14 @@ fn parse_args() -> Result<Args, String> {
 
 fn run(args: Args) -> io::Result<u64> {
     match args.mode.as_str() {
-        mode @ ("onefile" | "dump") => {
+        mode @ ("onefile" | "dump" | "appdump") => {
             if let Some(dir) = args.target.parent().filter(|d| !d.as_os_str().is_empty()) {
                 fs::create_dir_all(dir)?;
             }
-            if mode == "dump" {
-                write_dump(&args.target, args.size, SEED)
-            } else {
-                write_log(&args.target, args.size, SEED)
+            match mode {
+                "dump" => write_dump(&args.target, args.size, SEED),
+                "appdump" => write_app_dump(&args.target, args.size, SEED),
+                _ => write_log(&args.target, args.size, SEED),
             }
         }
         "logs" => {
