@@ -309,9 +309,9 @@ impl Sink for Collector<'_> {
         if let Some(custom) = &self.opts.custom {
             custom.scan(unit.text, evidence, self.matches);
         }
-        let mut lines = place
-            .line
-            .map(|first| Locator::new(unit.text, first, place.col));
+        // Positions are worked out for the first finding only (see
+        // `Place::origin`).
+        let mut lines: Option<Option<Locator>> = None;
         let opts = self.opts;
         for m in self.matches.iter().filter(|m| {
             m.confidence >= opts.min_confidence && opts.filter.admits(m.kind, m.confidence)
@@ -324,6 +324,11 @@ impl Sink for Collector<'_> {
             if opts.filter.is_allowlisted(m.kind, &value) {
                 continue;
             }
+            let lines = lines.get_or_insert_with(|| {
+                place
+                    .start()
+                    .map(|(line, col)| Locator::new(unit.text, line, col))
+            });
             let (line, col) = match lines.as_mut() {
                 Some(counter) => {
                     let (l, c) = counter.locate(m.start);

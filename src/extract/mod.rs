@@ -28,11 +28,17 @@ pub struct Place<'a> {
     /// Archive member chain, `outer.zip!inner/roster.csv`.
     pub member: Option<&'a str>,
     /// 1-based line of the unit's first character; findings get `line` and
-    /// `col` from their offsets when set.
+    /// `col` from their offsets when set. Read through [`Place::start`],
+    /// which knows about `origin`.
     pub line: Option<u64>,
     /// 1-based column of the unit's first character on that line (1 for a
     /// unit that starts a line).
     pub col: u64,
+    /// Line and column worked out only when asked for, in place of `line`
+    /// and `col`: an extractor sending many small units (the values of a
+    /// dump) would otherwise count characters for every one of them, while
+    /// only the few holding a finding need a position.
+    pub origin: Option<Origin<'a>>,
     /// Spreadsheet sheet name.
     pub sheet: Option<&'a str>,
     /// Spreadsheet cell, zero-based (row, column).
@@ -45,7 +51,35 @@ pub struct Place<'a> {
     pub field: Option<&'a str>,
 }
 
+/// A unit's line and column, found when called (see [`Place::origin`]).
+#[derive(Clone, Copy)]
+pub struct Origin<'a>(pub &'a dyn Fn() -> (u64, u64));
+
+impl std::fmt::Debug for Origin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Origin(..)")
+    }
+}
+
+/// Origins are the same when they are the same function.
+impl PartialEq for Origin<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::addr_eq(self.0, other.0)
+    }
+}
+
+impl Eq for Origin<'_> {}
+
 impl Place<'_> {
+    /// Line and column of the unit's first character, for line-numbered
+    /// sources: from `origin` when set, else `line` and `col`.
+    pub fn start(&self) -> Option<(u64, u64)> {
+        match self.origin {
+            Some(origin) => Some((origin.0)()),
+            None => self.line.map(|line| (line, self.col)),
+        }
+    }
+
     /// A place for text that is a run of lines starting at line 1.
     pub fn lines() -> Place<'static> {
         Place {
@@ -313,11 +347,12 @@ pub mod testing {
     impl Sink for Recorder {
         fn unit(&mut self, unit: &Unit<'_>) {
             let p: Place<'_> = unit.place;
+            let start = p.start();
             self.units.push(Recorded {
                 text: String::from_utf8_lossy(unit.text).into_owned(),
                 member: p.member.map(str::to_string),
-                line: p.line,
-                col: p.col,
+                line: start.map(|(line, _)| line),
+                col: start.map_or(p.col, |(_, col)| col),
                 sheet: p.sheet.map(str::to_string),
                 cell: p.cell,
                 table: p.table.map(str::to_string),

@@ -99,7 +99,7 @@ use std::rc::Rc;
 use encoding_rs::{Decoder, DecoderResult, Encoding, GB18030, UTF_16BE, UTF_16LE};
 use memchr::{memchr, memchr2, memmem};
 
-use super::{Place, Sink, Unit};
+use super::{Origin, Place, Sink, Unit};
 use crate::source::sniff;
 
 /// Largest value buffered; longer values are cut here (and reported).
@@ -910,6 +910,14 @@ impl Locator {
     }
 }
 
+/// [`Locator::locate`] on a shared locator.
+fn locate(loc: &Cell<Locator>, data: &[u8], p: usize) -> (u64, u64) {
+    let mut l = loc.get();
+    let at = l.locate(data, p);
+    loc.set(l);
+    at
+}
+
 // ---------------------------------------------------------------------------
 // The parser
 // ---------------------------------------------------------------------------
@@ -1023,7 +1031,10 @@ struct Parser<'d, 's> {
     tables: HashMap<Rc<str>, TableState>,
     /// Shared by tables beyond [`MAX_TABLES`].
     overflow: TableState,
-    loc: Locator,
+    /// Counts lines and columns up to the last position asked for; a
+    /// `Cell` so that a unit's [`Origin`] can move it while the sink holds
+    /// the parser's other fields.
+    loc: Cell<Locator>,
     /// End of the source of the last unit sent.
     emitted_to: usize,
     /// Bytes that may still be tokenized a second time after errors.
@@ -1146,7 +1157,7 @@ impl<'d, 's> Parser<'d, 's> {
             gbk: false,
             tables: HashMap::new(),
             overflow: TableState::default(),
-            loc,
+            loc: Cell::new(loc),
             emitted_to: start,
             budget: data.len(),
             row: 0,
@@ -1282,7 +1293,7 @@ impl<'d, 's> Parser<'d, 's> {
             no_backslash: self.no_backslash,
             gbk: self.gbk,
             overflow: self.overflow.clone(),
-            loc: self.loc,
+            loc: self.loc.get(),
             emitted_to: self.emitted_to,
             budget: self.budget,
             row: self.row,
@@ -1300,7 +1311,7 @@ impl<'d, 's> Parser<'d, 's> {
         self.no_backslash = cp.no_backslash;
         self.gbk = cp.gbk;
         self.overflow = cp.overflow;
-        self.loc = cp.loc;
+        self.loc.set(cp.loc);
         self.emitted_to = cp.emitted_to;
         self.budget = cp.budget;
         self.row = cp.row;
@@ -1345,17 +1356,26 @@ impl<'d, 's> Parser<'d, 's> {
         }
     }
 
+    /// Line and column of `p` (see [`Locator::locate`]).
+    fn locate(&self, p: usize) -> (u64, u64) {
+        locate(&self.loc, self.data, p)
+    }
+
     /// Counts lines up to the checkpoint (the bytes before it are about to
     /// be dropped).
     fn settle(&mut self) {
-        self.loc.locate(self.data, self.pos);
-        self.cp.loc = self.loc;
+        self.locate(self.pos);
+        self.cp.loc = self.loc.get();
     }
 
     /// Positions after the driver dropped the window's first `n` bytes.
     fn shift(&mut self, n: usize) {
         self.pos -= n;
-        self.loc.pos -= n;
+        let loc = self.loc.get();
+        self.loc.set(Locator {
+            pos: loc.pos - n,
+            ..loc
+        });
         self.emitted_to = self.emitted_to.saturating_sub(n);
         self.cp.pos -= n;
         self.cp.loc.pos -= n;
@@ -1376,7 +1396,7 @@ impl<'d, 's> Parser<'d, 's> {
     fn force(&mut self, cap: usize) {
         self.eof = true;
         self.forced = Some(self.pos);
-        let line = self.loc.locate(self.data, self.pos).0;
+        let line = self.locate(self.pos).0;
         self.sink.skip(
             "",
             &format!(
@@ -1473,7 +1493,7 @@ impl<'d, 's> Parser<'d, 's> {
             return;
         }
         let start = self.pos;
-        self.stmt_line = self.loc.locate(self.data, start).0;
+        self.stmt_line = self.locate(start).0;
         let word = self.word();
         let result = if eq(word, "INSERT") || eq(word, "REPLACE") {
             self.insert(start)
@@ -2968,7 +2988,10 @@ impl<'d, 's> Parser<'d, 's> {
     /// Whether the dump is GBK (`SET NAMES gbk`).
     fn set_gbk(&mut self, gbk: bool) {
         self.gbk = gbk;
-        self.loc.gbk = gbk;
+        // What comes before is counted in the old encoding.
+        self.locate(self.pos);
+        let loc = self.loc.get();
+        self.loc.set(Locator { gbk, ..loc });
     }
 
     /// A MySQL dialect hint: MySQL (`true`) or standard SQL.
@@ -3018,8 +3041,8 @@ impl<'d, 's> Parser<'d, 's> {
         }
         // The anchor's line when it can still be located (forward only),
         // else its statement's.
-        let line = if e.anchor >= self.loc.pos {
-            self.loc.locate(data, e.anchor).0
+        let line = if e.anchor >= self.loc.get().pos {
+            self.locate(e.anchor).0
         } else {
             self.stmt_line
         };
@@ -3061,7 +3084,6 @@ impl<'d, 's> Parser<'d, 's> {
         field: Option<&str>,
         row: Option<u64>,
     ) {
-        let (line, col) = self.loc.locate(self.data, s);
         let text = match how {
             Decode::Value => match decode_value(raw, &mut self.scratch) {
                 Some(text) => text,
@@ -3075,11 +3097,12 @@ impl<'d, 's> Parser<'d, 's> {
         if !deliver(&self.short, &mut self.emits, self.replay) {
             return;
         }
+        let (loc, data) = (&self.loc, self.data);
+        let origin = move || locate(loc, data, s);
         self.sink.unit(&Unit {
             text,
             place: Place {
-                line: Some(line),
-                col,
+                origin: Some(Origin(&origin)),
                 table,
                 row,
                 field,
@@ -3740,10 +3763,11 @@ INSERT INTO a VALUES ('a6');
         fn unit(&mut self, unit: &Unit<'_>) {
             self.units += 1;
             let p = unit.place;
+            let start = p.start();
             self.last = Some((
                 p.row,
-                p.line,
-                p.col,
+                start.map(|(line, _)| line),
+                start.map_or(p.col, |(_, col)| col),
                 String::from_utf8_lossy(unit.text).into_owned(),
             ));
         }
@@ -4353,7 +4377,7 @@ INSERT INTO a VALUES ('a6');
             let text = std::str::from_utf8(unit.text).expect("UTF-8");
             let place = unit.place;
             if place.table.is_none() {
-                assert_eq!((text, place.line), ("MySQL dump", Some(1)));
+                assert_eq!((text, place.start()), ("MySQL dump", Some((1, 4))));
                 return;
             }
             self.units += 1;
@@ -4362,7 +4386,7 @@ INSERT INTO a VALUES ('a6');
                 return;
             }
             assert_eq!(place.table, Some("big"));
-            assert_eq!(place.line, Some(2));
+            assert_eq!(place.start().map(|(line, _)| line), Some(2));
             let row = place.row.expect("a row");
             match (self.units - 1) % 4 {
                 0 => {
