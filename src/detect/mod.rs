@@ -334,9 +334,7 @@ impl Scanner<'_> {
         let mut resume: usize = 0;
         let mut base = 0;
         let mut windows = skip::Marks::new(text);
-        // A window at `text.len()` is needed when a run of digits ends the
-        // text exactly at a window's end.
-        while base <= text.len() {
+        while base < text.len() {
             let mut marks = windows.window(base);
             loop {
                 let spent = resume.saturating_sub(base);
@@ -436,8 +434,8 @@ impl Scanner<'_> {
         let next = self.byte(e);
         // Most runs are short (times, hex fragments, counters). Under 7
         // digits a run is no value of its own; it can only start an IPv4
-        // address (`.`) or a chain of groups (` `, `-`).
-        if e - s < 7 && !matches!(next, b'.' | b' ' | b'-') {
+        // address (`10.1`) or a chain of groups (`138 1`, `2024-0`).
+        if e - s < 7 && !(matches!(next, b'.' | b' ' | b'-') && is_digit(self.byte(e + 1))) {
             return e;
         }
         let prev = self.before(s);
