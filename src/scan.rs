@@ -377,7 +377,11 @@ impl Sink for Collector<'_> {
 /// Scans the contents of one file (or stdin) named `path` and returns all
 /// its findings in one report.
 pub fn scan_buffer(data: &[u8], path: String, opts: &ScanOptions) -> FileReport {
-    collect(path, opts, None, |collector| extract_whole(data, collector)).0
+    let format = extract::detect_format(&path, data);
+    collect(path, opts, None, |collector| {
+        extract_whole(data, format, collector)
+    })
+    .0
 }
 
 /// Scans the contents of one file (or stdin) named `path`, sending its
@@ -389,21 +393,37 @@ pub fn scan_buffer_to(
     opts: &ScanOptions,
     send: &mut Reports<'_>,
 ) -> bool {
+    let format = extract::detect_format(&path, data);
+    scan_detected_to(format, data, path, opts, send)
+}
+
+/// [`scan_buffer_to`] for contents whose format is known already (what
+/// [`extract::detect_format`] said of their head).
+fn scan_detected_to(
+    format: Result<Format, &'static str>,
+    data: &[u8],
+    path: String,
+    opts: &ScanOptions,
+    send: &mut Reports<'_>,
+) -> bool {
     let flush = Some(&mut *send);
     let (report, alive) = collect(path, opts, flush, |collector| {
-        extract_whole(data, collector)
+        extract_whole(data, format, collector)
     });
     alive && send(report)
 }
 
-/// Extracts a file's whole contents into `collector` (the extraction step
-/// of [`collect`] for a file held in memory).
-fn extract_whole(data: &[u8], collector: &mut Collector<'_>) -> (Extracted, u64) {
+/// Extracts a file's whole contents, of the detected `format`, into
+/// `collector` (the extraction step of [`collect`] for a file held in
+/// memory).
+fn extract_whole(
+    data: &[u8],
+    format: Result<Format, &'static str>,
+    collector: &mut Collector<'_>,
+) -> (Extracted, u64) {
     let (name, limits) = (collector.name, collector.opts.limits);
-    (
-        extract::extract(name, data, &limits, 0, collector),
-        data.len() as u64,
-    )
+    let extracted = extract::extract_detected(format, name, data, &limits, 0, collector);
+    (extracted, data.len() as u64)
 }
 
 /// Scans a SQL dump as it is read from `input`, in the bounded window of
@@ -430,10 +450,11 @@ fn scan_dump(
     alive && send(report)
 }
 
-/// How a file is read: whole, or as a stream (text as blocks of lines, a
-/// dump in the SQL tokenizer's window), possibly through gzip.
+/// How a file is read: whole (in the format its head showed), or as a
+/// stream (text as blocks of lines, a dump in the SQL tokenizer's window),
+/// possibly through gzip.
 enum Plan {
-    Whole,
+    Whole(Format),
     Stream {
         format: Format,
         gzip: bool,
@@ -576,7 +597,7 @@ pub fn scan_file(
             if buf.len() == sniff::SNIFF_LEN {
                 rest.read_to_end(buf)?;
             }
-            Ok(Ok(Plan::Whole))
+            Ok(Ok(Plan::Whole(format)))
         });
         let sent = match read {
             Err(err) => {
@@ -602,7 +623,7 @@ pub fn scan_file(
                 *buf = head;
                 sent
             }
-            Ok(Ok(Plan::Whole)) => scan_buffer_to(buf, display, opts, send),
+            Ok(Ok(Plan::Whole(format))) => scan_detected_to(Ok(format), buf, display, opts, send),
         };
         if buf.capacity() > KEEP_BUFFER {
             *buf = Vec::new();

@@ -155,7 +155,9 @@ fn extension(name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Decides the format of `data` named `name`, or that it is binary.
+/// Decides the format of `data` named `name`, or that it is binary. Only
+/// the first [`sniff::SNIFF_LEN`] bytes of `data` are looked at, so a
+/// file's head decides as its whole contents would.
 pub fn detect_format(name: &str, data: &[u8]) -> Result<Format, &'static str> {
     let ext = extension(name);
     if data.starts_with(b"\x1f\x8b") {
@@ -208,7 +210,21 @@ pub fn extract(
     depth: u32,
     sink: &mut dyn Sink,
 ) -> Extracted {
-    let format = match detect_format(name, data) {
+    extract_detected(detect_format(name, data), name, data, limits, depth, sink)
+}
+
+/// Like [`extract`], for a caller that has already run [`detect_format`]
+/// on the first [`sniff::SNIFF_LEN`] bytes of `data` (which decide it) and
+/// passes its result as `format`.
+pub fn extract_detected(
+    format: Result<Format, &'static str>,
+    name: &str,
+    data: &[u8],
+    limits: &Limits,
+    depth: u32,
+    sink: &mut dyn Sink,
+) -> Extracted {
+    let format = match format {
         Ok(format) => format,
         Err(what) => return Extracted::Binary(what),
     };
