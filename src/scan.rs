@@ -459,6 +459,8 @@ enum Plan {
         format: Format,
         gzip: bool,
         rest: File,
+        /// The file's size.
+        len: u64,
     },
 }
 
@@ -560,42 +562,57 @@ const KEEP_BUFFER: usize = 16 << 20;
 /// tokenizer's window) instead of being read whole.
 const STREAM_ABOVE: u64 = 4 << 20;
 
-/// Reads and scans one file of `len` bytes (as the walker saw it) and sends
-/// its reports to `send`. The first 8 KiB are read and sniffed first, so a
-/// binary file is skipped without reading the rest of it. Large text files
-/// are streamed ([`stream::scan_stream`]): memory stays bounded and their
-/// blocks are scanned on all cores; large SQL dumps are tokenized as they
-/// are read ([`sql::extract_reader`]). False when the reporter is gone.
+/// Reads and scans one file and sends its reports to `send`. `len` is its
+/// size when the walker has it already (it looks only to enforce
+/// `--max-filesize`); otherwise it is taken from the open file, which spares
+/// resolving the path a second time. The first 8 KiB are read and sniffed
+/// first, so a binary file is skipped without reading the rest of it. Large
+/// text files are streamed ([`stream::scan_stream`]): memory stays bounded
+/// and their blocks are scanned on all cores; large SQL dumps are tokenized
+/// as they are read ([`sql::extract_reader`]). False when the reporter is
+/// gone.
 pub fn scan_file(
     path: &Path,
     display: String,
-    len: u64,
+    len: Option<u64>,
     opts: &ScanOptions,
     send: &mut Reports<'_>,
 ) -> bool {
     READ_BUF.with_borrow_mut(|buf| {
         buf.clear();
-        let read = File::open(path).and_then(|file| {
-            let mut head = file.take(sniff::SNIFF_LEN as u64);
-            head.read_to_end(buf)?;
+        let read = File::open(path).and_then(|mut rest| {
+            let len = match len {
+                Some(len) => len,
+                None => rest.metadata()?.len(),
+            };
+            read_into(&mut rest, buf, sniff::SNIFF_LEN, len)?;
             let format = match extract::detect_format(&display, buf) {
                 Err(what) => return Ok(Err(what)),
                 Ok(format) => format,
             };
-            let mut rest = head.into_inner();
             if len > STREAM_ABOVE && matches!(format, Format::Text | Format::SqlDump) {
                 let gzip = false;
-                return Ok(Ok(Plan::Stream { format, gzip, rest }));
+                return Ok(Ok(Plan::Stream {
+                    format,
+                    gzip,
+                    rest,
+                    len,
+                }));
             }
             if format == Format::Gzip {
                 if let Some(format) = streamable_gzip(&display, buf) {
                     let gzip = true;
-                    return Ok(Ok(Plan::Stream { format, gzip, rest }));
+                    return Ok(Ok(Plan::Stream {
+                        format,
+                        gzip,
+                        rest,
+                        len,
+                    }));
                 }
             }
             // A head shorter than asked for ended at the end of the file.
             if buf.len() == sniff::SNIFF_LEN {
-                rest.read_to_end(buf)?;
+                read_into(&mut rest, buf, usize::MAX, len)?;
             }
             Ok(Ok(Plan::Whole(format)))
         });
@@ -605,7 +622,12 @@ pub fn scan_file(
                 send(FileReport::skipped(display, reason))
             }
             Ok(Err(what)) => send(FileReport::skipped(display, what.to_string())),
-            Ok(Ok(Plan::Stream { format, gzip, rest })) => {
+            Ok(Ok(Plan::Stream {
+                format,
+                gzip,
+                rest,
+                len,
+            })) => {
                 let head = std::mem::take(buf);
                 let read = io::Cursor::new(&head[..]).chain(rest);
                 let mut input: Box<dyn Read> = if gzip {
@@ -630,6 +652,50 @@ pub fn scan_file(
         }
         sent
     })
+}
+
+/// Files up to this size are read with the size their metadata gives.
+const ONE_READ_MAX: usize = 1 << 20;
+
+/// Appends the contents of `file` to `buf` (which holds what was read of it
+/// so far) until `buf` holds `limit` bytes or the file ends. `len` is the
+/// file's size from its metadata: a read that brings `buf` to exactly that
+/// size (asking for one byte more) is taken for the end of the file, so a
+/// small file takes one `read` call, not a second one that returns 0. A
+/// file that has grown since is read on to its end (or `limit`). Files of
+/// [`ONE_READ_MAX`] bytes or more are read the ordinary way (the buffer is
+/// not sized, and zeroed, from a size that may be wrong: a sparse file).
+fn read_into(file: &mut File, buf: &mut Vec<u8>, limit: usize, len: u64) -> io::Result<()> {
+    if let Some(len) = usize::try_from(len).ok().filter(|&len| len < ONE_READ_MAX) {
+        let mut filled = buf.len();
+        let target = limit.min(len + 1);
+        buf.resize(target.max(filled), 0);
+        // Whether the file holds more than `len` bytes, and `limit` is not
+        // reached: then it is read on as it comes.
+        let grown = loop {
+            if filled >= target {
+                break Ok(filled < limit);
+            }
+            match file.read(&mut buf[filled..target]) {
+                Ok(0) => break Ok(false),
+                Ok(n) => {
+                    filled += n;
+                    if filled == len {
+                        break Ok(false);
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => break Err(err),
+            }
+        };
+        buf.truncate(filled);
+        if !grown? {
+            return Ok(());
+        }
+    }
+    file.take(limit.saturating_sub(buf.len()) as u64)
+        .read_to_end(buf)?;
+    Ok(())
 }
 
 /// A walker thread's reports on their way to the reporter, sent in
@@ -889,5 +955,34 @@ fn verdict(config: &Config, s: &Summary) -> i32 {
         exit_codes::ERROR
     } else {
         exit_codes::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `read_into` reads the whole file, or up to its limit, whether the
+    /// size it is given is right, too small (the file grew) or too large
+    /// (it shrank).
+    #[test]
+    fn read_into_trusts_the_size_only_to_save_a_read() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("f");
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let over = ONE_READ_MAX as u64;
+        for len in [0, 1, 5_000, 8_192, 19_999, 20_000, 20_001, over, u64::MAX] {
+            for limit in [1, 8_192, 20_000, usize::MAX] {
+                let mut buf = Vec::new();
+                let mut file = File::open(&path).unwrap();
+                read_into(&mut file, &mut buf, limit, len).unwrap();
+                let want = &data[..data.len().min(limit)];
+                assert!(buf == want, "len {len} limit {limit}: {}", buf.len());
+                // The rest, after a head.
+                read_into(&mut file, &mut buf, usize::MAX, len).unwrap();
+                assert!(buf == data, "len {len} limit {limit}, rest");
+            }
+        }
     }
 }
