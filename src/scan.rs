@@ -382,7 +382,11 @@ impl Sink for Collector<'_> {
 /// Scans the contents of one file (or stdin) named `path` and returns all
 /// its findings in one report.
 pub fn scan_buffer(data: &[u8], path: String, opts: &ScanOptions) -> FileReport {
-    collect(path, opts, None, |collector| extract_whole(data, collector)).0
+    let format = extract::detect_format(&path, data);
+    collect(path, opts, None, |collector| {
+        extract_whole(data, format, collector)
+    })
+    .0
 }
 
 /// Scans the contents of one file (or stdin) named `path`, sending its
@@ -394,21 +398,37 @@ pub fn scan_buffer_to(
     opts: &ScanOptions,
     send: &mut Reports<'_>,
 ) -> bool {
+    let format = extract::detect_format(&path, data);
+    scan_detected_to(format, data, path, opts, send)
+}
+
+/// [`scan_buffer_to`] for contents whose format is known already (what
+/// [`extract::detect_format`] said of their head).
+fn scan_detected_to(
+    format: Result<Format, &'static str>,
+    data: &[u8],
+    path: String,
+    opts: &ScanOptions,
+    send: &mut Reports<'_>,
+) -> bool {
     let flush = Some(&mut *send);
     let (report, alive) = collect(path, opts, flush, |collector| {
-        extract_whole(data, collector)
+        extract_whole(data, format, collector)
     });
     alive && send(report)
 }
 
-/// Extracts a file's whole contents into `collector` (the extraction step
-/// of [`collect`] for a file held in memory).
-fn extract_whole(data: &[u8], collector: &mut Collector<'_>) -> (Extracted, u64) {
+/// Extracts a file's whole contents, of the detected `format`, into
+/// `collector` (the extraction step of [`collect`] for a file held in
+/// memory).
+fn extract_whole(
+    data: &[u8],
+    format: Result<Format, &'static str>,
+    collector: &mut Collector<'_>,
+) -> (Extracted, u64) {
     let (name, limits) = (collector.name, collector.opts.limits);
-    (
-        extract::extract(name, data, &limits, 0, collector),
-        data.len() as u64,
-    )
+    let extracted = extract::extract_detected(format, name, data, &limits, 0, collector);
+    (extracted, data.len() as u64)
 }
 
 /// Scans a SQL dump as it is read from `input`, in the bounded window of
@@ -435,14 +455,17 @@ fn scan_dump(
     alive && send(report)
 }
 
-/// How a file is read: whole, or as a stream (text as blocks of lines, a
-/// dump in the SQL tokenizer's window), possibly through gzip.
+/// How a file is read: whole (in the format its head showed), or as a
+/// stream (text as blocks of lines, a dump in the SQL tokenizer's window),
+/// possibly through gzip.
 enum Plan {
-    Whole,
+    Whole(Format),
     Stream {
         format: Format,
         gzip: bool,
         rest: File,
+        /// The file's size.
+        len: u64,
     },
 }
 
@@ -544,44 +567,59 @@ const KEEP_BUFFER: usize = 16 << 20;
 /// tokenizer's window) instead of being read whole.
 const STREAM_ABOVE: u64 = 4 << 20;
 
-/// Reads and scans one file of `len` bytes (as the walker saw it) and sends
-/// its reports to `send`. The first 8 KiB are read and sniffed first, so a
-/// binary file is skipped without reading the rest of it. Large text files
-/// are streamed ([`stream::scan_stream`]): memory stays bounded and their
-/// blocks are scanned on all cores; large SQL dumps are tokenized as they
-/// are read ([`sql::extract_reader`]). False when the reporter is gone.
+/// Reads and scans one file and sends its reports to `send`. `len` is its
+/// size when the walker has it already (it looks only to enforce
+/// `--max-filesize`); otherwise it is taken from the open file, which spares
+/// resolving the path a second time. The first 8 KiB are read and sniffed
+/// first, so a binary file is skipped without reading the rest of it. Large
+/// text files are streamed ([`stream::scan_stream`]): memory stays bounded
+/// and their blocks are scanned on all cores; large SQL dumps are tokenized
+/// as they are read ([`sql::extract_reader`]). False when the reporter is
+/// gone.
 pub fn scan_file(
     path: &Path,
     display: String,
-    len: u64,
+    len: Option<u64>,
     opts: &ScanOptions,
     send: &mut Reports<'_>,
 ) -> bool {
     READ_BUF.with_borrow_mut(|buf| {
         buf.clear();
-        let read = File::open(path).and_then(|file| {
-            let mut head = file.take(sniff::SNIFF_LEN as u64);
-            head.read_to_end(buf)?;
+        let read = File::open(path).and_then(|mut rest| {
+            let len = match len {
+                Some(len) => len,
+                None => rest.metadata()?.len(),
+            };
+            read_into(&mut rest, buf, sniff::SNIFF_LEN, len)?;
             let format = match extract::detect_format(&display, buf) {
                 Err(what) => return Ok(Err(what)),
                 Ok(format) => format,
             };
-            let mut rest = head.into_inner();
             if len > STREAM_ABOVE && matches!(format, Format::Text | Format::SqlDump) {
                 let gzip = false;
-                return Ok(Ok(Plan::Stream { format, gzip, rest }));
+                return Ok(Ok(Plan::Stream {
+                    format,
+                    gzip,
+                    rest,
+                    len,
+                }));
             }
             if format == Format::Gzip {
                 if let Some(format) = streamable_gzip(&display, buf) {
                     let gzip = true;
-                    return Ok(Ok(Plan::Stream { format, gzip, rest }));
+                    return Ok(Ok(Plan::Stream {
+                        format,
+                        gzip,
+                        rest,
+                        len,
+                    }));
                 }
             }
             // A head shorter than asked for ended at the end of the file.
             if buf.len() == sniff::SNIFF_LEN {
-                rest.read_to_end(buf)?;
+                read_into(&mut rest, buf, usize::MAX, len)?;
             }
-            Ok(Ok(Plan::Whole))
+            Ok(Ok(Plan::Whole(format)))
         });
         let sent = match read {
             Err(err) => {
@@ -589,7 +627,12 @@ pub fn scan_file(
                 send(FileReport::skipped(display, reason))
             }
             Ok(Err(what)) => send(FileReport::skipped(display, what.to_string())),
-            Ok(Ok(Plan::Stream { format, gzip, rest })) => {
+            Ok(Ok(Plan::Stream {
+                format,
+                gzip,
+                rest,
+                len,
+            })) => {
                 let head = std::mem::take(buf);
                 let read = io::Cursor::new(&head[..]).chain(rest);
                 let mut input: Box<dyn Read> = if gzip {
@@ -607,13 +650,57 @@ pub fn scan_file(
                 *buf = head;
                 sent
             }
-            Ok(Ok(Plan::Whole)) => scan_buffer_to(buf, display, opts, send),
+            Ok(Ok(Plan::Whole(format))) => scan_detected_to(Ok(format), buf, display, opts, send),
         };
         if buf.capacity() > KEEP_BUFFER {
             *buf = Vec::new();
         }
         sent
     })
+}
+
+/// Files up to this size are read with the size their metadata gives.
+const ONE_READ_MAX: usize = 1 << 20;
+
+/// Appends the contents of `file` to `buf` (which holds what was read of it
+/// so far) until `buf` holds `limit` bytes or the file ends. `len` is the
+/// file's size from its metadata: a read that brings `buf` to exactly that
+/// size (asking for one byte more) is taken for the end of the file, so a
+/// small file takes one `read` call, not a second one that returns 0. A
+/// file that has grown since is read on to its end (or `limit`). Files of
+/// [`ONE_READ_MAX`] bytes or more are read the ordinary way (the buffer is
+/// not sized, and zeroed, from a size that may be wrong: a sparse file).
+fn read_into(file: &mut File, buf: &mut Vec<u8>, limit: usize, len: u64) -> io::Result<()> {
+    if let Some(len) = usize::try_from(len).ok().filter(|&len| len < ONE_READ_MAX) {
+        let mut filled = buf.len();
+        let target = limit.min(len + 1);
+        buf.resize(target.max(filled), 0);
+        // Whether the file holds more than `len` bytes, and `limit` is not
+        // reached: then it is read on as it comes.
+        let grown = loop {
+            if filled >= target {
+                break Ok(filled < limit);
+            }
+            match file.read(&mut buf[filled..target]) {
+                Ok(0) => break Ok(false),
+                Ok(n) => {
+                    filled += n;
+                    if filled == len {
+                        break Ok(false);
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => break Err(err),
+            }
+        };
+        buf.truncate(filled);
+        if !grown? {
+            return Ok(());
+        }
+    }
+    file.take(limit.saturating_sub(buf.len()) as u64)
+        .read_to_end(buf)?;
+    Ok(())
 }
 
 /// A walker thread's reports on their way to the reporter, sent in
@@ -873,5 +960,34 @@ fn verdict(config: &Config, s: &Summary) -> i32 {
         exit_codes::ERROR
     } else {
         exit_codes::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `read_into` reads the whole file, or up to its limit, whether the
+    /// size it is given is right, too small (the file grew) or too large
+    /// (it shrank).
+    #[test]
+    fn read_into_trusts_the_size_only_to_save_a_read() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("f");
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let over = ONE_READ_MAX as u64;
+        for len in [0, 1, 5_000, 8_192, 19_999, 20_000, 20_001, over, u64::MAX] {
+            for limit in [1, 8_192, 20_000, usize::MAX] {
+                let mut buf = Vec::new();
+                let mut file = File::open(&path).unwrap();
+                read_into(&mut file, &mut buf, limit, len).unwrap();
+                let want = &data[..data.len().min(limit)];
+                assert!(buf == want, "len {len} limit {limit}: {}", buf.len());
+                // The rest, after a head.
+                read_into(&mut file, &mut buf, usize::MAX, len).unwrap();
+                assert!(buf == data, "len {len} limit {limit}, rest");
+            }
+        }
     }
 }

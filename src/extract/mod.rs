@@ -181,28 +181,57 @@ pub enum Format {
     SqlDump,
 }
 
-/// The lower-cased extension of `name`.
-fn extension(name: &str) -> String {
-    let base = name.rsplit(['/', '\\', '!']).next().unwrap_or(name);
-    base.rsplit_once('.')
-        .map(|(_, ext)| ext.to_ascii_lowercase())
-        .unwrap_or_default()
+/// A lower-cased file extension, held inline: the format of every file is
+/// decided from it, and that costs no allocation.
+struct Extension {
+    bytes: [u8; Extension::MAX],
+    len: usize,
 }
 
-/// Decides the format of `data` named `name`, or that it is binary.
+impl Extension {
+    /// Longest extension kept; longer ones are none that is looked for,
+    /// and read as empty.
+    const MAX: usize = 8;
+
+    fn as_str(&self) -> &str {
+        // Lower-casing ASCII letters keeps a whole `str` valid UTF-8.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+/// The lower-cased extension of `name` (empty when it has none, or a
+/// longer one than [`Extension::MAX`]).
+fn extension(name: &str) -> Extension {
+    let base = name.rsplit(['/', '\\', '!']).next().unwrap_or(name);
+    let ext = base.rsplit_once('.').map_or("", |(_, ext)| ext).as_bytes();
+    let mut bytes = [0; Extension::MAX];
+    let len = if ext.len() <= Extension::MAX {
+        ext.len()
+    } else {
+        0
+    };
+    bytes[..len].copy_from_slice(&ext[..len]);
+    bytes.make_ascii_lowercase();
+    Extension { bytes, len }
+}
+
+/// Decides the format of `data` named `name`, or that it is binary. Only
+/// the first [`sniff::SNIFF_LEN`] bytes of `data` are looked at, so a
+/// file's head decides as its whole contents would.
 pub fn detect_format(name: &str, data: &[u8]) -> Result<Format, &'static str> {
     let ext = extension(name);
+    let ext = ext.as_str();
     if data.starts_with(b"\x1f\x8b") {
         return Ok(Format::Gzip);
     }
     if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") {
-        return Ok(match ext.as_str() {
+        return Ok(match ext {
             "xlsx" | "xlsm" | "xlsb" | "ods" => Format::Spreadsheet,
             "docx" | "pptx" => Format::OfficeText,
             _ => Format::Zip,
         });
     }
-    if data.starts_with(b"\xd0\xcf\x11\xe0") && matches!(ext.as_str(), "xls" | "xlsx" | "xlsb") {
+    if data.starts_with(b"\xd0\xcf\x11\xe0") && matches!(ext, "xls" | "xlsx" | "xlsb") {
         // .xls, or an encrypted .xlsx/.xlsb (which the reader reports as such).
         return Ok(Format::Spreadsheet);
     }
@@ -225,7 +254,7 @@ pub fn detect_format(name: &str, data: &[u8]) -> Result<Format, &'static str> {
     if let Content::Binary(what) = sniff::sniff(data) {
         return Err(what);
     }
-    Ok(match ext.as_str() {
+    Ok(match ext {
         "csv" | "tsv" => Format::Csv,
         "json" => Format::Json,
         "jsonl" | "ndjson" => Format::JsonLines,
@@ -242,7 +271,21 @@ pub fn extract(
     depth: u32,
     sink: &mut dyn Sink,
 ) -> Extracted {
-    let format = match detect_format(name, data) {
+    extract_detected(detect_format(name, data), name, data, limits, depth, sink)
+}
+
+/// Like [`extract`], for a caller that has already run [`detect_format`]
+/// on the first [`sniff::SNIFF_LEN`] bytes of `data` (which decide it) and
+/// passes its result as `format`.
+pub fn extract_detected(
+    format: Result<Format, &'static str>,
+    name: &str,
+    data: &[u8],
+    limits: &Limits,
+    depth: u32,
+    sink: &mut dyn Sink,
+) -> Extracted {
+    let format = match format {
         Ok(format) => format,
         Err(what) => return Extracted::Binary(what),
     };
@@ -389,6 +432,10 @@ mod tests {
     fn formats_by_content_then_name() {
         assert_eq!(detect_format("a.log", b"hello"), Ok(Format::Text));
         assert_eq!(detect_format("a.CSV", b"a,b"), Ok(Format::Csv));
+        assert_eq!(detect_format("名单.Csv", b"a,b"), Ok(Format::Csv));
+        assert_eq!(detect_format("a.csv.名单", b"a,b"), Ok(Format::Text));
+        assert_eq!(detect_format("a.csvcsvcsv", b"a,b"), Ok(Format::Text));
+        assert_eq!(detect_format("a.json/b", b"{}"), Ok(Format::Text));
         assert_eq!(detect_format("x.jsonl", b"{}"), Ok(Format::JsonLines));
         assert_eq!(detect_format("x.txt", b"\x1f\x8b\x08"), Ok(Format::Gzip));
         assert_eq!(

@@ -472,7 +472,15 @@ fn sniff_text(head: &[u8]) -> bool {
     let mut in_comment = false;
     let mut first: Option<bool> = None;
     let mut statements = 0usize;
-    for (n, raw) in head.split(|&b| b == b'\n').enumerate() {
+    // Lines found with memchr: most text stops being looked at after a few.
+    let mut rest = Some(head);
+    let lines = std::iter::from_fn(|| {
+        let text = rest?;
+        let end = memchr(b'\n', text);
+        rest = end.map(|i| &text[i + 1..]);
+        Some(&text[..end.unwrap_or(text.len())])
+    });
+    for (n, raw) in lines.enumerate() {
         // Text that does not start like SQL is no dump, unless a tool's
         // header line follows a stray first line or two (a warning that
         // `mysqldump … 2>&1` mixed in): no need to read all of it.
@@ -480,7 +488,10 @@ fn sniff_text(head: &[u8]) -> bool {
             return false;
         }
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if STRONG.iter().any(|m| starts_with_ci(line, m))
+        // Every strong header starts with `-` or `/`.
+        let strong = matches!(line.first(), Some(b'-' | b'/'))
+            && STRONG.iter().any(|m| starts_with_ci(line, m));
+        if strong
             || (line.starts_with(b" Navicat ") && memmem::find(line, b"Data Transfer").is_some())
         {
             return true;
@@ -509,7 +520,8 @@ fn sniff_text(head: &[u8]) -> bool {
                     .any(|k| word.eq_ignore_ascii_case(k.as_bytes())),
             );
         }
-        if statement_line(line) {
+        // Statements count only for text that starts like SQL.
+        if first == Some(true) && statement_line(line) {
             statements += 1;
         }
     }
@@ -3912,6 +3924,10 @@ INSERT INTO a VALUES ('a6');
         }
         assert!(is_pg_custom(b"PGDMP\x01\x0e\x00"));
         assert!(!is_pg_custom(b"-- PGDMP"));
+        // `sniff_text` looks for strong headers only on such lines.
+        assert!(STRONG
+            .iter()
+            .all(|m| matches!(m.first(), Some(b'-' | b'/'))));
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! sensitive personal information an organisation holds, how much, and
 //! where.
 //!
-//! Memory stays proportional to what was *found*, not to what was scanned:
-//! per kind a count, a distinct-value counter over 64-bit keyed hashes
-//! (exact, then a fixed-size sketch: [`super::distinct`]), and
-//! a count per file with findings. No raw value is kept.
+//! Memory does not grow with the number of files scanned, or with the
+//! number holding findings: per kind a count, a distinct-value counter over
+//! 64-bit keyed hashes (exact, then a fixed-size sketch:
+//! [`super::distinct`]), how many files hold it and the few that hold most
+//! of it. What grows is the list of skipped files and of classified columns,
+//! which the summary lists one by one. No raw value is kept.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -24,7 +26,29 @@ struct KindStats {
     count: u64,
     high: u64,
     distinct: Distinct,
-    files: HashMap<String, u64>,
+    /// Files holding the kind. A path walked twice (overlapping PATH
+    /// arguments) counts twice, as it does in `files_scanned`.
+    files: u64,
+    /// The files holding most of the kind: at most [`TOP_LOCATIONS`],
+    /// most first, then by path.
+    top: Vec<Location>,
+}
+
+impl KindStats {
+    /// Counts a file holding `count` findings of the kind.
+    fn add_file(&mut self, path: &str, count: u64) {
+        self.files += 1;
+        // Where the file goes: after those with more, or as many and a
+        // path before.
+        let at = self
+            .top
+            .partition_point(|l| l.count > count || (l.count == count && l.path.as_str() <= path));
+        if at < TOP_LOCATIONS {
+            let path = path.to_string();
+            self.top.insert(at, Location { path, count });
+            self.top.truncate(TOP_LOCATIONS);
+        }
+    }
 }
 
 /// Running totals of a scan.
@@ -40,9 +64,42 @@ pub struct Inventory {
     files_skipped: u64,
     skipped: Vec<Skip>,
     columns: Vec<ColumnSummary>,
-    /// Paths of files whose blocks are being added (their last block has
-    /// not come) and that are already counted in `files_with_findings`.
-    streams_with_findings: HashSet<String>,
+    /// Findings per kind so far of the files whose blocks are being added
+    /// (their last block has not come), for those with findings: a file is
+    /// counted in `files_with_findings` and per kind when its last block
+    /// comes. Streams are read one per walker thread at most, so this stays
+    /// small.
+    streams: HashMap<String, PerKind>,
+}
+
+/// Findings per kind of one file (or of the blocks of a stream so far).
+#[derive(Debug, Clone, Copy)]
+struct PerKind([Option<(Kind, u64)>; MAX_KINDS]);
+
+impl Default for PerKind {
+    fn default() -> PerKind {
+        PerKind([None; MAX_KINDS])
+    }
+}
+
+impl PerKind {
+    fn add(&mut self, kind: Kind, n: u64) {
+        match &mut self.0[kind.index()] {
+            Some((_, count)) => *count += n,
+            slot => *slot = Some((kind, n)),
+        }
+    }
+
+    fn merge(&mut self, other: &PerKind) {
+        for (kind, n) in other.iter() {
+            self.add(kind, n);
+        }
+    }
+
+    /// The kinds found, in [`Kind::index`] order, with their counts.
+    fn iter(&self) -> impl Iterator<Item = (Kind, u64)> + '_ {
+        self.0.iter().flatten().copied()
+    }
 }
 
 /// A file, or a part of one (archive member, sheet), that was not scanned.
@@ -216,7 +273,7 @@ impl Inventory {
             files_skipped: 0,
             skipped: Vec::new(),
             columns: Vec::new(),
-            streams_with_findings: HashSet::new(),
+            streams: HashMap::new(),
         }
     }
 
@@ -256,33 +313,36 @@ impl Inventory {
             self.columns
                 .push(column_summary(&report.path, column, self.column_threshold));
         }
-        let partial = matches!(report.outcome, Outcome::Partial { .. });
-        let counted = if partial {
-            self.streams_with_findings.contains(&report.path)
-        } else {
-            self.streams_with_findings.remove(&report.path)
-        };
-        let found = !report.findings.is_empty();
-        if found && !counted {
-            self.files_with_findings += 1;
-            if partial {
-                self.streams_with_findings.insert(report.path.clone());
-            }
-        }
-        let mut per_kind = [0u64; MAX_KINDS];
+        let mut per_kind = PerKind::default();
         for f in &report.findings {
             let stats = self.kinds.entry(f.kind).or_default();
             stats.count += 1;
             stats.high += u64::from(f.confidence == Confidence::High);
             stats.distinct.insert(f.value_hash);
-            per_kind[f.kind.index()] += 1;
+            per_kind.add(f.kind, 1);
         }
-        for kind in Kind::all() {
-            if per_kind[kind.index()] > 0 {
-                let stats = self.kinds.entry(kind).or_default();
-                *stats.files.entry(report.path.clone()).or_default() += per_kind[kind.index()];
+        if matches!(report.outcome, Outcome::Partial { .. }) {
+            if !report.findings.is_empty() {
+                let so_far = match self.streams.get_mut(&report.path) {
+                    Some(so_far) => so_far,
+                    None => self.streams.entry(report.path.clone()).or_default(),
+                };
+                so_far.merge(&per_kind);
             }
+            return;
         }
+        if let Some(earlier) = self.streams.remove(&report.path) {
+            per_kind.merge(&earlier);
+        }
+        let mut found = false;
+        for (kind, n) in per_kind.iter() {
+            found = true;
+            self.kinds
+                .entry(kind)
+                .or_default()
+                .add_file(&report.path, n);
+        }
+        self.files_with_findings += u64::from(found);
     }
 
     /// Files scanned so far.
@@ -297,16 +357,6 @@ impl Inventory {
             .iter()
             .map(|(&kind, stats)| {
                 let class = classify(kind);
-                let mut top: Vec<Location> = stats
-                    .files
-                    .iter()
-                    .map(|(path, &count)| Location {
-                        path: path.clone(),
-                        count,
-                    })
-                    .collect();
-                top.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.path.cmp(&b.path)));
-                top.truncate(TOP_LOCATIONS);
                 KindSummary {
                     kind: kind.id(),
                     label_zh: class.label_zh,
@@ -317,8 +367,8 @@ impl Inventory {
                     high_confidence: stats.high,
                     distinct: stats.distinct.count(),
                     distinct_estimated: stats.distinct.is_estimate(),
-                    files: stats.files.len() as u64,
-                    top_locations: top,
+                    files: stats.files,
+                    top_locations: stats.top.clone(),
                 }
             })
             .collect();
@@ -360,5 +410,106 @@ impl Inventory {
             columns,
             elapsed_seconds,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Finding;
+    use crate::synth::Rng;
+
+    fn finding(kind: Kind, value: u64) -> Finding {
+        Finding {
+            member: None,
+            line: Some(1),
+            col: Some(1),
+            sheet: None,
+            cell: None,
+            table: None,
+            row: None,
+            field: None,
+            kind,
+            confidence: Confidence::High,
+            shown: String::new(),
+            value_hash: value,
+            stable_hash: [0; 32],
+        }
+    }
+
+    fn report(path: &str, outcome: Outcome, findings: Vec<Finding>) -> FileReport {
+        FileReport {
+            outcome,
+            findings,
+            ..FileReport::skipped(path.to_string(), String::new())
+        }
+    }
+
+    fn scanned() -> Outcome {
+        Outcome::Scanned {
+            bytes: 1,
+            encoding: "UTF-8",
+        }
+    }
+
+    /// The top locations are the files with most findings of the kind,
+    /// ties by path, as if all files were kept and sorted at the end.
+    #[test]
+    fn top_locations_are_those_of_a_full_sort() {
+        let mut rng = Rng::new(7);
+        let mut inventory = Inventory::default();
+        let mut all: Vec<(u64, String)> = Vec::new();
+        for i in 0..2_000 {
+            let path = format!("f{:04}", rng.below(10_000) * 10_000 + i);
+            let n = rng.below(4);
+            let findings = (0..n).map(|v| finding(Kind::Mobile, v)).collect();
+            inventory.add(&report(&path, scanned(), findings));
+            if n > 0 {
+                all.push((n, path));
+            }
+        }
+        all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let summary = inventory.summary(0.0);
+        let kind = &summary.kinds[0];
+        assert_eq!(kind.files, all.len() as u64);
+        assert_eq!(summary.files_with_findings, all.len() as u64);
+        let want: Vec<Location> = all
+            .into_iter()
+            .take(TOP_LOCATIONS)
+            .map(|(count, path)| Location { path, count })
+            .collect();
+        assert_eq!(kind.top_locations, want);
+    }
+
+    /// The blocks of a stream count as one file, with the findings of all
+    /// its blocks, also when another file's report comes in between.
+    #[test]
+    fn a_stream_counts_once_with_all_its_blocks() {
+        let mut inventory = Inventory::default();
+        let block = |kind| vec![finding(kind, 1), finding(kind, 2)];
+        let partial = || Outcome::Partial { bytes: 1 };
+        inventory.add(&report("big", partial(), block(Kind::Mobile)));
+        inventory.add(&report("big", partial(), Vec::new()));
+        inventory.add(&report("small", scanned(), block(Kind::Mobile)));
+        inventory.add(&report("big", partial(), block(Kind::Imei)));
+        inventory.add(&report("big", scanned(), block(Kind::Mobile)));
+        inventory.add(&report("quiet", partial(), Vec::new()));
+        inventory.add(&report("quiet", scanned(), Vec::new()));
+        let summary = inventory.summary(0.0);
+        assert_eq!(summary.files_with_findings, 2);
+        assert_eq!(summary.files_scanned, 3);
+        let of = |id| summary.kinds.iter().find(|k| k.kind == id).unwrap();
+        let mobile = of(Kind::Mobile.id());
+        assert_eq!((mobile.count, mobile.files), (6, 2));
+        let location = |path: &str, count| Location {
+            path: path.to_string(),
+            count,
+        };
+        assert_eq!(
+            mobile.top_locations,
+            [location("big", 4), location("small", 2)]
+        );
+        assert_eq!(of(Kind::Imei.id()).top_locations, [location("big", 2)]);
+        assert!(inventory.streams.is_empty());
     }
 }

@@ -39,8 +39,10 @@ pub enum Entry {
     File {
         /// Path as walked (the PATH argument joined with the relative path).
         path: PathBuf,
-        /// Size from the directory entry's metadata.
-        len: u64,
+        /// Size from the file's metadata, when the walk read it (only to
+        /// enforce `--max-filesize`: the reader takes it from the open
+        /// file otherwise, without resolving the path again).
+        len: Option<u64>,
     },
     /// A path that is not scanned, and why.
     Skipped {
@@ -111,7 +113,6 @@ where
 }
 
 fn classify(entry: ignore::DirEntry, opts: &WalkOptions, visit: &mut impl FnMut(Entry)) {
-    let path = entry.path().to_path_buf();
     let Some(ft) = entry.file_type() else {
         // Only stdin has no file type, and the walker is never given "-".
         return;
@@ -119,28 +120,32 @@ fn classify(entry: ignore::DirEntry, opts: &WalkOptions, visit: &mut impl FnMut(
     if ft.is_dir() {
         return;
     }
-    let mut skip = |reason: &str| {
-        visit(Entry::Skipped {
-            path: path.clone(),
-            reason: reason.to_string(),
-        })
+    let reason = if ft.is_symlink() {
+        "symbolic link not followed (use -L/--follow)".to_string()
+    } else if !ft.is_file() {
+        "not a regular file (FIFO, socket or device)".to_string()
+    } else if let Some(max) = opts.max_filesize {
+        match entry.metadata() {
+            Ok(md) if md.len() > max => "larger than --max-filesize".to_string(),
+            Ok(md) => {
+                let len = Some(md.len());
+                return visit(Entry::File {
+                    path: entry.into_path(),
+                    len,
+                });
+            }
+            Err(err) => format!("unreadable: {}", io_message(&err)),
+        }
+    } else {
+        return visit(Entry::File {
+            path: entry.into_path(),
+            len: None,
+        });
     };
-    if ft.is_symlink() {
-        return skip("symbolic link not followed (use -L/--follow)");
-    }
-    if !ft.is_file() {
-        return skip("not a regular file (FIFO, socket or device)");
-    }
-    match entry.metadata() {
-        Ok(md) => match opts.max_filesize {
-            Some(max) if md.len() > max => skip("larger than --max-filesize"),
-            _ => visit(Entry::File {
-                path,
-                len: md.len(),
-            }),
-        },
-        Err(err) => skip(&format!("unreadable: {}", io_message(&err))),
-    }
+    visit(Entry::Skipped {
+        path: entry.into_path(),
+        reason,
+    });
 }
 
 /// Turns a walk error (permission denied, loop, vanished path) into a skip.
