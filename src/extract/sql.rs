@@ -630,7 +630,7 @@ fn eq(word: &[u8], keyword: &str) -> bool {
 /// a GBK dump, GBK characters.
 fn chars(s: &[u8], gbk: bool) -> u64 {
     if !gbk {
-        return s.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64;
+        return super::text::chars(s);
     }
     let mut n = 0;
     let mut k = 0;
