@@ -699,7 +699,7 @@ fn setting<'a>(stmt: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
 /// Decodes one value: valid UTF-8 as is, else GB18030 without a single
 /// error (into `scratch`), else `None` (binary).
 fn decode_value<'a>(raw: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
-    if std::str::from_utf8(raw).is_ok() {
+    if simdutf8::basic::from_utf8(raw).is_ok() {
         return Some(raw);
     }
     let mut decoder = GB18030.new_decoder_without_bom_handling();
