@@ -36,7 +36,7 @@ use crate::source::{self, sniff, Entry};
 mod stream;
 
 /// How files are extracted and findings rendered.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ScanOptions {
     /// Print values unmasked.
     pub show_values: bool,
@@ -52,6 +52,24 @@ pub struct ScanOptions {
     /// Detectors of the custom kinds, run after the builtin scanner on
     /// every unit; `None` (no extra pass) when there are none.
     pub custom: Option<Arc<CustomDetectors>>,
+    /// Compute each finding's [`Finding::stable_hash`], the basis of its
+    /// fingerprint (SARIF, baselines). A SHA-256 per finding: a scan whose
+    /// report has no fingerprints turns it off. On by default.
+    pub fingerprints: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> ScanOptions {
+        ScanOptions {
+            show_values: false,
+            min_confidence: Confidence::default(),
+            limits: Limits::default(),
+            filter: Filter::default(),
+            threads: 0,
+            custom: None,
+            fingerprints: true,
+        }
+    }
 }
 
 impl ScanOptions {
@@ -356,7 +374,9 @@ impl Sink for Collector<'_> {
                     mask::mask(m.kind, &value)
                 },
                 value_hash: mask::value_hash(m.kind, &value),
-                stable_hash: mask::stable_hash(m.kind, &value),
+                stable_hash: opts
+                    .fingerprints
+                    .then(|| mask::stable_hash(m.kind, &value)),
             });
         }
         self.maybe_flush();
@@ -779,6 +799,9 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
         filter: config.filter.clone(),
         threads: config.walk.threads,
         custom: config.custom.clone(),
+        fingerprints: config.format == crate::report::Format::Sarif
+            || config.baseline.is_some()
+            || config.baseline_write.is_some(),
     };
     let baseline = config.baseline.as_deref().map(Baseline::load).transpose()?;
     let out: Box<dyn Write + Send> = match &config.output {
