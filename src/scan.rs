@@ -374,9 +374,7 @@ impl Sink for Collector<'_> {
                     mask::mask(m.kind, &value)
                 },
                 value_hash: mask::value_hash(m.kind, &value),
-                stable_hash: opts
-                    .fingerprints
-                    .then(|| mask::stable_hash(m.kind, &value)),
+                stable_hash: opts.fingerprints.then(|| mask::stable_hash(m.kind, &value)),
             });
         }
         self.maybe_flush();

@@ -70,7 +70,10 @@ pub struct BaselineWriter {
 impl BaselineWriter {
     /// Records every finding of `report` (that has a fingerprint).
     pub fn add(&mut self, report: &FileReport) {
-        let prints = report.findings.iter().filter_map(|f| f.fingerprint(&report.path));
+        let prints = report
+            .findings
+            .iter()
+            .filter_map(|f| f.fingerprint(&report.path));
         self.fingerprints.extend(prints);
     }
 
