@@ -59,20 +59,24 @@ static ISSUERS: LazyLock<Vec<Issuer>> = LazyLock::new(|| {
     rows
 });
 
-/// Per first two digits, the rows of [`ISSUERS`] whose range holds numbers
-/// starting with them: a lookup tries a handful of rows, not all of them
-/// (every 15–19 digit order id or timestamp pair is looked up).
+/// Digits of a number that pick its bucket in [`BY_PREFIX`].
+const BUCKET_DIGITS: usize = 4;
+
+/// Per first [`BUCKET_DIGITS`] digits, the rows of [`ISSUERS`] whose range
+/// holds numbers starting with them: a lookup tries a row or two, not all
+/// of them (every 15–19 digit order id or timestamp pair is looked up; a
+/// number starting with 62 would try some fifty rows of bank BINs).
 static BY_PREFIX: LazyLock<Vec<Vec<&'static Issuer>>> = LazyLock::new(|| {
-    let mut buckets = vec![Vec::new(); 100];
+    let mut buckets = vec![Vec::new(); 10usize.pow(BUCKET_DIGITS as u32)];
     for issuer in ISSUERS.iter() {
-        let (lo, hi) = match issuer.width {
-            1 => (issuer.lo * 10, issuer.hi * 10 + 9),
-            w => {
-                let scale = 10u64.pow(w as u32 - 2);
-                (issuer.lo / scale, issuer.hi / scale)
-            }
+        let (lo, hi) = if issuer.width <= BUCKET_DIGITS {
+            let scale = 10u64.pow((BUCKET_DIGITS - issuer.width) as u32);
+            (issuer.lo * scale, (issuer.hi + 1) * scale - 1)
+        } else {
+            let scale = 10u64.pow((issuer.width - BUCKET_DIGITS) as u32);
+            (issuer.lo / scale, issuer.hi / scale)
         };
-        for bucket in &mut buckets[lo as usize..=(hi as usize).min(99)] {
+        for bucket in &mut buckets[lo as usize..=hi as usize] {
             bucket.push(issuer);
         }
     }
@@ -93,7 +97,7 @@ pub fn issuer(digits: &[u8]) -> Option<Confidence> {
     if !(15..=19).contains(&n) || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    BY_PREFIX[prefix_value(digits, 2) as usize]
+    BY_PREFIX[prefix_value(digits, BUCKET_DIGITS) as usize]
         .iter()
         .filter(|issuer| issuer.lengths & (1 << n) != 0)
         .filter(|issuer| (issuer.lo..=issuer.hi).contains(&prefix_value(digits, issuer.width)))
@@ -195,16 +199,16 @@ mod tests {
     #[test]
     fn prefix_buckets_agree_with_every_row() {
         let mut rng = crate::synth::Rng::new(5);
-        // Random numbers under every two-digit prefix, and each row's
-        // range ends.
-        let mut starts: Vec<String> = (0..100).map(|p| format!("{p:02}")).collect();
+        // Random numbers under every bucket's prefix, and each row's range
+        // ends.
+        let mut starts: Vec<String> = (0..10_000).map(|p| format!("{p:04}")).collect();
         for i in ISSUERS.iter() {
             starts.push(format!("{:0w$}", i.lo, w = i.width));
             starts.push(format!("{:0w$}", i.hi, w = i.width));
         }
         for start in &starts {
             for len in 15..=19 {
-                for _ in 0..20 {
+                for _ in 0..3 {
                     let mut digits = start.clone();
                     while digits.len() < len {
                         digits.push((b'0' + rng.below(10) as u8) as char);
