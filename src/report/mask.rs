@@ -28,7 +28,7 @@ pub fn mask(kind: Kind, value: &str) -> String {
             return format!("{first}***@{domain}");
         }
     }
-    let n = value.chars().filter(char::is_ascii_alphanumeric).count();
+    let n = value.bytes().filter(u8::is_ascii_alphanumeric).count();
     // A mobile number's country code (86, 0086) is shown as is; the 3 + 4
     // rule applies to the 11-digit number after it. Nothing longer than a
     // country code is shown as one.
@@ -42,34 +42,29 @@ pub fn mask(kind: Kind, value: &str) -> String {
     } else {
         (n / 4, n / 4)
     };
-    masked(value, char::is_ascii_alphanumeric, prefix + head, n - tail)
+    masked_ascii(value, prefix + head, n - tail)
 }
 
-/// `value` with the characters counted by `counts` replaced by `*`, but
-/// for the first `keep_head` and those after the first `keep_from` of
-/// them. Built in one allocation: a `*` is never longer than what it
-/// replaces.
-fn masked(
-    value: &str,
-    counts: impl Fn(&char) -> bool,
-    keep_head: usize,
-    keep_from: usize,
-) -> String {
-    let mut out = String::with_capacity(value.len());
+/// `value` with its ASCII letters and digits replaced by `*`, but for the
+/// first `keep_head` and those after the first `keep_from` of them.
+fn masked_ascii(value: &str, keep_head: usize, keep_from: usize) -> String {
     let mut seen = 0;
-    for c in value.chars() {
-        if counts(&c) {
+    let bytes: Vec<u8> = value
+        .bytes()
+        .map(|b| {
+            if !b.is_ascii_alphanumeric() {
+                return b;
+            }
             seen += 1;
-            out.push(if seen <= keep_head || seen > keep_from {
-                c
+            if seen <= keep_head || seen > keep_from {
+                b
             } else {
-                '*'
-            });
-        } else {
-            out.push(c);
-        }
-    }
-    out
+                b'*'
+            }
+        })
+        .collect();
+    // Only ASCII bytes were replaced, by an ASCII byte: still UTF-8.
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// Masks a custom kind's value: the 3 + 4 rule (a quarter at each end
@@ -81,7 +76,20 @@ fn mask_custom(value: &str) -> String {
         return "*".repeat(value.chars().count());
     }
     let (head, tail) = if n >= 11 { (3, 4) } else { (n / 4, n / 4) };
-    masked(value, |c| c.is_alphanumeric(), head, n - tail)
+    let mut seen = 0;
+    let mut out = String::with_capacity(value.len());
+    out.extend(value.chars().map(|c| {
+        if !c.is_alphanumeric() {
+            return c;
+        }
+        seen += 1;
+        if seen <= head || seen > n - tail {
+            c
+        } else {
+            '*'
+        }
+    }));
+    out
 }
 
 /// The canonical form of a value, so `138 1234 5678`, `+86-138-1234-5678`
