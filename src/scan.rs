@@ -689,6 +689,11 @@ fn progress_bar(enabled: bool) -> ProgressBar {
     bar
 }
 
+/// Capacity of the report's output buffer. A file's findings are rendered
+/// into one buffer first ([`Output`]); a batch of them larger than this
+/// (a block of a dump) goes to the output as it is, without a copy.
+const OUTPUT_BUFFER: usize = 64 * 1024;
+
 /// Receives file reports, writes the report and builds the inventory.
 fn report(
     config: &Config,
@@ -699,7 +704,7 @@ fn report(
 ) -> io::Result<Summary> {
     let bar = progress_bar(config.progress);
     let mut out = Output::new(
-        io::BufWriter::with_capacity(256 * 1024, out),
+        io::BufWriter::with_capacity(OUTPUT_BUFFER, out),
         config.format,
         config.color,
     );

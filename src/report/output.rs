@@ -273,20 +273,15 @@ fn json_string(buf: &mut Vec<u8>, text: &str) {
     buf.push(b'"');
 }
 
-/// Appends a `,"key":"value"` pair with a JSON-escaped string value (`key`
-/// needs no escaping).
-fn json_str(buf: &mut Vec<u8>, key: &str, value: &str) {
-    buf.extend_from_slice(b",\"");
-    buf.extend_from_slice(key.as_bytes());
-    buf.extend_from_slice(b"\":");
+/// Appends `key` (the literal `,"name":`) and `value` as a JSON string.
+fn json_str(buf: &mut Vec<u8>, key: &[u8], value: &str) {
+    buf.extend_from_slice(key);
     json_string(buf, value);
 }
 
-/// Appends a `,"key":n` pair (`key` needs no escaping).
-fn json_u64(buf: &mut Vec<u8>, key: &str, n: u64) {
-    buf.extend_from_slice(b",\"");
-    buf.extend_from_slice(key.as_bytes());
-    buf.extend_from_slice(b"\":");
+/// Appends `key` (the literal `,"name":`) and `n`.
+fn json_u64(buf: &mut Vec<u8>, key: &[u8], n: u64) {
+    buf.extend_from_slice(key);
     push_u64(buf, n);
 }
 
@@ -312,7 +307,7 @@ pub fn json_head(path: &str, raw_path: Option<&[u8]>) -> Vec<u8> {
     let mut head = b"{\"path\":".to_vec();
     json_string(&mut head, path);
     if let Some(raw) = raw_path {
-        json_str(&mut head, "path_b64", &super::base64(raw));
+        json_str(&mut head, b",\"path_b64\":", &super::base64(raw));
     }
     head
 }
@@ -324,39 +319,39 @@ pub fn write_json(buf: &mut Vec<u8>, head: &[u8], f: &Finding) {
     let class = classify(f.kind);
     buf.extend_from_slice(head);
     if let Some(member) = &f.member {
-        json_str(buf, "member", member);
+        json_str(buf, b",\"member\":", member);
     }
     if let (Some(line), Some(col)) = (f.line, f.col) {
-        json_u64(buf, "line", line);
-        json_u64(buf, "col", col);
+        json_u64(buf, b",\"line\":", line);
+        json_u64(buf, b",\"col\":", col);
     }
     if let Some(sheet) = &f.sheet {
-        json_str(buf, "sheet", sheet);
+        json_str(buf, b",\"sheet\":", sheet);
     }
     if let Some(cell) = &f.cell {
-        json_str(buf, "cell", cell);
+        json_str(buf, b",\"cell\":", cell);
     }
     if let Some(table) = &f.table {
-        json_str(buf, "table", table);
+        json_str(buf, b",\"table\":", table);
     }
     if let Some(row) = f.row {
-        json_u64(buf, "row", row);
+        json_u64(buf, b",\"row\":", row);
     }
     if let Some(field) = &f.field {
-        json_str(buf, "field", field);
+        json_str(buf, b",\"field\":", field);
     }
     // Kind ids and categories are plain identifiers: nothing to escape.
-    for (key, value) in [("kind", f.kind.id()), ("category", class.category)] {
-        buf.extend_from_slice(b",\"");
-        buf.extend_from_slice(key.as_bytes());
-        buf.extend_from_slice(b"\":\"");
-        buf.extend_from_slice(value.as_bytes());
-        buf.push(b'"');
-    }
-    let sensitive: &[u8] = if class.sensitive { b"true" } else { b"false" };
-    buf.extend_from_slice(b",\"sensitive\":");
+    buf.extend_from_slice(b",\"kind\":\"");
+    buf.extend_from_slice(f.kind.id().as_bytes());
+    buf.extend_from_slice(b"\",\"category\":\"");
+    buf.extend_from_slice(class.category.as_bytes());
+    let sensitive: &[u8] = if class.sensitive {
+        b"\",\"sensitive\":true"
+    } else {
+        b"\",\"sensitive\":false"
+    };
     buf.extend_from_slice(sensitive);
-    json_str(buf, "match", &f.shown);
+    json_str(buf, b",\"match\":", &f.shown);
     buf.extend_from_slice(b",\"confidence\":\"");
     buf.extend_from_slice(f.confidence.as_str().as_bytes());
     buf.extend_from_slice(b"\"}");
