@@ -91,6 +91,10 @@ pub type Reports<'s> = dyn FnMut(FileReport) -> bool + 's;
 /// number of findings in one file (a dump of a million customers).
 const FLUSH_FINDINGS: usize = 1024;
 
+/// Room for the findings of a batch after the first: the batch goes once
+/// [`FLUSH_FINDINGS`] are reached, after the unit that reached them.
+const BATCH_CAPACITY: usize = FLUSH_FINDINGS + FLUSH_FINDINGS / 4;
+
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static MATCHES: RefCell<Vec<Match>> = const { RefCell::new(Vec::new()) };
@@ -255,7 +259,9 @@ impl<'m> Collector<'m> {
                 path: self.name.to_string(),
                 raw_path: None,
                 outcome: Outcome::Partial { bytes: 0 },
-                findings: std::mem::take(&mut self.findings),
+                // The next batch as large: a file that flushed once is
+                // dense, and a vector that grows copies its findings.
+                findings: std::mem::replace(&mut self.findings, Vec::with_capacity(BATCH_CAPACITY)),
                 skipped_parts: std::mem::take(&mut self.skipped_parts),
                 columns: Vec::new(),
             };
@@ -273,31 +279,33 @@ impl<'m> Collector<'m> {
     }
 
     /// Drops findings the file's statistics (so far) show to be chance,
-    /// then counts per column how many values hold each kind.
+    /// and counts per column how many values hold each kind (in place:
+    /// the findings are not moved).
     fn finish(&mut self) {
         let (stats, column_stats) = (self.stats, &self.column_stats);
-        let chance = |f: &Finding, column: Option<usize>| {
-            f.confidence == Confidence::Medium
-                && (stats.implausible(f.kind)
-                    || column.is_some_and(|c| column_stats[c].implausible(f.kind)))
-        };
-        (self.findings, self.origins) = std::mem::take(&mut self.findings)
-            .into_iter()
-            .zip(std::mem::take(&mut self.origins))
-            .filter(|(f, (_, column))| !chance(f, *column))
-            .unzip();
+        let columns = &mut self.columns;
+        let mut origins = self.origins.drain(..);
         let mut counted: Option<(u64, KindSet)> = None;
-        for (f, (unit, column)) in self.findings.iter().zip(self.origins.drain(..)) {
-            let Some(column) = column else { continue };
-            let seen = match &mut counted {
-                Some((u, seen)) if *u == unit => seen,
-                _ => &mut counted.insert((unit, KindSet::EMPTY)).1,
-            };
-            if !seen.contains(f.kind) {
-                seen.insert(f.kind);
-                self.columns[column].hits[f.kind.index()] += 1;
+        self.findings.retain(|f| {
+            let (unit, column) = origins.next().unwrap_or_default();
+            let chance = f.confidence == Confidence::Medium
+                && (stats.implausible(f.kind)
+                    || column.is_some_and(|c| column_stats[c].implausible(f.kind)));
+            if chance {
+                return false;
             }
-        }
+            if let Some(column) = column {
+                let seen = match &mut counted {
+                    Some((u, seen)) if *u == unit => seen,
+                    _ => &mut counted.insert((unit, KindSet::EMPTY)).1,
+                };
+                if !seen.contains(f.kind) {
+                    seen.insert(f.kind);
+                    columns[column].hits[f.kind.index()] += 1;
+                }
+            }
+            true
+        });
     }
 }
 
