@@ -15,6 +15,8 @@ use std::borrow::Cow;
 use std::hash::BuildHasher;
 use std::sync::LazyLock;
 
+use foldhash::quality::FixedState;
+
 use crate::detect::{custom, Kind};
 
 /// Masks `value` of `kind` for printing.
@@ -143,10 +145,14 @@ pub fn canonical(kind: Kind, value: &str) -> Cow<'_, str> {
     }
 }
 
-static KEY: LazyLock<std::hash::RandomState> = LazyLock::new(std::hash::RandomState::new);
+/// The key of [`value_hash`]: a random seed, new in every process.
+static KEY: LazyLock<FixedState> =
+    LazyLock::new(|| FixedState::with_seed(std::hash::RandomState::new().hash_one(0u8)));
 
 /// A keyed hash of the canonical value: distinct values can be counted,
-/// but the hash is useless outside this process.
+/// but the hash is useless outside this process. Foldhash (its quality
+/// variant, whose bits are uniform enough for the distinct-count sketch)
+/// rather than SipHash: it runs for every finding.
 pub fn value_hash(kind: Kind, value: &str) -> u64 {
     // Hashed as a `str`: the same hash as the owned form.
     KEY.hash_one((kind, &*canonical(kind, value)))
