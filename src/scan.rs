@@ -6,6 +6,7 @@
 //! progress display. That keeps each file's findings together, output
 //! unmixed, and memory bounded by the channel, not by the tree.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
@@ -344,7 +345,9 @@ impl Sink for Collector<'_> {
         }) {
             // Builtin matches span ASCII bytes only; a custom kind's are
             // whole characters of the (decoded) text.
-            let value = String::from_utf8_lossy(&unit.text[m.start..m.end]);
+            let bytes = &unit.text[m.start..m.end];
+            let value = std::str::from_utf8(bytes)
+                .map_or_else(|_| String::from_utf8_lossy(bytes), Cow::Borrowed);
             // The raw value is seen here only: allowlisted values are
             // dropped before anything is derived from them.
             if opts.filter.is_allowlisted(m.kind, &value) {

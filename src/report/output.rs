@@ -248,7 +248,9 @@ fn json_string(buf: &mut Vec<u8>, text: &str) {
     buf.reserve(bytes.len() + 2);
     buf.push(b'"');
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let plain = |&b: &u8| b >= 0x20 && b != b'"' && b != b'\\';
+    let first = bytes.iter().position(|b| !plain(b)).unwrap_or(bytes.len());
+    for (i, &b) in bytes.iter().enumerate().skip(first) {
         let mut control = *b"\\u0000";
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
@@ -282,22 +284,7 @@ fn json_str(buf: &mut Vec<u8>, key: &[u8], value: &str) {
 /// Appends `key` (the literal `,"name":`) and `n`.
 fn json_u64(buf: &mut Vec<u8>, key: &[u8], n: u64) {
     buf.extend_from_slice(key);
-    push_u64(buf, n);
-}
-
-/// Appends `n` in decimal.
-fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf.extend_from_slice(&digits[i..]);
+    buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// The opening of a finding's JSON object up to its path fields, the same
@@ -686,11 +673,6 @@ mod tests {
                 String::from_utf8(buf).unwrap(),
                 serde_json::to_string(text).unwrap()
             );
-        }
-        for n in [0, 7, 10, 99, 1_000_000, u64::MAX] {
-            let mut buf = Vec::new();
-            push_u64(&mut buf, n);
-            assert_eq!(buf, n.to_string().into_bytes());
         }
     }
 
