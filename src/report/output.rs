@@ -240,6 +240,19 @@ impl<W: Write> Output<W> {
     }
 }
 
+/// The bytes a JSON string escapes: `"`, `\\` and the control characters.
+static ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 /// Appends `text` as a quoted JSON string, escaped as `serde_json` escapes
 /// it: `"`, `\\` and the control characters, nothing else.
 fn json_string(buf: &mut Vec<u8>, text: &str) {
@@ -248,8 +261,10 @@ fn json_string(buf: &mut Vec<u8>, text: &str) {
     buf.reserve(bytes.len() + 2);
     buf.push(b'"');
     let mut start = 0;
-    let plain = |&b: &u8| b >= 0x20 && b != b'"' && b != b'\\';
-    let first = bytes.iter().position(|b| !plain(b)).unwrap_or(bytes.len());
+    let first = bytes
+        .iter()
+        .position(|&b| ESCAPED[usize::from(b)])
+        .unwrap_or(bytes.len());
     for (i, &b) in bytes.iter().enumerate().skip(first) {
         let mut control = *b"\\u0000";
         let escape: &[u8] = match b {
