@@ -67,9 +67,17 @@ const BUCKET_DIGITS: usize = 4;
 /// holds numbers starting with them: a lookup tries a row or two, not all
 /// of them (every 15–19 digit order id or timestamp pair is looked up; a
 /// number starting with 62 would try some fifty rows of bank BINs).
-static BY_PREFIX: LazyLock<Vec<Vec<&'static Issuer>>> = LazyLock::new(|| {
+struct Buckets {
+    /// Bucket `p` is `rows[start[p]..start[p + 1]]`.
+    start: Vec<u32>,
+    /// Indices in [`ISSUERS`]: the table is small (some 50 KiB), so a
+    /// lookup stays in cache.
+    rows: Vec<u16>,
+}
+
+static BY_PREFIX: LazyLock<Buckets> = LazyLock::new(|| {
     let mut buckets = vec![Vec::new(); 10usize.pow(BUCKET_DIGITS as u32)];
-    for issuer in ISSUERS.iter() {
+    for (i, issuer) in ISSUERS.iter().enumerate() {
         let (lo, hi) = if issuer.width <= BUCKET_DIGITS {
             let scale = 10u64.pow((BUCKET_DIGITS - issuer.width) as u32);
             (issuer.lo * scale, (issuer.hi + 1) * scale - 1)
@@ -77,11 +85,19 @@ static BY_PREFIX: LazyLock<Vec<Vec<&'static Issuer>>> = LazyLock::new(|| {
             let scale = 10u64.pow((issuer.width - BUCKET_DIGITS) as u32);
             (issuer.lo / scale, issuer.hi / scale)
         };
+        let row = u16::try_from(i).expect("card_bins.tsv holds too many rows");
         for bucket in &mut buckets[lo as usize..=hi as usize] {
-            bucket.push(issuer);
+            bucket.push(row);
         }
     }
-    buckets
+    let mut start = Vec::with_capacity(buckets.len() + 1);
+    let mut rows = Vec::new();
+    for bucket in buckets {
+        start.push(rows.len() as u32);
+        rows.extend(bucket);
+    }
+    start.push(rows.len() as u32);
+    Buckets { start, rows }
 });
 
 fn prefix_value(digits: &[u8], width: usize) -> u64 {
@@ -98,8 +114,11 @@ pub fn issuer(digits: &[u8]) -> Option<Confidence> {
     if !(15..=19).contains(&n) || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    BY_PREFIX[prefix_value(digits, BUCKET_DIGITS) as usize]
+    let Buckets { start, rows } = &*BY_PREFIX;
+    let bucket = prefix_value(digits, BUCKET_DIGITS) as usize;
+    rows[start[bucket] as usize..start[bucket + 1] as usize]
         .iter()
+        .map(|&row| &ISSUERS[usize::from(row)])
         .filter(|issuer| issuer.lengths & (1 << n) != 0)
         .filter(|issuer| (issuer.lo..=issuer.hi).contains(&prefix_value(digits, issuer.width)))
         .map(|issuer| {
