@@ -6,6 +6,7 @@
 //! progress display. That keeps each file's findings together, output
 //! unmixed, and memory bounded by the channel, not by the tree.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
@@ -36,7 +37,7 @@ use crate::source::{self, sniff, Entry};
 mod stream;
 
 /// How files are extracted and findings rendered.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ScanOptions {
     /// Print values unmasked.
     pub show_values: bool,
@@ -52,6 +53,24 @@ pub struct ScanOptions {
     /// Detectors of the custom kinds, run after the builtin scanner on
     /// every unit; `None` (no extra pass) when there are none.
     pub custom: Option<Arc<CustomDetectors>>,
+    /// Compute each finding's [`Finding::stable_hash`], the basis of its
+    /// fingerprint (SARIF, baselines). A SHA-256 per finding: a scan whose
+    /// report has no fingerprints turns it off. On by default.
+    pub fingerprints: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> ScanOptions {
+        ScanOptions {
+            show_values: false,
+            min_confidence: Confidence::default(),
+            limits: Limits::default(),
+            filter: Filter::default(),
+            threads: 0,
+            custom: None,
+            fingerprints: true,
+        }
+    }
 }
 
 impl ScanOptions {
@@ -72,6 +91,10 @@ pub type Reports<'s> = dyn FnMut(FileReport) -> bool + 's;
 /// [`Outcome::Partial`] report, so that memory does not grow with the
 /// number of findings in one file (a dump of a million customers).
 const FLUSH_FINDINGS: usize = 1024;
+
+/// Room for the findings of a batch after the first: the batch goes once
+/// [`FLUSH_FINDINGS`] are reached, after the unit that reached them.
+const BATCH_CAPACITY: usize = FLUSH_FINDINGS + FLUSH_FINDINGS / 4;
 
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -237,7 +260,9 @@ impl<'m> Collector<'m> {
                 path: self.name.to_string(),
                 raw_path: None,
                 outcome: Outcome::Partial { bytes: 0 },
-                findings: std::mem::take(&mut self.findings),
+                // The next batch as large: a file that flushed once is
+                // dense, and a vector that grows copies its findings.
+                findings: std::mem::replace(&mut self.findings, Vec::with_capacity(BATCH_CAPACITY)),
                 skipped_parts: std::mem::take(&mut self.skipped_parts),
                 columns: Vec::new(),
             };
@@ -255,31 +280,33 @@ impl<'m> Collector<'m> {
     }
 
     /// Drops findings the file's statistics (so far) show to be chance,
-    /// then counts per column how many values hold each kind.
+    /// and counts per column how many values hold each kind (in place:
+    /// the findings are not moved).
     fn finish(&mut self) {
         let (stats, column_stats) = (self.stats, &self.column_stats);
-        let chance = |f: &Finding, column: Option<usize>| {
-            f.confidence == Confidence::Medium
-                && (stats.implausible(f.kind)
-                    || column.is_some_and(|c| column_stats[c].implausible(f.kind)))
-        };
-        (self.findings, self.origins) = std::mem::take(&mut self.findings)
-            .into_iter()
-            .zip(std::mem::take(&mut self.origins))
-            .filter(|(f, (_, column))| !chance(f, *column))
-            .unzip();
+        let columns = &mut self.columns;
+        let mut origins = self.origins.drain(..);
         let mut counted: Option<(u64, KindSet)> = None;
-        for (f, (unit, column)) in self.findings.iter().zip(self.origins.drain(..)) {
-            let Some(column) = column else { continue };
-            let seen = match &mut counted {
-                Some((u, seen)) if *u == unit => seen,
-                _ => &mut counted.insert((unit, KindSet::EMPTY)).1,
-            };
-            if !seen.contains(f.kind) {
-                seen.insert(f.kind);
-                self.columns[column].hits[f.kind.index()] += 1;
+        self.findings.retain(|f| {
+            let (unit, column) = origins.next().unwrap_or_default();
+            let chance = f.confidence == Confidence::Medium
+                && (stats.implausible(f.kind)
+                    || column.is_some_and(|c| column_stats[c].implausible(f.kind)));
+            if chance {
+                return false;
             }
-        }
+            if let Some(column) = column {
+                let seen = match &mut counted {
+                    Some((u, seen)) if *u == unit => seen,
+                    _ => &mut counted.insert((unit, KindSet::EMPTY)).1,
+                };
+                if !seen.contains(f.kind) {
+                    seen.insert(f.kind);
+                    columns[column].hits[f.kind.index()] += 1;
+                }
+            }
+            true
+        });
     }
 }
 
@@ -318,7 +345,9 @@ impl Sink for Collector<'_> {
         }) {
             // Builtin matches span ASCII bytes only; a custom kind's are
             // whole characters of the (decoded) text.
-            let value = String::from_utf8_lossy(&unit.text[m.start..m.end]);
+            let bytes = &unit.text[m.start..m.end];
+            let value = std::str::from_utf8(bytes)
+                .map_or_else(|_| String::from_utf8_lossy(bytes), Cow::Borrowed);
             // The raw value is seen here only: allowlisted values are
             // dropped before anything is derived from them.
             if opts.filter.is_allowlisted(m.kind, &value) {
@@ -361,7 +390,7 @@ impl Sink for Collector<'_> {
                     mask::mask(m.kind, &value)
                 },
                 value_hash: mask::value_hash(m.kind, &value),
-                stable_hash: mask::stable_hash(m.kind, &value),
+                stable_hash: opts.fingerprints.then(|| mask::stable_hash(m.kind, &value)),
             });
         }
         self.maybe_flush();
@@ -763,6 +792,11 @@ fn progress_bar(enabled: bool) -> ProgressBar {
     bar
 }
 
+/// Capacity of the report's output buffer. A file's findings are rendered
+/// into one buffer first ([`Output`]); a batch of them larger than this
+/// (a block of a dump) goes to the output as it is, without a copy.
+const OUTPUT_BUFFER: usize = 64 * 1024;
+
 /// Receives file reports, writes the report and builds the inventory.
 fn report(
     config: &Config,
@@ -773,7 +807,7 @@ fn report(
 ) -> io::Result<Summary> {
     let bar = progress_bar(config.progress);
     let mut out = Output::new(
-        io::BufWriter::with_capacity(256 * 1024, out),
+        io::BufWriter::with_capacity(OUTPUT_BUFFER, out),
         config.format,
         config.color,
     );
@@ -871,6 +905,9 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
         filter: config.filter.clone(),
         threads: config.walk.threads,
         custom: config.custom.clone(),
+        fingerprints: config.format == crate::report::Format::Sarif
+            || config.baseline.is_some()
+            || config.baseline_write.is_some(),
     };
     let baseline = config.baseline.as_deref().map(Baseline::load).transpose()?;
     let out: Box<dyn Write + Send> = match &config.output {

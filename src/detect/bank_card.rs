@@ -6,6 +6,7 @@
 //! together these reject nearly all 15–19 digit order ids and counters,
 //! which a Luhn check alone would let through one time in ten.
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use super::{luhn, Confidence};
@@ -59,24 +60,44 @@ static ISSUERS: LazyLock<Vec<Issuer>> = LazyLock::new(|| {
     rows
 });
 
-/// Per first two digits, the rows of [`ISSUERS`] whose range holds numbers
-/// starting with them: a lookup tries a handful of rows, not all of them
-/// (every 15–19 digit order id or timestamp pair is looked up).
-static BY_PREFIX: LazyLock<Vec<Vec<&'static Issuer>>> = LazyLock::new(|| {
-    let mut buckets = vec![Vec::new(); 100];
-    for issuer in ISSUERS.iter() {
-        let (lo, hi) = match issuer.width {
-            1 => (issuer.lo * 10, issuer.hi * 10 + 9),
-            w => {
-                let scale = 10u64.pow(w as u32 - 2);
-                (issuer.lo / scale, issuer.hi / scale)
-            }
+/// Digits of a number that pick its bucket in [`BY_PREFIX`].
+const BUCKET_DIGITS: usize = 4;
+
+/// Per first [`BUCKET_DIGITS`] digits, the rows of [`ISSUERS`] whose range
+/// holds numbers starting with them: a lookup tries a row or two, not all
+/// of them (every 15–19 digit order id or timestamp pair is looked up; a
+/// number starting with 62 would try some fifty rows of bank BINs).
+struct Buckets {
+    /// Bucket `p` is `rows[start[p]..start[p + 1]]`.
+    start: Vec<u32>,
+    /// Indices in [`ISSUERS`]: the table is small (some 50 KiB), so a
+    /// lookup stays in cache.
+    rows: Vec<u16>,
+}
+
+static BY_PREFIX: LazyLock<Buckets> = LazyLock::new(|| {
+    let mut buckets = vec![Vec::new(); 10usize.pow(BUCKET_DIGITS as u32)];
+    for (i, issuer) in ISSUERS.iter().enumerate() {
+        let (lo, hi) = if issuer.width <= BUCKET_DIGITS {
+            let scale = 10u64.pow((BUCKET_DIGITS - issuer.width) as u32);
+            (issuer.lo * scale, (issuer.hi + 1) * scale - 1)
+        } else {
+            let scale = 10u64.pow((issuer.width - BUCKET_DIGITS) as u32);
+            (issuer.lo / scale, issuer.hi / scale)
         };
-        for bucket in &mut buckets[lo as usize..=(hi as usize).min(99)] {
-            bucket.push(issuer);
+        let row = u16::try_from(i).expect("card_bins.tsv holds too many rows");
+        for bucket in &mut buckets[lo as usize..=hi as usize] {
+            bucket.push(row);
         }
     }
-    buckets
+    let mut start = Vec::with_capacity(buckets.len() + 1);
+    let mut rows = Vec::new();
+    for bucket in buckets {
+        start.push(rows.len() as u32);
+        rows.extend(bucket);
+    }
+    start.push(rows.len() as u32);
+    Buckets { start, rows }
 });
 
 fn prefix_value(digits: &[u8], width: usize) -> u64 {
@@ -93,8 +114,11 @@ pub fn issuer(digits: &[u8]) -> Option<Confidence> {
     if !(15..=19).contains(&n) || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    BY_PREFIX[prefix_value(digits, 2) as usize]
+    let Buckets { start, rows } = &*BY_PREFIX;
+    let bucket = prefix_value(digits, BUCKET_DIGITS) as usize;
+    rows[start[bucket] as usize..start[bucket + 1] as usize]
         .iter()
+        .map(|&row| &ISSUERS[usize::from(row)])
         .filter(|issuer| issuer.lengths & (1 << n) != 0)
         .filter(|issuer| (issuer.lo..=issuer.hi).contains(&prefix_value(digits, issuer.width)))
         .map(|issuer| {
@@ -146,17 +170,20 @@ pub fn is_low_entropy(digits: &[u8]) -> bool {
 }
 
 /// The published test numbers of `patterns/test_cards.txt`.
-static TEST_CARDS: LazyLock<std::collections::HashSet<&'static [u8]>> = LazyLock::new(|| {
-    patterns::records(patterns::TEST_CARDS)
-        .map(|(line, rec)| {
-            let number = rec[0];
-            if !(15..=19).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_digit()) {
-                patterns::bad_record("test_cards.txt", line, "expected 15-19 digits")
-            }
-            number.as_bytes()
-        })
-        .collect()
-});
+/// (Foldhash, not SipHash: every card candidate is looked up.)
+static TEST_CARDS: LazyLock<HashSet<&'static [u8], foldhash::fast::RandomState>> =
+    LazyLock::new(|| {
+        patterns::records(patterns::TEST_CARDS)
+            .map(|(line, rec)| {
+                let number = rec[0];
+                if !(15..=19).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_digit())
+                {
+                    patterns::bad_record("test_cards.txt", line, "expected 15-19 digits")
+                }
+                number.as_bytes()
+            })
+            .collect()
+    });
 
 /// Whether the digits are a card number that payment processors publish
 /// for testing (Stripe, Braintree …, `patterns/test_cards.txt`).
@@ -195,16 +222,16 @@ mod tests {
     #[test]
     fn prefix_buckets_agree_with_every_row() {
         let mut rng = crate::synth::Rng::new(5);
-        // Random numbers under every two-digit prefix, and each row's
-        // range ends.
-        let mut starts: Vec<String> = (0..100).map(|p| format!("{p:02}")).collect();
+        // Random numbers under every bucket's prefix, and each row's range
+        // ends.
+        let mut starts: Vec<String> = (0..10_000).map(|p| format!("{p:04}")).collect();
         for i in ISSUERS.iter() {
             starts.push(format!("{:0w$}", i.lo, w = i.width));
             starts.push(format!("{:0w$}", i.hi, w = i.width));
         }
         for start in &starts {
             for len in 15..=19 {
-                for _ in 0..20 {
+                for _ in 0..3 {
                     let mut digits = start.clone();
                     while digits.len() < len {
                         digits.push((b'0' + rng.below(10) as u8) as char);

@@ -50,12 +50,14 @@ impl Baseline {
         })
     }
 
-    /// Drops the findings of `report` that the baseline accepts.
+    /// Drops the findings of `report` that the baseline accepts (a finding
+    /// without a fingerprint is kept).
     pub fn filter(&self, report: &mut FileReport) {
         let path = &report.path;
-        report
-            .findings
-            .retain(|f| !self.fingerprints.contains(&f.fingerprint(path)));
+        report.findings.retain(|f| {
+            f.fingerprint(path)
+                .is_none_or(|print| !self.fingerprints.contains(&print))
+        });
     }
 }
 
@@ -66,11 +68,13 @@ pub struct BaselineWriter {
 }
 
 impl BaselineWriter {
-    /// Records every finding of `report`.
+    /// Records every finding of `report` (that has a fingerprint).
     pub fn add(&mut self, report: &FileReport) {
-        for f in &report.findings {
-            self.fingerprints.insert(f.fingerprint(&report.path));
-        }
+        let prints = report
+            .findings
+            .iter()
+            .filter_map(|f| f.fingerprint(&report.path));
+        self.fingerprints.extend(prints);
     }
 
     /// Writes the baseline file (sorted, so it diffs well in review).

@@ -11,8 +11,11 @@
 //! same rule (`EMP1234567890123` → `EMP*********0123`, `张三丰` → `***`),
 //! and a value without any letter or digit is masked whole.
 
+use std::borrow::Cow;
 use std::hash::BuildHasher;
 use std::sync::LazyLock;
+
+use foldhash::quality::FixedState;
 
 use crate::detect::{custom, Kind};
 
@@ -27,7 +30,7 @@ pub fn mask(kind: Kind, value: &str) -> String {
             return format!("{first}***@{domain}");
         }
     }
-    let n = value.chars().filter(char::is_ascii_alphanumeric).count();
+    let n = value.bytes().filter(u8::is_ascii_alphanumeric).count();
     // A mobile number's country code (86, 0086) is shown as is; the 3 + 4
     // rule applies to the 11-digit number after it. Nothing longer than a
     // country code is shown as one.
@@ -41,21 +44,29 @@ pub fn mask(kind: Kind, value: &str) -> String {
     } else {
         (n / 4, n / 4)
     };
+    masked_ascii(value, prefix + head, n - tail)
+}
+
+/// `value` with its ASCII letters and digits replaced by `*`, but for the
+/// first `keep_head` and those after the first `keep_from` of them.
+fn masked_ascii(value: &str, keep_head: usize, keep_from: usize) -> String {
     let mut seen = 0;
-    value
-        .chars()
-        .map(|c| {
-            if !c.is_ascii_alphanumeric() {
-                return c;
+    let bytes: Vec<u8> = value
+        .bytes()
+        .map(|b| {
+            if !b.is_ascii_alphanumeric() {
+                return b;
             }
             seen += 1;
-            if seen <= prefix + head || seen > n - tail {
-                c
+            if seen <= keep_head || seen > keep_from {
+                b
             } else {
-                '*'
+                b'*'
             }
         })
-        .collect()
+        .collect();
+    // Only ASCII bytes were replaced, by an ASCII byte: still UTF-8.
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// Masks a custom kind's value: the 3 + 4 rule (a quarter at each end
@@ -68,55 +79,83 @@ fn mask_custom(value: &str) -> String {
     }
     let (head, tail) = if n >= 11 { (3, 4) } else { (n / 4, n / 4) };
     let mut seen = 0;
-    value
-        .chars()
-        .map(|c| {
-            if !c.is_alphanumeric() {
-                return c;
-            }
-            seen += 1;
-            if seen <= head || seen > n - tail {
-                c
-            } else {
-                '*'
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(value.len());
+    out.extend(value.chars().map(|c| {
+        if !c.is_alphanumeric() {
+            return c;
+        }
+        seen += 1;
+        if seen <= head || seen > n - tail {
+            c
+        } else {
+            '*'
+        }
+    }));
+    out
 }
 
 /// The canonical form of a value, so `138 1234 5678`, `+86-138-1234-5678`
 /// and `13812345678` count as one distinct value. For a custom kind with a
 /// validator it is the characters the checksum is computed over (digits
 /// and a final upper-case `X`); without a validator the value as found.
-pub fn canonical(kind: Kind, value: &str) -> String {
-    match kind {
-        Kind::Email => value.to_ascii_lowercase(),
-        Kind::MacAddress => value.to_ascii_lowercase().replace('-', ":"),
-        Kind::Ipv4 => value.to_string(),
-        Kind::Passport | Kind::ResidentId => value.to_ascii_uppercase(),
-        Kind::Mobile => {
-            let digits: String = value.chars().filter(char::is_ascii_digit).collect();
-            digits[digits.len().saturating_sub(11)..].to_string()
+///
+/// Borrowed when the value is its own canonical form (the usual case).
+pub fn canonical(kind: Kind, value: &str) -> Cow<'_, str> {
+    fn digits_only(value: &str) -> Cow<'_, str> {
+        if value.bytes().all(|b| b.is_ascii_digit()) {
+            Cow::Borrowed(value)
+        } else {
+            Cow::Owned(value.chars().filter(char::is_ascii_digit).collect())
         }
-        Kind::BankCard | Kind::Imei => value.chars().filter(char::is_ascii_digit).collect(),
+    }
+    match kind {
+        Kind::Email if value.bytes().any(|b| b.is_ascii_uppercase()) => {
+            Cow::Owned(value.to_ascii_lowercase())
+        }
+        Kind::MacAddress => Cow::Owned(value.to_ascii_lowercase().replace('-', ":")),
+        Kind::Email | Kind::Ipv4 => Cow::Borrowed(value),
+        Kind::Passport | Kind::ResidentId => {
+            if value.bytes().any(|b| b.is_ascii_lowercase()) {
+                Cow::Owned(value.to_ascii_uppercase())
+            } else {
+                Cow::Borrowed(value)
+            }
+        }
+        Kind::Mobile => {
+            let digits = digits_only(value);
+            let country_code = digits.len().saturating_sub(11);
+            match digits {
+                Cow::Borrowed(digits) => Cow::Borrowed(&digits[country_code..]),
+                Cow::Owned(mut digits) => {
+                    digits.drain(..country_code);
+                    Cow::Owned(digits)
+                }
+            }
+        }
+        Kind::BankCard | Kind::Imei => digits_only(value),
         // A custom kind with a checksum: the characters it is computed
         // over (digits, a final `X`); without one, the value as found.
         _ => match custom::definition(kind)
             .validator
             .checked_chars(value.as_bytes())
         {
-            Some(chars) => String::from_utf8(chars).unwrap_or_default(),
-            None => value.to_string(),
+            Some(chars) => Cow::Owned(String::from_utf8(chars).unwrap_or_default()),
+            None => Cow::Borrowed(value),
         },
     }
 }
 
-static KEY: LazyLock<std::hash::RandomState> = LazyLock::new(std::hash::RandomState::new);
+/// The key of [`value_hash`]: a random seed, new in every process.
+static KEY: LazyLock<FixedState> =
+    LazyLock::new(|| FixedState::with_seed(std::hash::RandomState::new().hash_one(0u8)));
 
 /// A keyed hash of the canonical value: distinct values can be counted,
-/// but the hash is useless outside this process.
+/// but the hash is useless outside this process. Foldhash (its quality
+/// variant, whose bits are uniform enough for the distinct-count sketch)
+/// rather than SipHash: it runs for every finding.
 pub fn value_hash(kind: Kind, value: &str) -> u64 {
-    KEY.hash_one((kind, canonical(kind, value)))
+    // Hashed as a `str`: the same hash as the owned form.
+    KEY.hash_one((kind, &*canonical(kind, value)))
 }
 
 /// Salt of [`stable_hash`]; bump the version when the canonical forms

@@ -85,23 +85,27 @@ pub struct Finding {
     pub value_hash: u64,
     /// Deterministic SHA-256 of the canonical value ([`mask::stable_hash`]),
     /// the same across runs: the basis of SARIF fingerprints. Never printed.
-    pub stable_hash: [u8; 32],
+    /// `None` when the scan did not compute it
+    /// ([`crate::scan::ScanOptions::fingerprints`]).
+    pub stable_hash: Option<[u8; 32]>,
 }
 
 impl Finding {
     /// Stable fingerprint of the finding: hex SHA-256 of path, member and
     /// the value's stable hash (which includes the kind). It has no line,
     /// so moving a log line keeps it; it has no raw value. SARIF's
-    /// `partialFingerprints` and baselines use it.
-    pub fn fingerprint(&self, path: &str) -> String {
+    /// `partialFingerprints` and baselines use it. `None` without a
+    /// stable hash.
+    pub fn fingerprint(&self, path: &str) -> Option<String> {
         use sha2::{Digest, Sha256};
+        let stable_hash = self.stable_hash?;
         let mut h = Sha256::new();
         for part in [path, self.member.as_deref().unwrap_or_default()] {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }
-        h.update(self.stable_hash);
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        h.update(stable_hash);
+        Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
     }
 }
 

@@ -118,11 +118,12 @@ impl<W: Write> Output<W> {
         self.buf.clear();
         match self.format {
             Format::Jsonl | Format::Json => {
+                let head = json_head(&report.path, report.raw_path.as_deref());
                 for f in &report.findings {
                     if self.format == Format::Json && self.findings_written > 0 {
                         self.buf.push(b',');
                     }
-                    write_json(&mut self.buf, &report.path, report.raw_path.as_deref(), f)?;
+                    write_json(&mut self.buf, &head, f);
                     if self.format == Format::Jsonl {
                         self.buf.push(b'\n');
                     }
@@ -239,58 +240,123 @@ impl<W: Write> Output<W> {
     }
 }
 
-/// Appends a `,"key":"value"` pair with a JSON-escaped string value.
-fn json_str(buf: &mut Vec<u8>, key: &str, value: &str) -> io::Result<()> {
-    write!(buf, ",\"{key}\":")?;
-    serde_json::to_writer(&mut *buf, value)?;
-    Ok(())
+/// The bytes a JSON string escapes: `"`, `\\` and the control characters.
+static ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// Appends `text` as a quoted JSON string, escaped as `serde_json` escapes
+/// it: `"`, `\\` and the control characters, nothing else.
+fn json_string(buf: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = text.as_bytes();
+    buf.reserve(bytes.len() + 2);
+    buf.push(b'"');
+    let mut start = 0;
+    let first = bytes
+        .iter()
+        .position(|&b| ESCAPED[usize::from(b)])
+        .unwrap_or(bytes.len());
+    for (i, &b) in bytes.iter().enumerate().skip(first) {
+        let mut control = *b"\\u0000";
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => {
+                control[4] = HEX[usize::from(b >> 4)];
+                control[5] = HEX[usize::from(b & 15)];
+                &control
+            }
+            _ => continue,
+        };
+        buf.extend_from_slice(&bytes[start..i]);
+        buf.extend_from_slice(escape);
+        start = i + 1;
+    }
+    buf.extend_from_slice(&bytes[start..]);
+    buf.push(b'"');
+}
+
+/// Appends `key` (the literal `,"name":`) and `value` as a JSON string.
+fn json_str(buf: &mut Vec<u8>, key: &[u8], value: &str) {
+    buf.extend_from_slice(key);
+    json_string(buf, value);
+}
+
+/// Appends `key` (the literal `,"name":`) and `n`.
+fn json_u64(buf: &mut Vec<u8>, key: &[u8], n: u64) {
+    buf.extend_from_slice(key);
+    buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// The opening of a finding's JSON object up to its path fields, the same
+/// for every finding of a file: `{"path":…` and, when `raw_path` holds the
+/// bytes `path` is a lossy rendering of, `path_b64` after it.
+pub fn json_head(path: &str, raw_path: Option<&[u8]>) -> Vec<u8> {
+    let mut head = b"{\"path\":".to_vec();
+    json_string(&mut head, path);
+    if let Some(raw) = raw_path {
+        json_str(&mut head, b",\"path_b64\":", &super::base64(raw));
+    }
+    head
 }
 
 /// Appends one finding as a JSON object (no newline), fields in contract
-/// order; location fields only when set. `raw_path` is the path's bytes when
-/// `path` is a lossy rendering of them: they follow it as `path_b64`.
-pub fn write_json(
-    buf: &mut Vec<u8>,
-    path: &str,
-    raw_path: Option<&[u8]>,
-    f: &Finding,
-) -> io::Result<()> {
+/// order; location fields only when set. `head` is the object's opening
+/// and the path fields of its file ([`json_head`]).
+pub fn write_json(buf: &mut Vec<u8>, head: &[u8], f: &Finding) {
     let class = classify(f.kind);
-    buf.extend_from_slice(b"{\"path\":");
-    serde_json::to_writer(&mut *buf, path)?;
-    if let Some(raw) = raw_path {
-        json_str(buf, "path_b64", &super::base64(raw))?;
-    }
+    buf.extend_from_slice(head);
     if let Some(member) = &f.member {
-        json_str(buf, "member", member)?;
+        json_str(buf, b",\"member\":", member);
     }
     if let (Some(line), Some(col)) = (f.line, f.col) {
-        write!(buf, ",\"line\":{line},\"col\":{col}")?;
+        json_u64(buf, b",\"line\":", line);
+        json_u64(buf, b",\"col\":", col);
     }
     if let Some(sheet) = &f.sheet {
-        json_str(buf, "sheet", sheet)?;
+        json_str(buf, b",\"sheet\":", sheet);
     }
     if let Some(cell) = &f.cell {
-        json_str(buf, "cell", cell)?;
+        json_str(buf, b",\"cell\":", cell);
     }
     if let Some(table) = &f.table {
-        json_str(buf, "table", table)?;
+        json_str(buf, b",\"table\":", table);
     }
     if let Some(row) = f.row {
-        write!(buf, ",\"row\":{row}")?;
+        json_u64(buf, b",\"row\":", row);
     }
     if let Some(field) = &f.field {
-        json_str(buf, "field", field)?;
+        json_str(buf, b",\"field\":", field);
     }
-    write!(
-        buf,
-        ",\"kind\":\"{}\",\"category\":\"{}\",\"sensitive\":{}",
-        f.kind.id(),
-        class.category,
-        class.sensitive
-    )?;
-    json_str(buf, "match", &f.shown)?;
-    write!(buf, ",\"confidence\":\"{}\"}}", f.confidence.as_str())
+    // Kind ids and categories are plain identifiers: nothing to escape.
+    buf.extend_from_slice(b",\"kind\":\"");
+    buf.extend_from_slice(f.kind.id().as_bytes());
+    buf.extend_from_slice(b"\",\"category\":\"");
+    buf.extend_from_slice(class.category.as_bytes());
+    let sensitive: &[u8] = if class.sensitive {
+        b"\",\"sensitive\":true"
+    } else {
+        b"\",\"sensitive\":false"
+    };
+    buf.extend_from_slice(sensitive);
+    json_str(buf, b",\"match\":", &f.shown);
+    buf.extend_from_slice(b",\"confidence\":\"");
+    buf.extend_from_slice(f.confidence.as_str().as_bytes());
+    buf.extend_from_slice(b"\"}");
 }
 
 /// A text cell for a spreadsheet: one starting with `=`, `+`, `-`, `@`, tab
@@ -605,6 +671,24 @@ mod tests {
         let summary = inventory.summary(0.0);
         assert_eq!(summary.files_scanned, 2);
         assert_eq!(summary.files_with_findings, 2);
+    }
+
+    #[test]
+    fn json_strings_are_escaped_as_serde_json_escapes_them() {
+        let ascii: String = (0u8..0x80).map(char::from).collect();
+        for text in [
+            ascii.as_str(),
+            "",
+            "plain",
+            "名单\u{2028}\u{7f}\u{feff}\"\\x",
+        ] {
+            let mut buf = Vec::new();
+            json_string(&mut buf, text);
+            assert_eq!(
+                String::from_utf8(buf).unwrap(),
+                serde_json::to_string(text).unwrap()
+            );
+        }
     }
 
     #[test]

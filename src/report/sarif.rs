@@ -167,7 +167,7 @@ pub fn write_result(
     if let Some(field) = &f.field {
         props.insert("field".into(), field.to_string().into());
     }
-    let result = json!({
+    let mut result = json!({
         "ruleId": f.kind.id(),
         "ruleIndex": f.kind.index(),
         "level": level(f.kind),
@@ -181,9 +181,12 @@ pub fn write_result(
             )
         },
         "locations": [location],
-        "partialFingerprints": { FINGERPRINT_KEY: f.fingerprint(path) },
         "properties": props,
     });
+    // Objects keep their keys sorted: this lands where it always did.
+    if let Some(print) = f.fingerprint(path) {
+        result["partialFingerprints"] = json!({ FINGERPRINT_KEY: print });
+    }
     serde_json::to_writer(&mut *buf, &result)?;
     Ok(())
 }
