@@ -433,7 +433,7 @@ mod tests {
             confidence: Confidence::High,
             shown: String::new(),
             value_hash: value,
-            stable_hash: [0; 32],
+            stable_hash: None,
         }
     }
 
