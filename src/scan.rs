@@ -162,6 +162,9 @@ struct Collector<'m> {
     loose_names: Names,
     /// The column of the previous value.
     last_column: Option<usize>,
+    /// The column a row of the current table starts with: where a value
+    /// goes after the last column of its row.
+    row_start: Option<usize>,
     column_hasher: std::hash::RandomState,
     skipped_parts: Vec<PartSkip>,
     columns: Vec<Column>,
@@ -191,6 +194,7 @@ impl<'m> Collector<'m> {
             names: Vec::new(),
             loose_names: Names::default(),
             last_column: None,
+            row_start: None,
             column_hasher: std::hash::RandomState::new(),
             skipped_parts: Vec::new(),
             columns: Vec::new(),
@@ -214,11 +218,15 @@ impl<'m> Collector<'m> {
                 c.field.as_str(),
             ) == key
         };
-        // Rows visit their columns in order: try the one after the last.
+        // Rows visit their columns in order: try the one after the last,
+        // then the first of the row (after the last column of a table that
+        // is not the last one seen).
         let next = self.last_column.map_or(0, |i| i + 1) % self.columns.len().max(1);
-        if self.columns.get(next).is_some_and(same) {
-            self.last_column = Some(next);
-            return Some(next);
+        for known in [Some(next), self.row_start].into_iter().flatten() {
+            if self.columns.get(known).is_some_and(same) {
+                self.last_column = Some(known);
+                return Some(known);
+            }
         }
         let hash = self.column_hasher.hash_one(key);
         let candidates = self.column_index.entry(hash).or_default();
@@ -243,6 +251,9 @@ impl<'m> Collector<'m> {
             }
             self.last_column = Some(self.columns.len() - 1);
             return self.last_column;
+        }
+        if found.is_some() {
+            self.row_start = found;
         }
         self.last_column = found;
         found
