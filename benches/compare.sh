@@ -135,12 +135,13 @@ done
 echo
 echo "cores: $(nproc), runs: $runs (median), page-cached; $(rg --version | sed -n 1p); piscan $("$piscan" --version 2>/dev/null | awk '{ print $NF }')"
 printf '%s\n' "${rows[@]}" | awk '
+function ratio(a, b) { return (b <= 0) ? "" : sprintf((a / b < 0.1) ? "%.4f" : "%.2f", a / b) }
 BEGIN {
     printf "%-8s %-10s %10s %10s %8s %12s %14s %14s\n", "corpus", "tool", "wall s", "CPU s", "GB/s", "peak RSS MB", "piscan/rg wall", "piscan/rg CPU"
 }
 {
     gbps = ($3 > 0) ? $5 / $3 / 1e9 : 0
-    wr = ($7 == "-") ? "" : sprintf("%.2f", ($8 > 0) ? $7 / $8 : 0)
-    cr = ($9 == "-") ? "" : sprintf("%.2f", ($10 > 0) ? $9 / $10 : 0)
+    wr = ($7 == "-") ? "" : ratio($7, $8)
+    cr = ($9 == "-") ? "" : ratio($9, $10)
     printf "%-8s %-10s %10.2f %10.2f %8.2f %12.1f %14s %14s\n", $1, $2, $3, $4, gbps, $6 / 1024, wr, cr
 }'
