@@ -26,7 +26,7 @@ use crate::detect::custom::CustomDetectors;
 use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
 use crate::extract::text::Locator;
-use crate::extract::{self, archive, sql, Extracted, Format, Limits, Place, Sink, Unit};
+use crate::extract::{self, archive, sql, table, Extracted, Format, Limits, Place, Sink, Unit};
 use crate::report::baseline::{Baseline, BaselineWriter};
 use crate::report::inventory::Summary;
 use crate::report::output::{human_bytes, scan_line};
@@ -471,22 +471,23 @@ fn extract_whole(
     (extracted, data.len() as u64)
 }
 
-/// Scans a SQL dump as it is read from `input`, in the bounded window of
-/// [`sql::extract_reader`], sending findings as they are collected. False
-/// when the reporter is gone.
-fn scan_dump(
+/// Scans `input` as it is read with `extract` (a streaming extractor:
+/// [`sql::extract_reader`], [`table::extract_reader`]), sending findings as
+/// they are collected. A read error ends the file with its rest listed as
+/// skipped. False when the reporter is gone.
+fn scan_streamed(
     input: &mut dyn Read,
     path: String,
     opts: &ScanOptions,
     send: &mut Reports<'_>,
+    extract: impl FnOnce(&mut dyn Read, &mut Collector<'_>) -> io::Result<()>,
 ) -> bool {
     let (report, alive) = collect(path, opts, Some(&mut *send), |collector| {
         let mut counted = CountingReader {
             inner: input,
             bytes: 0,
         };
-        let rows = collector.opts.limits.max_rows_per_table;
-        if let Err(err) = sql::extract_reader(&mut counted, &[], rows, collector) {
+        if let Err(err) = extract(&mut counted, collector) {
             let reason = source::read_failure(&err);
             collector.skip(&format!("the rest, after byte {}", counted.bytes), &reason);
         }
@@ -602,9 +603,10 @@ fn scan_text(text: &[u8], path: String, outcome: Outcome, opts: &ScanOptions) ->
 /// not pin its memory in a worker for the rest of the scan.
 const KEEP_BUFFER: usize = 16 << 20;
 
-/// Plain-text files and SQL dumps larger than this are scanned as they are
-/// read (text as blocks of lines, several at a time; dumps in the SQL
-/// tokenizer's window) instead of being read whole.
+/// Plain-text files, SQL dumps and CSV/TSV files larger than this are
+/// scanned as they are read (text as blocks of lines, several at a time;
+/// dumps in the SQL tokenizer's window; tables in chunks of whole records)
+/// instead of being read whole.
 const STREAM_ABOVE: u64 = 4 << 20;
 
 /// Reads and scans one file and sends its reports to `send`. `len` is its
@@ -635,7 +637,8 @@ pub fn scan_file(
                 Err(what) => return Ok(Err(what)),
                 Ok(format) => format,
             };
-            if len > STREAM_ABOVE && matches!(format, Format::Text | Format::SqlDump) {
+            if len > STREAM_ABOVE && matches!(format, Format::Text | Format::SqlDump | Format::Csv)
+            {
                 let gzip = false;
                 return Ok(Ok(Plan::Stream {
                     format,
@@ -680,11 +683,23 @@ pub fn scan_file(
                 } else {
                     Box::new(read)
                 };
-                let sent = if format == Format::SqlDump {
-                    scan_dump(&mut input, display, opts, send)
-                } else {
-                    let (block, max_line) = (stream::FILE_BLOCK, stream::MAX_LINE);
-                    stream::scan_stream(&mut input, display, opts, block, max_line, send)
+                let sent = match format {
+                    Format::SqlDump => {
+                        let rows = opts.limits.max_rows_per_table;
+                        scan_streamed(&mut input, display, opts, send, |input, sink| {
+                            sql::extract_reader(input, &[], rows, sink)
+                        })
+                    }
+                    Format::Csv => {
+                        let name = display.clone();
+                        scan_streamed(&mut input, display, opts, send, |input, sink| {
+                            table::extract_reader(&name, input, sink)
+                        })
+                    }
+                    _ => {
+                        let (block, max_line) = (stream::FILE_BLOCK, stream::MAX_LINE);
+                        stream::scan_stream(&mut input, display, opts, block, max_line, send)
+                    }
                 };
                 drop(input);
                 *buf = head;

@@ -80,10 +80,14 @@
 //! names are the only strings made. Memory is the decoded text (borrowed for
 //! UTF-8 input) and that buffer.
 
+use std::io::{self, Read};
+
+use encoding_rs::{Encoding, UTF_8};
 use memchr::{memchr, memchr3};
 
 use super::text::Locator;
 use super::{Place, Sink, Unit};
+use crate::source::sniff;
 
 /// Delimiter candidates, in order of preference on a tie.
 const CANDIDATES: [u8; 4] = [b',', b'\t', b';', b'|'];
@@ -381,20 +385,83 @@ fn header_name(value: &[u8]) -> Option<(String, bool)> {
 
 /// Sends every non-blank field of `text` split at `delim` as a unit.
 fn emit(text: &[u8], delim: u8, sink: &mut dyn Sink) {
-    let header = header(text, delim);
-    let (header_record, names) = match &header {
-        Some((record, names)) => (Some(*record), names.as_slice()),
-        None => (None, &[][..]),
-    };
-    let mut locator = Locator::new(text, 1, 1);
-    let mut buf = Vec::new();
-    let (mut record, mut column) = (0usize, 0usize);
-    for field in Splitter::new(text, delim) {
-        let value = value(text, &field, &mut buf);
+    Records::new(text, delim).emit(text, true, sink);
+}
+
+/// The state of emitting a table that may come in chunks of whole records:
+/// its header, the record and column reached, and the position where the
+/// next chunk starts.
+struct Records {
+    delim: u8,
+    /// The header's record and its names.
+    header: Option<(usize, Vec<String>)>,
+    record: usize,
+    column: usize,
+    line: u64,
+    col: u64,
+    buf: Vec<u8>,
+    /// The fields of the record being read, sent when it is complete.
+    fields: Vec<Field>,
+}
+
+impl Records {
+    /// Records whose header (if any) is the first non-blank record of
+    /// `first`, the first chunk.
+    fn new(first: &[u8], delim: u8) -> Records {
+        Records {
+            delim,
+            header: header(first, delim),
+            record: 0,
+            column: 0,
+            line: 1,
+            col: 1,
+            buf: Vec::new(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// Sends the non-blank fields of `text`, the next chunk. Unless `whole`
+    /// (the input ends with it), the records after the last one ended by
+    /// a line break are left: returns where they start, which is where the
+    /// next chunk must start.
+    fn emit(&mut self, text: &[u8], whole: bool, sink: &mut dyn Sink) -> usize {
+        let mut locator = Locator::new(text, self.line, self.col);
+        let mut done = 0;
+        for field in Splitter::new(text, self.delim) {
+            self.fields.push(field);
+            // A field ending the text ended no record unless the text is all.
+            if !field.last || (field.end == text.len() && !whole) {
+                continue;
+            }
+            for field in std::mem::take(&mut self.fields) {
+                self.send(text, &field, &mut locator, sink);
+            }
+            done = text.len().min(
+                field.end
+                    + if text[field.end..].starts_with(b"\r\n") {
+                        2
+                    } else {
+                        1
+                    },
+            );
+        }
+        if whole {
+            for field in std::mem::take(&mut self.fields) {
+                self.send(text, &field, &mut locator, sink);
+            }
+            done = text.len();
+        }
+        self.fields.clear();
+        (self.line, self.col) = locator.locate(done);
+        done
+    }
+
+    fn send(&mut self, text: &[u8], field: &Field, locator: &mut Locator<'_>, sink: &mut dyn Sink) {
+        let value = value(text, field, &mut self.buf);
         if !blank(value) {
             let (line, col) = locator.locate(field.start);
-            let name = match header_record {
-                Some(h) if record > h => names.get(column).map(String::as_str),
+            let name = match &self.header {
+                Some((h, names)) if self.record > *h => names.get(self.column).map(String::as_str),
                 _ => None,
             };
             sink.unit(&Unit {
@@ -408,12 +475,130 @@ fn emit(text: &[u8], delim: u8, sink: &mut dyn Sink) {
             });
         }
         if field.last {
-            record += 1;
-            column = 0;
+            self.record += 1;
+            self.column = 0;
         } else {
-            column += 1;
+            self.column += 1;
         }
     }
+}
+
+/// Bytes read at a time by [`extract_reader`].
+const CHUNK: usize = 4 << 20;
+/// A record longer than this (a quote never closed makes the rest of the
+/// input one field) is sent as if the input ended there.
+const MAX_RECORD: usize = 64 << 20;
+
+/// [`extract`] on input read from `reader` in chunks of about 4 MiB of
+/// whole records, so memory does not grow with the file: the same units,
+/// the same places. Each chunk is read up to a line break, decoded on its
+/// own (UTF-8, else GB18030: a line break is never inside a character of
+/// either) and appended to the decoded rest of the chunk before, which
+/// [`Records::emit`] splits up to its last complete record. The encoding
+/// reported, the delimiter and the header come from the first chunk. Input
+/// in UTF-16 is read whole and given to [`extract`]. Returns a read error,
+/// after sending what came before it.
+pub fn extract_reader(name: &str, reader: &mut dyn Read, sink: &mut dyn Sink) -> io::Result<()> {
+    read_chunks(name, reader, CHUNK, sink)
+}
+
+/// [`extract_reader`] reading `chunk` bytes at a time.
+fn read_chunks(
+    name: &str,
+    reader: &mut dyn Read,
+    chunk: usize,
+    sink: &mut dyn Sink,
+) -> io::Result<()> {
+    let mut raw = Vec::new();
+    let mut end = fill(reader, &mut raw, chunk)?;
+    if Encoding::for_bom(&raw).is_some_and(|(enc, _)| enc != UTF_8)
+        || sniff::utf16_parity(&raw[..raw.len().min(sniff::SNIFF_LEN)]).is_some()
+    {
+        reader.read_to_end(&mut raw)?;
+        extract(name, &raw, sink);
+        return Ok(());
+    }
+    let bom = if raw.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
+    let mut text: Vec<u8> = Vec::new();
+    let mut state: Option<(Option<Records>, u64)> = None;
+    let mut from = bom;
+    loop {
+        // The chunk: what was read up to its last line break (all of it at
+        // the end, or when a line is longer than a record may be).
+        let cut = match memchr::memrchr(b'\n', &raw[from..]) {
+            _ if end || raw.len() >= MAX_RECORD => raw.len(),
+            Some(k) => from + k + 1,
+            None => {
+                end = fill(reader, &mut raw, chunk)?;
+                continue;
+            }
+        };
+        let (decoded, encoding) = super::text::decode_8bit(&raw[from..cut]);
+        text.extend_from_slice(&decoded);
+        drop(decoded);
+        raw.drain(..cut);
+        from = 0;
+        let last = end || text.len() >= MAX_RECORD;
+        // The delimiter is sniffed on the first MiB, as on the whole text.
+        if state.is_none() && !last && text.len() < SNIFF_BYTES {
+            end = fill(reader, &mut raw, chunk)?;
+            continue;
+        }
+        let (records, line) = state.get_or_insert_with(|| {
+            sink.encoding(encoding);
+            (
+                sniff_delimiter(&text, is_tsv(name)).map(|d| Records::new(&text, d)),
+                1,
+            )
+        });
+        let done = match records {
+            Some(records) => records.emit(&text, last, sink),
+            None => {
+                // No table: blocks of lines, like plain text.
+                let done = if last {
+                    text.len()
+                } else {
+                    memchr::memrchr(b'\n', &text).map_or(0, |k| k + 1)
+                };
+                if done > 0 {
+                    sink.unit(&Unit {
+                        text: &text[..done],
+                        place: Place {
+                            line: Some(*line),
+                            col: 1,
+                            ..Place::default()
+                        },
+                    });
+                    *line += memchr::memchr_iter(b'\n', &text[..done]).count() as u64;
+                }
+                done
+            }
+        };
+        text.drain(..done);
+        if end {
+            return Ok(());
+        }
+        end = fill(reader, &mut raw, chunk)?;
+    }
+}
+
+/// Reads from `reader` until `buf` holds `want` more bytes or the input
+/// ends; returns whether it ended.
+fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+    let target = buf.len() + want;
+    while buf.len() < target {
+        let n = (&mut *reader)
+            .take((target - buf.len()) as u64)
+            .read_to_end(buf)?;
+        if n == 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -427,6 +612,67 @@ mod tests {
         let mut rec = Recorder::default();
         extract(name, data, &mut rec);
         rec
+    }
+
+    /// Pieces a table may be made of: records with quotes, line breaks
+    /// inside quotes, CRLF and lone CR ends, blank lines, CJK text, values.
+    fn table_piece() -> impl Strategy<Value = Vec<u8>> {
+        prop::sample::select(vec![
+            b"name,id_no,phone\n".to_vec(),
+            "张三,11010519491231002X,13812345678\r\n"
+                .as_bytes()
+                .to_vec(),
+            b"\"a,\nb\",\"x\"\"y\",\"q\"z\n".to_vec(),
+            b"\n".to_vec(),
+            b"\r".to_vec(),
+            b"1;2;3\n".to_vec(),
+            b"\"never closed,".to_vec(),
+            b"a\tb\tc\n".to_vec(),
+            b",,\n".to_vec(),
+            b"plain words 13812345678 ".to_vec(),
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Read in chunks of any size, a table gives the units (texts,
+        /// fields, lines, columns) it gives read whole.
+        #[test]
+        fn chunks_give_what_the_whole_gives(
+            pieces in proptest::collection::vec(table_piece(), 0..30),
+            tail in proptest::collection::vec(table_piece(), 0..30),
+            filler in prop::sample::select(vec![0usize, 1 << 20]),
+            chunk in prop_oneof![1usize..64, 64usize..70_000],
+            tsv in any::<bool>(),
+            gbk in any::<bool>(),
+        ) {
+            // Past the first MiB (the delimiter's sample) the chunks are
+            // split into records as they come.
+            let mut data = pieces.concat();
+            while data.len() < filler {
+                data.extend_from_slice(b"x,y,13812345678\n");
+            }
+            data.extend(tail.concat());
+            if gbk {
+                let text = String::from_utf8(data).expect("pieces are UTF-8");
+                data = encoding_rs::GBK.encode(&text).0.into_owned();
+            }
+            let name = if tsv { "t.tsv" } else { "t.csv" };
+            let whole = run(name, &data);
+            let mut streamed = Recorder::default();
+            read_chunks(name, &mut &data[..], chunk, &mut streamed).unwrap();
+            let text_mode = whole.units.len() == 1 && whole.units[0].text.len() + 3 >= data.len();
+            if text_mode {
+                // No delimiter: blocks of lines instead of one unit, the same text.
+                let joined: String = streamed.units.iter().map(|u| u.text.as_str()).collect();
+                prop_assert_eq!(joined, whole.units[0].text.clone());
+            } else {
+                prop_assert_eq!(&streamed.units, &whole.units);
+            }
+            // The encoding is the first chunk's: ASCII there is UTF-8.
+            prop_assert_eq!(streamed.encodings.len(), 1);
+        }
     }
 
     /// (text, field, line, col) of every unit.
