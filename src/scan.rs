@@ -26,7 +26,9 @@ use crate::detect::custom::CustomDetectors;
 use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
 use crate::extract::text::Locator;
-use crate::extract::{self, archive, sql, table, Extracted, Format, Limits, Place, Sink, Unit};
+use crate::extract::{
+    self, archive, json, sql, table, Extracted, Format, Limits, Place, Sink, Unit,
+};
 use crate::report::baseline::{Baseline, BaselineWriter};
 use crate::report::inventory::Summary;
 use crate::report::output::{human_bytes, scan_line};
@@ -603,10 +605,10 @@ fn scan_text(text: &[u8], path: String, outcome: Outcome, opts: &ScanOptions) ->
 /// not pin its memory in a worker for the rest of the scan.
 const KEEP_BUFFER: usize = 16 << 20;
 
-/// Plain-text files, SQL dumps and CSV/TSV files larger than this are
-/// scanned as they are read (text as blocks of lines, several at a time;
-/// dumps in the SQL tokenizer's window; tables in chunks of whole records)
-/// instead of being read whole.
+/// Plain-text files, SQL dumps, CSV/TSV and JSON-lines files larger than
+/// this are scanned as they are read (text as blocks of lines, several at
+/// a time; dumps in the SQL tokenizer's window; tables and JSON lines in
+/// chunks of whole records) instead of being read whole.
 const STREAM_ABOVE: u64 = 4 << 20;
 
 /// Reads and scans one file and sends its reports to `send`. `len` is its
@@ -637,7 +639,11 @@ pub fn scan_file(
                 Err(what) => return Ok(Err(what)),
                 Ok(format) => format,
             };
-            if len > STREAM_ABOVE && matches!(format, Format::Text | Format::SqlDump | Format::Csv)
+            if len > STREAM_ABOVE
+                && matches!(
+                    format,
+                    Format::Text | Format::SqlDump | Format::Csv | Format::JsonLines
+                )
             {
                 let gzip = false;
                 return Ok(Ok(Plan::Stream {
@@ -688,6 +694,11 @@ pub fn scan_file(
                         let rows = opts.limits.max_rows_per_table;
                         scan_streamed(&mut input, display, opts, send, |input, sink| {
                             sql::extract_reader(input, &[], rows, sink)
+                        })
+                    }
+                    Format::JsonLines => {
+                        scan_streamed(&mut input, display, opts, send, |input, sink| {
+                            json::extract_lines_reader(input, sink)
                         })
                     }
                     Format::Csv => {

@@ -108,15 +108,62 @@ pub fn extract_document(data: &[u8], sink: &mut dyn Sink) {
 pub fn extract_lines(data: &[u8], sink: &mut dyn Sink) {
     let (text, encoding) = super::text::decode(data);
     sink.encoding(encoding);
+    lines(&text, 1, &mut Emitter::new(sink));
+}
+
+/// Bytes read at a time by [`extract_lines_reader`].
+const CHUNK: usize = 4 << 20;
+/// A line longer than this is cut (and goes out as text).
+const MAX_LINE: usize = 64 << 20;
+
+/// [`extract_lines`] on input read from `reader` in chunks of whole lines
+/// ([`super::text::LineChunks`]), so memory does not grow with the file:
+/// the same units and places. The encoding reported is the first chunk's;
+/// UTF-16 input is read whole. Returns a read error, after sending what
+/// came before it.
+pub fn extract_lines_reader(
+    reader: &mut dyn std::io::Read,
+    sink: &mut dyn Sink,
+) -> std::io::Result<()> {
+    read_lines(reader, CHUNK, sink)
+}
+
+/// [`extract_lines_reader`] reading `chunk` bytes at a time.
+fn read_lines(
+    reader: &mut dyn std::io::Read,
+    chunk: usize,
+    sink: &mut dyn Sink,
+) -> std::io::Result<()> {
+    let mut chunks = super::text::LineChunks::new(reader, chunk, MAX_LINE)?;
+    if chunks.utf16() {
+        extract_lines(&chunks.into_whole()?, sink);
+        return Ok(());
+    }
     let mut out = Emitter::new(sink);
+    let (mut text, mut number, mut first) = (Vec::new(), 1, true);
+    while let Some((encoding, _)) = chunks.next(&mut text)? {
+        if std::mem::take(&mut first) {
+            out.sink.encoding(encoding);
+        }
+        number = lines(&text, number, &mut out);
+        text.clear();
+    }
+    Ok(())
+}
+
+/// Sends the JSON lines of `text`, the first being line `first`; returns
+/// the number of the line the text ends on (the next one when it ends with
+/// a line break).
+fn lines(text: &[u8], first: u64, out: &mut Emitter<'_>) -> u64 {
+    let mut number = first;
     for (index, line) in text.split(|&b| b == b'\n').enumerate() {
-        let number = index as u64 + 1;
+        number = first + index as u64;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(|&b| is_space(b)) {
             continue;
         }
         if parse(line, number, None).is_ok() {
-            let _ = parse(line, number, Some(&mut out));
+            let _ = parse(line, number, Some(&mut *out));
         } else {
             out.sink.unit(&Unit {
                 text: line,
@@ -128,6 +175,7 @@ pub fn extract_lines(data: &[u8], sink: &mut dyn Sink) {
             });
         }
     }
+    number
 }
 
 /// A syntax error at a byte offset (kept for debugging; callers only need
@@ -545,6 +593,36 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// Read in chunks of any size, JSON lines give the units (texts,
+        /// fields, lines, columns) they give read whole.
+        #[test]
+        fn line_chunks_give_what_the_whole_gives(
+            lines in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "{\"phone\":\"13812345678\",\"n\":1}\n",
+                    "{\"姓名\":\"张三\",\"id\":\"11010519491231002X\"}\r\n",
+                    "not json 13812345678\n",
+                    "\n",
+                    "[1,2,{\"a\":\"b\"}]\n",
+                    "{\"unterminated\":",
+                ]),
+                0..40,
+            ),
+            chunk in 1usize..200,
+        ) {
+            let data = lines.concat();
+            let mut whole = crate::extract::testing::Recorder::default();
+            extract_lines(data.as_bytes(), &mut whole);
+            let mut streamed = crate::extract::testing::Recorder::default();
+            read_lines(&mut data.as_bytes(), chunk, &mut streamed).unwrap();
+            proptest::prop_assert_eq!(streamed.units, whole.units);
+            proptest::prop_assert_eq!(streamed.encodings, whole.encodings);
+        }
+    }
     use crate::extract::testing::{Recorded, Recorder};
     use crate::synth::{self, Rng};
 

@@ -82,12 +82,10 @@
 
 use std::io::{self, Read};
 
-use encoding_rs::{Encoding, UTF_8};
 use memchr::{memchr, memchr3};
 
-use super::text::Locator;
+use super::text::{LineChunks, Locator};
 use super::{Place, Sink, Unit};
-use crate::source::sniff;
 
 /// Delimiter candidates, in order of preference on a tie.
 const CANDIDATES: [u8; 4] = [b',', b'\t', b';', b'|'];
@@ -509,43 +507,17 @@ fn read_chunks(
     chunk: usize,
     sink: &mut dyn Sink,
 ) -> io::Result<()> {
-    let mut raw = Vec::new();
-    let mut end = fill(reader, &mut raw, chunk)?;
-    if Encoding::for_bom(&raw).is_some_and(|(enc, _)| enc != UTF_8)
-        || sniff::utf16_parity(&raw[..raw.len().min(sniff::SNIFF_LEN)]).is_some()
-    {
-        reader.read_to_end(&mut raw)?;
-        extract(name, &raw, sink);
+    let mut chunks = LineChunks::new(reader, chunk, MAX_RECORD)?;
+    if chunks.utf16() {
+        extract(name, &chunks.into_whole()?, sink);
         return Ok(());
     }
-    let bom = if raw.starts_with(b"\xef\xbb\xbf") {
-        3
-    } else {
-        0
-    };
     let mut text: Vec<u8> = Vec::new();
     let mut state: Option<(Option<Records>, u64)> = None;
-    let mut from = bom;
-    loop {
-        // The chunk: what was read up to its last line break (all of it at
-        // the end, or when a line is longer than a record may be).
-        let cut = match memchr::memrchr(b'\n', &raw[from..]) {
-            _ if end || raw.len() >= MAX_RECORD => raw.len(),
-            Some(k) => from + k + 1,
-            None => {
-                end = fill(reader, &mut raw, chunk)?;
-                continue;
-            }
-        };
-        let (decoded, encoding) = super::text::decode_8bit(&raw[from..cut]);
-        text.extend_from_slice(&decoded);
-        drop(decoded);
-        raw.drain(..cut);
-        from = 0;
+    while let Some((encoding, end)) = chunks.next(&mut text)? {
         let last = end || text.len() >= MAX_RECORD;
         // The delimiter is sniffed on the first MiB, as on the whole text.
         if state.is_none() && !last && text.len() < SNIFF_BYTES {
-            end = fill(reader, &mut raw, chunk)?;
             continue;
         }
         let (records, line) = state.get_or_insert_with(|| {
@@ -579,26 +551,8 @@ fn read_chunks(
             }
         };
         text.drain(..done);
-        if end {
-            return Ok(());
-        }
-        end = fill(reader, &mut raw, chunk)?;
     }
-}
-
-/// Reads from `reader` until `buf` holds `want` more bytes or the input
-/// ends; returns whether it ended.
-fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
-    let target = buf.len() + want;
-    while buf.len() < target {
-        let n = (&mut *reader)
-            .take((target - buf.len()) as u64)
-            .read_to_end(buf)?;
-        if n == 0 {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(())
 }
 
 #[cfg(test)]

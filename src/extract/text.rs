@@ -112,6 +112,99 @@ pub fn decode_8bit(data: &[u8]) -> (Cow<'_, [u8]>, &'static str) {
     )
 }
 
+/// Input read in chunks of about `size` bytes that end at a line break,
+/// each decoded on its own with [`decode_8bit`] (a line break is never
+/// inside a character of UTF-8 or GB18030): how line-based formats stream
+/// a large file with bounded memory. A line longer than `max` bytes is cut
+/// there. A UTF-8 BOM is left out; UTF-16 input must be read whole
+/// ([`LineChunks::utf16`]).
+pub struct LineChunks<'r> {
+    reader: &'r mut dyn std::io::Read,
+    raw: Vec<u8>,
+    size: usize,
+    max: usize,
+    /// The reader has ended.
+    end: bool,
+    /// A chunk was given (empty input gives one empty chunk).
+    started: bool,
+}
+
+impl<'r> LineChunks<'r> {
+    /// Reads the first chunk of `reader`.
+    pub fn new(
+        reader: &'r mut dyn std::io::Read,
+        size: usize,
+        max: usize,
+    ) -> std::io::Result<Self> {
+        let mut chunks = LineChunks {
+            reader,
+            raw: Vec::new(),
+            size,
+            max,
+            end: false,
+            started: false,
+        };
+        chunks.fill()?;
+        if chunks.raw.starts_with(b"\xef\xbb\xbf") && !chunks.utf16() {
+            chunks.raw.drain(..3);
+        }
+        Ok(chunks)
+    }
+
+    /// Whether the input is UTF-16 (by BOM or by its NUL bytes).
+    pub fn utf16(&self) -> bool {
+        let head = &self.raw[..self.raw.len().min(sniff::SNIFF_LEN)];
+        Encoding::for_bom(head).is_some_and(|(enc, _)| enc == UTF_16LE || enc == UTF_16BE)
+            || sniff::utf16_parity(head).is_some()
+    }
+
+    /// The whole input, for input that cannot be read in chunks.
+    pub fn into_whole(self) -> std::io::Result<Vec<u8>> {
+        let mut raw = self.raw;
+        self.reader.read_to_end(&mut raw)?;
+        Ok(raw)
+    }
+
+    /// Appends the next chunk, decoded, to `out`; returns its encoding's
+    /// name and whether it is the last, or `None` when the input is done
+    /// (empty input has one empty chunk).
+    pub fn next(&mut self, out: &mut Vec<u8>) -> std::io::Result<Option<(&'static str, bool)>> {
+        loop {
+            if self.end && self.raw.is_empty() && self.started {
+                return Ok(None);
+            }
+            self.started = true;
+            let cut = match memchr::memrchr(b'\n', &self.raw) {
+                _ if self.end || self.raw.len() >= self.max => self.raw.len(),
+                Some(k) => k + 1,
+                None => {
+                    self.fill()?;
+                    continue;
+                }
+            };
+            let (decoded, encoding) = decode_8bit(&self.raw[..cut]);
+            out.extend_from_slice(&decoded);
+            drop(decoded);
+            self.raw.drain(..cut);
+            self.fill()?;
+            return Ok(Some((encoding, self.end && self.raw.is_empty())));
+        }
+    }
+
+    /// Reads until `size` more bytes are held or the input ends.
+    fn fill(&mut self) -> std::io::Result<()> {
+        use std::io::Read;
+        let target = self.raw.len() + self.size;
+        while self.raw.len() < target && !self.end {
+            let want = (target - self.raw.len()) as u64;
+            if (&mut *self.reader).take(want).read_to_end(&mut self.raw)? == 0 {
+                self.end = true;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
