@@ -570,11 +570,16 @@ fn collect(
         }
         collector.finish();
         let encoding = collector.encoding.unwrap_or("binary container");
-        let (findings, skipped_parts, columns) = (
+        let (findings, skipped_parts, mut columns) = (
             collector.findings,
             collector.skipped_parts,
             collector.columns,
         );
+        // Only columns holding something are summarised; the rest (a JSON
+        // file may have thousands of key paths) would wait in the batch to
+        // the reporter for nothing.
+        columns.retain(|c| c.hits.iter().any(|&n| n > 0));
+        columns.shrink_to_fit();
         let report = FileReport {
             path,
             raw_path: None,
