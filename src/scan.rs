@@ -36,6 +36,7 @@ use crate::report::{mask, Column, FileReport, Finding, Inventory, Outcome, Outpu
 use crate::settings::Filter;
 use crate::source::{self, sniff, Entry};
 
+mod relay;
 mod stream;
 
 /// How files are extracted and findings rendered.
@@ -478,18 +479,24 @@ fn extract_whole(
 /// they are collected. A read error ends the file with its rest listed as
 /// skipped. False when the reporter is gone.
 fn scan_streamed(
-    input: &mut dyn Read,
+    input: &mut (dyn Read + Send),
     path: String,
     opts: &ScanOptions,
     send: &mut Reports<'_>,
-    extract: impl FnOnce(&mut dyn Read, &mut Collector<'_>) -> io::Result<()>,
+    extract: impl FnOnce(&mut dyn Read, &mut dyn Sink) -> io::Result<()> + Send,
 ) -> bool {
     let (report, alive) = collect(path, opts, Some(&mut *send), |collector| {
         let mut counted = CountingReader {
             inner: input,
             bytes: 0,
         };
-        if let Err(err) = extract(&mut counted, collector) {
+        // Tokenizing on one core, scanning on another.
+        let result = if opts.block_threads() > 1 {
+            relay::relay(&mut counted, extract, collector)
+        } else {
+            extract(&mut counted, collector)
+        };
+        if let Err(err) = result {
             let reason = source::read_failure(&err);
             collector.skip(&format!("the rest, after byte {}", counted.bytes), &reason);
         }
@@ -530,7 +537,7 @@ fn streamable_gzip(name: &str, head: &[u8]) -> Option<Format> {
 
 /// A reader that counts the bytes it returned.
 struct CountingReader<'r> {
-    inner: &'r mut dyn Read,
+    inner: &'r mut (dyn Read + Send),
     bytes: u64,
 }
 
@@ -689,7 +696,7 @@ pub fn scan_file(
             })) => {
                 let head = std::mem::take(buf);
                 let read = io::Cursor::new(&head[..]).chain(rest);
-                let mut input: Box<dyn Read> = if gzip {
+                let mut input: Box<dyn Read + Send> = if gzip {
                     Box::new(archive::GzipStream::new(read, len, &opts.limits))
                 } else {
                     Box::new(read)

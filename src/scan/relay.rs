@@ -1,0 +1,241 @@
+//! Running a streaming extractor on a thread of its own.
+//!
+//! A large dump is one file, read by one walker thread: tokenizing it and
+//! scanning its values would share one core. [`relay`] runs the extractor
+//! (the SQL tokenizer, the CSV or JSON-lines reader) on a second thread,
+//! whose sink records the calls it gets (units, skips, the encoding) in
+//! batches: the units' texts in one buffer, their places with owned names.
+//! The calling thread replays each batch, in order, into the real sink (the
+//! file's collector), so detection runs beside tokenizing while the
+//! collector sees exactly the calls, in the order, it would have seen.
+//!
+//! Memory stays bounded: a batch is sent at about [`BATCH_BYTES`] of text
+//! or [`BATCH_CALLS`] calls, and at most [`BATCHES`] wait in the channel.
+
+use std::io::{self, Read};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
+
+use crate::extract::{Place, Sink, Unit};
+
+/// Text of the units in a batch before it is sent.
+const BATCH_BYTES: usize = 1 << 20;
+/// Calls in a batch before it is sent (a dump's values are short).
+const BATCH_CALLS: usize = 8192;
+/// Names entries of a batch looked through for a unit's names.
+const MAX_NAMES: usize = 64;
+/// Batches waiting for the replaying thread.
+const BATCHES: usize = 4;
+
+/// A sink call, recorded.
+enum Call {
+    /// A unit: where its text ends, its names (an index into the batch's
+    /// names) and position.
+    Unit {
+        end: usize,
+        names: usize,
+        line: Option<u64>,
+        col: u64,
+        cell: Option<(u32, u32)>,
+        row: Option<u64>,
+    },
+    Skip(String, String),
+    Encoding(&'static str),
+}
+
+/// The names of a place, owned: member, sheet, table and field.
+type Names = [Option<Arc<str>>; 4];
+
+/// Recorded calls; each unit's text ends at its `end` in `text`, starting
+/// where the previous one ended.
+#[derive(Default)]
+struct Batch {
+    text: Vec<u8>,
+    calls: Vec<Call>,
+    /// The names of the units, each entry as long as they stay the same.
+    names: Vec<Names>,
+}
+
+/// The sink of the extracting thread.
+struct Recorder {
+    batch: Batch,
+    /// The names entry of the last unit.
+    last: usize,
+    out: SyncSender<Batch>,
+    /// The replaying side has gone: calls are dropped.
+    gone: bool,
+}
+
+impl Recorder {
+    fn send(&mut self) {
+        if !self.gone && !self.batch.calls.is_empty() {
+            let batch = std::mem::take(&mut self.batch);
+            self.gone = self.out.send(batch).is_err();
+        }
+        self.batch.text.clear();
+        self.batch.calls.clear();
+        self.batch.names.clear();
+    }
+}
+
+/// Whether `names` are those of `place`.
+fn same(names: &Names, place: &Place<'_>) -> bool {
+    let [member, sheet, table, field] = names;
+    member.as_deref() == place.member
+        && sheet.as_deref() == place.sheet
+        && table.as_deref() == place.table
+        && field.as_deref() == place.field
+}
+
+impl Sink for Recorder {
+    fn unit(&mut self, unit: &Unit<'_>) {
+        if self.gone {
+            return;
+        }
+        let p = unit.place;
+        let (line, col) = match p.start() {
+            Some((line, col)) => (Some(line), col),
+            None => (None, p.col),
+        };
+        // Rows repeat their columns: the names after the last ones, or
+        // any of the batch's few, usually match.
+        let names = &mut self.batch.names;
+        let next = (self.last + 1) % names.len().max(1);
+        let found = [next]
+            .into_iter()
+            .chain(0..names.len().min(MAX_NAMES))
+            .find(|&i| names.get(i).is_some_and(|n| same(n, &p)));
+        let names = found.unwrap_or_else(|| {
+            let own = |name: Option<&str>| name.map(Arc::from);
+            names.push([own(p.member), own(p.sheet), own(p.table), own(p.field)]);
+            names.len() - 1
+        });
+        self.last = names;
+        self.batch.text.extend_from_slice(unit.text);
+        let end = self.batch.text.len();
+        self.batch.calls.push(Call::Unit {
+            end,
+            names,
+            line,
+            col,
+            cell: p.cell,
+            row: p.row,
+        });
+        if end >= BATCH_BYTES || self.batch.calls.len() >= BATCH_CALLS {
+            self.send();
+        }
+    }
+
+    fn skip(&mut self, what: &str, reason: &str) {
+        self.batch
+            .calls
+            .push(Call::Skip(what.to_string(), reason.to_string()));
+    }
+
+    fn encoding(&mut self, name: &'static str) {
+        self.batch.calls.push(Call::Encoding(name));
+    }
+}
+
+/// Replays a batch's calls into `sink`.
+fn replay(batch: &Batch, sink: &mut dyn Sink) {
+    let mut start = 0;
+    for call in &batch.calls {
+        match call {
+            Call::Unit {
+                end,
+                names,
+                line,
+                col,
+                cell,
+                row,
+            } => {
+                let [member, sheet, table, field] = &batch.names[*names];
+                sink.unit(&Unit {
+                    text: &batch.text[start..*end],
+                    place: Place {
+                        member: member.as_deref(),
+                        line: *line,
+                        col: *col,
+                        origin: None,
+                        sheet: sheet.as_deref(),
+                        cell: *cell,
+                        table: table.as_deref(),
+                        row: *row,
+                        field: field.as_deref(),
+                    },
+                });
+                start = *end;
+            }
+            Call::Skip(what, reason) => sink.skip(what, reason),
+            Call::Encoding(name) => sink.encoding(name),
+        }
+    }
+}
+
+/// Runs `extract` on `input` on a thread of its own and replays its sink
+/// calls into `sink` on this one (see the module docs); returns what
+/// `extract` returned.
+pub(super) fn relay<E>(
+    input: &mut (dyn Read + Send),
+    extract: E,
+    sink: &mut dyn Sink,
+) -> io::Result<()>
+where
+    E: FnOnce(&mut dyn Read, &mut dyn Sink) -> io::Result<()> + Send,
+{
+    let (out, batches) = sync_channel(BATCHES);
+    std::thread::scope(|scope| {
+        let extracting = scope.spawn(move || {
+            let mut recorder = Recorder {
+                batch: Batch::default(),
+                last: 0,
+                out,
+                gone: false,
+            };
+            let result = extract(input, &mut recorder);
+            recorder.send();
+            result
+        });
+        for batch in batches {
+            replay(&batch, sink);
+        }
+        extracting
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the extracting thread panicked")))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::sql;
+    use crate::extract::testing::Recorder as Record;
+
+    #[test]
+    fn replays_what_the_extractor_sends_in_order() {
+        let mut dump = String::from("-- MySQL dump\nSET NAMES utf8mb4;\n");
+        dump.push_str("INSERT INTO `users` (`id`,`phone`) VALUES ");
+        for row in 0..50_000 {
+            if row > 0 {
+                dump.push(',');
+            }
+            dump.push_str(&format!("({row},'138{row:08}')"));
+        }
+        dump.push_str(";\nINSERT INTO `t` VALUES ('unterminated);\n");
+        let mut direct = Record::default();
+        sql::extract_reader(&mut dump.as_bytes(), &[], None, &mut direct).unwrap();
+        let mut relayed = Record::default();
+        let mut input = dump.as_bytes();
+        relay(
+            &mut input,
+            |input, sink| sql::extract_reader(input, &[], None, sink),
+            &mut relayed,
+        )
+        .unwrap();
+        assert!(direct.units.len() > 100_000);
+        assert_eq!(relayed.units, direct.units);
+        assert_eq!(relayed.skips, direct.skips);
+        assert_eq!(relayed.encodings, direct.encodings);
+    }
+}
