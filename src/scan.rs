@@ -155,6 +155,9 @@ struct Collector<'m> {
     findings: Vec<Finding>,
     /// Per finding: the ordinal of its unit and its column, if any.
     origins: Vec<(u64, Option<usize>)>,
+    /// The last unit whose findings were counted per column, and the kinds
+    /// counted for it (a unit's findings may span flushes).
+    counted: Option<(u64, KindSet)>,
     /// Column positions by hash of (member, sheet, table, field).
     column_index: HashMap<u64, Vec<usize>>,
     /// Per column, what its name says (computed once per column).
@@ -192,6 +195,7 @@ impl<'m> Collector<'m> {
             units: 0,
             findings: Vec::new(),
             origins: Vec::new(),
+            counted: None,
             column_index: HashMap::new(),
             evidence: Vec::new(),
             names: Vec::new(),
@@ -293,73 +297,35 @@ impl<'m> Collector<'m> {
         }
     }
 
-    /// Drops findings the file's statistics (so far) show to be chance,
-    /// and counts per column how many values hold each kind (in place:
-    /// the findings are not moved).
-    fn finish(&mut self) {
-        let (stats, column_stats) = (self.stats, &self.column_stats);
-        let columns = &mut self.columns;
-        let mut origins = self.origins.drain(..);
-        let mut counted: Option<(u64, KindSet)> = None;
-        self.findings.retain(|f| {
-            let (unit, column) = origins.next().unwrap_or_default();
-            let chance = f.confidence == Confidence::Medium
-                && (stats.implausible(f.kind)
-                    || column.is_some_and(|c| column_stats[c].implausible(f.kind)));
-            if chance {
-                return false;
-            }
-            if let Some(column) = column {
-                let seen = match &mut counted {
-                    Some((u, seen)) if *u == unit => seen,
-                    _ => &mut counted.insert((unit, KindSet::EMPTY)).1,
-                };
-                if !seen.contains(f.kind) {
-                    seen.insert(f.kind);
-                    columns[column].hits[f.kind.index()] += 1;
-                }
-            }
-            true
-        });
-    }
-}
-
-impl Sink for Collector<'_> {
-    fn unit(&mut self, unit: &Unit<'_>) {
-        if self.gone {
-            return;
-        }
+    /// Scans `unit.text[piece]` and makes findings of its matches; `lines`
+    /// locates them in the unit.
+    fn scan_piece<'t>(
+        &mut self,
+        unit: &Unit<'t>,
+        piece: std::ops::Range<usize>,
+        column: Option<usize>,
+        evidence: Evidence,
+        lines: &mut Option<Option<Locator<'t>>>,
+    ) {
         let place = unit.place;
-        self.units += 1;
-        let column = self.column(&place);
-        if let Some(c) = column {
-            self.columns[c].values += 1;
-        }
+        let (from, text) = (piece.start, &unit.text[piece]);
         self.matches.clear();
-        let evidence = match (column, place.field) {
-            (Some(c), _) => self.evidence[c],
-            (None, Some(field)) => self.field_evidence(field),
-            (None, None) => Evidence::default(),
-        };
         let mut counted = Stats::default();
-        detect::scan_counting(unit.text, evidence, self.matches, &mut counted);
+        detect::scan_counting(text, evidence, self.matches, &mut counted);
         self.stats += counted;
         if let Some(c) = column {
             self.column_stats[c] += counted;
         }
         if let Some(custom) = &self.opts.custom {
-            custom.scan(unit.text, evidence, self.matches);
+            custom.scan(text, evidence, self.matches);
         }
-        // Positions are worked out for the first finding only (see
-        // `Place::origin`).
-        let mut lines: Option<Option<Locator>> = None;
         let opts = self.opts;
         for m in self.matches.iter().filter(|m| {
             m.confidence >= opts.min_confidence && opts.filter.admits(m.kind, m.confidence)
         }) {
             // Builtin matches span ASCII bytes only; a custom kind's are
             // whole characters of the (decoded) text.
-            let bytes = &unit.text[m.start..m.end];
+            let bytes = &text[m.start..m.end];
             let value = std::str::from_utf8(bytes)
                 .map_or_else(|_| String::from_utf8_lossy(bytes), Cow::Borrowed);
             // The raw value is seen here only: allowlisted values are
@@ -374,7 +340,7 @@ impl Sink for Collector<'_> {
             });
             let (line, col) = match lines.as_mut() {
                 Some(counter) => {
-                    let (l, c) = counter.locate(m.start);
+                    let (l, c) = counter.locate(from + m.start);
                     (Some(l), Some(c))
                 }
                 None => (None, None),
@@ -407,7 +373,94 @@ impl Sink for Collector<'_> {
                 stable_hash: opts.fingerprints.then(|| mask::stable_hash(m.kind, &value)),
             });
         }
-        self.maybe_flush();
+    }
+
+    /// Drops findings the file's statistics (so far) show to be chance,
+    /// and counts per column how many values hold each kind (in place:
+    /// the findings are not moved).
+    fn finish(&mut self) {
+        let (stats, column_stats) = (self.stats, &self.column_stats);
+        let columns = &mut self.columns;
+        let mut origins = self.origins.drain(..);
+        let counted = &mut self.counted;
+        self.findings.retain(|f| {
+            let (unit, column) = origins.next().unwrap_or_default();
+            let chance = f.confidence == Confidence::Medium
+                && (stats.implausible(f.kind)
+                    || column.is_some_and(|c| column_stats[c].implausible(f.kind)));
+            if chance {
+                return false;
+            }
+            if let Some(column) = column {
+                let seen = match counted {
+                    Some((u, seen)) if *u == unit => seen,
+                    _ => &mut counted.insert((unit, KindSet::EMPTY)).1,
+                };
+                if !seen.contains(f.kind) {
+                    seen.insert(f.kind);
+                    columns[column].hits[f.kind.index()] += 1;
+                }
+            }
+            true
+        });
+    }
+}
+
+/// Longest piece of a unit scanned at once (see [`Collector::unit`]).
+const PIECE: usize = 1 << 20;
+
+/// End of the piece of `text` starting at `from`: the whole rest when it is
+/// short, else after the last line break, or else the last whitespace, in
+/// the second half of [`PIECE`] bytes (values do not span those), or else
+/// at [`PIECE`] bytes, moved back to the start of a UTF-8 character.
+fn piece_end(text: &[u8], from: usize) -> usize {
+    let rest = &text[from..];
+    if rest.len() <= PIECE {
+        return text.len();
+    }
+    let half = &rest[PIECE / 2..PIECE];
+    let cut = memchr::memrchr(b'\n', half)
+        .or_else(|| half.iter().rposition(u8::is_ascii_whitespace))
+        .map(|k| PIECE / 2 + k + 1)
+        .unwrap_or_else(|| {
+            let start = (PIECE / 2..=PIECE).rev().find(|&k| rest[k] & 0xC0 != 0x80);
+            start.unwrap_or(PIECE)
+        });
+    from + cut
+}
+
+impl Sink for Collector<'_> {
+    fn unit(&mut self, unit: &Unit<'_>) {
+        if self.gone {
+            return;
+        }
+        let place = unit.place;
+        self.units += 1;
+        let column = self.column(&place);
+        if let Some(c) = column {
+            self.columns[c].values += 1;
+        }
+        let evidence = match (column, place.field) {
+            (Some(c), _) => self.evidence[c],
+            (None, Some(field)) => self.field_evidence(field),
+            (None, None) => Evidence::default(),
+        };
+        // Positions are worked out for the first finding only (see
+        // `Place::origin`).
+        let mut lines: Option<Option<Locator>> = None;
+        // A huge unit (a field or string of many MB) is scanned in pieces,
+        // its findings sent between them, so that memory does not grow
+        // with the findings of one unit.
+        let mut from = 0;
+        loop {
+            let to = piece_end(unit.text, from);
+            self.scan_piece(unit, from..to, column, evidence, &mut lines);
+            self.maybe_flush();
+            if to >= unit.text.len() || self.gone {
+                return;
+            }
+            from = to;
+        }
     }
 
     fn skip(&mut self, what: &str, reason: &str) {
@@ -1052,6 +1105,43 @@ fn verdict(config: &Config, s: &Summary) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A unit of several MB (one quoted CSV field) is scanned in pieces:
+    /// no value is lost or doubled at the cuts, and every one keeps its
+    /// line, column and field.
+    #[test]
+    fn a_huge_unit_is_scanned_in_pieces_without_loss() {
+        let mut rng = crate::synth::Rng::new(3);
+        let mut csv = String::from("note,id\n\"");
+        let mut phones = Vec::new();
+        while csv.len() < 3 * PIECE {
+            let phone = crate::synth::mobile(&mut rng);
+            csv.push_str(&format!("call {phone} back, said the ticket\n"));
+            phones.push(phone);
+        }
+        csv.push_str("\",x\n");
+        let report = scan_buffer(csv.as_bytes(), "t.csv".into(), &ScanOptions::default());
+        assert_eq!(report.findings.len(), phones.len());
+        for (i, f) in report.findings.iter().enumerate() {
+            assert_eq!(f.line, Some(2 + i as u64), "one per line, in order");
+            assert_eq!(f.col, Some(if i == 0 { 7 } else { 6 }));
+            assert_eq!(f.field.as_deref(), Some("note"));
+        }
+    }
+
+    #[test]
+    fn pieces_end_at_a_line_break_else_whitespace_else_a_character() {
+        let mut text = vec![b'a'; PIECE + 10];
+        text[PIECE - 5] = b' ';
+        text[PIECE / 2 + 3] = b'\n';
+        assert_eq!(piece_end(&text, 0), PIECE / 2 + 4, "the line break");
+        text[PIECE / 2 + 3] = b'a';
+        assert_eq!(piece_end(&text, 0), PIECE - 4, "the space");
+        text[PIECE - 5] = b'a';
+        text[PIECE] = 0x80;
+        assert_eq!(piece_end(&text, 0), PIECE - 1, "before a continuation byte");
+        assert_eq!(piece_end(&text[..100], 0), 100, "short: the whole");
+    }
 
     /// `read_into` reads the whole file, or up to its limit, whether the
     /// size it is given is right, too small (the file grew) or too large
