@@ -96,7 +96,7 @@ use std::collections::HashMap;
 use std::io::{self, Read};
 use std::rc::Rc;
 
-use encoding_rs::{Decoder, DecoderResult, Encoding, GB18030, UTF_16BE, UTF_16LE};
+use encoding_rs::{Decoder, DecoderResult, GB18030, UTF_16LE};
 use memchr::{memchr, memchr2, memmem};
 
 use super::{Origin, Place, Sink, Unit};
@@ -134,7 +134,7 @@ const ENCODING: &str = "SQL dump (values decoded one by one: UTF-8, else GB18030
 /// count. UTF-16 heads are decoded first.
 pub fn looks_like_dump(head: &[u8]) -> bool {
     let head = &head[..head.len().min(sniff::SNIFF_LEN)];
-    if let Some((enc, bom)) = utf16(head) {
+    if let Some((enc, bom)) = super::text::utf16(head) {
         let body = head.get(bom..).unwrap_or_default();
         let (text, _) = enc.decode_without_bom_handling(body);
         return sniff_text(text.as_bytes());
@@ -156,7 +156,7 @@ pub fn is_pg_custom(head: &[u8]) -> bool {
 /// `max_rows_per_table: Some(n)` only the first `n` rows of each table are
 /// sent (the rest are skipped, and reported once per table).
 pub fn extract(data: &[u8], max_rows_per_table: Option<u64>, sink: &mut dyn Sink) {
-    if let Some((enc, bom)) = utf16(data) {
+    if let Some((enc, bom)) = super::text::utf16(data) {
         let body = data.get(bom..).unwrap_or_default();
         let (text, _) = enc.decode_without_bom_handling(body);
         sink.encoding(if enc == UTF_16LE {
@@ -256,7 +256,7 @@ fn stream(
     let mut win = Vec::with_capacity(window.max(sniff::SNIFF_LEN + 3) + slack);
     input.fill(&mut win, sniff::SNIFF_LEN + 3)?;
     let mut start = 0;
-    if let Some((enc, bom)) = utf16(&win) {
+    if let Some((enc, bom)) = super::text::utf16(&win) {
         sink.encoding(if enc == UTF_16LE {
             "SQL dump (UTF-16LE)"
         } else {
@@ -403,18 +403,6 @@ fn size_text(n: usize) -> String {
     } else {
         format!("{n} bytes")
     }
-}
-
-/// UTF-16 by BOM or NUL pattern: the encoding and the BOM length.
-fn utf16(data: &[u8]) -> Option<(&'static Encoding, usize)> {
-    if data.starts_with(b"\xff\xfe") {
-        return Some((UTF_16LE, 2));
-    }
-    if data.starts_with(b"\xfe\xff") {
-        return Some((UTF_16BE, 2));
-    }
-    let head = &data[..data.len().min(sniff::SNIFF_LEN)];
-    sniff::utf16_parity(head).map(|little| (if little { UTF_16LE } else { UTF_16BE }, 0))
 }
 
 // ---------------------------------------------------------------------------

@@ -112,6 +112,19 @@ pub fn decode_8bit(data: &[u8]) -> (Cow<'_, [u8]>, &'static str) {
     )
 }
 
+/// UTF-16 by BOM or NUL pattern (in its first [`sniff::SNIFF_LEN`]
+/// bytes): the encoding and the BOM length.
+pub fn utf16(data: &[u8]) -> Option<(&'static Encoding, usize)> {
+    if data.starts_with(b"\xff\xfe") {
+        return Some((UTF_16LE, 2));
+    }
+    if data.starts_with(b"\xfe\xff") {
+        return Some((UTF_16BE, 2));
+    }
+    let head = &data[..data.len().min(sniff::SNIFF_LEN)];
+    sniff::utf16_parity(head).map(|little| (if little { UTF_16LE } else { UTF_16BE }, 0))
+}
+
 /// Input read in chunks of about `size` bytes that end at a line break,
 /// each decoded on its own with [`decode_8bit`] (a line break is never
 /// inside a character of UTF-8 or GB18030): how line-based formats stream
@@ -151,11 +164,9 @@ impl<'r> LineChunks<'r> {
         Ok(chunks)
     }
 
-    /// Whether the input is UTF-16 (by BOM or by its NUL bytes).
+    /// Whether the input is UTF-16 (see [`utf16`]).
     pub fn utf16(&self) -> bool {
-        let head = &self.raw[..self.raw.len().min(sniff::SNIFF_LEN)];
-        Encoding::for_bom(head).is_some_and(|(enc, _)| enc == UTF_16LE || enc == UTF_16BE)
-            || sniff::utf16_parity(head).is_some()
+        utf16(&self.raw).is_some()
     }
 
     /// The whole input, for input that cannot be read in chunks.

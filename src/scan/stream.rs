@@ -35,13 +35,13 @@ use std::cell::RefCell;
 use std::io::{self, Read};
 use std::thread;
 
-use encoding_rs::{Decoder, Encoding, UTF_16BE, UTF_16LE, UTF_8};
+use encoding_rs::{Decoder, UTF_8};
 
 use super::{scan_buffer, scan_buffer_to, scan_text, Reports, ScanOptions};
 use crate::extract::text::{self, Locator};
 use crate::extract::{self, Format};
 use crate::report::{FileReport, Outcome, PartSkip};
-use crate::source::{self, sniff};
+use crate::source;
 
 /// Most bytes read from stdin at a time.
 pub const BLOCK: usize = 1 << 20;
@@ -80,17 +80,11 @@ fn first(name: &str, data: &[u8]) -> First {
         Ok(Format::Text | Format::Csv | Format::Json | Format::JsonLines | Format::SqlDump) => {}
         Ok(_) => return First::Whole,
     }
-    if let Some((enc, bom)) = Encoding::for_bom(data) {
-        if enc == UTF_8 {
-            return First::Lines(Decoding::Bytes, bom);
+    match text::utf16(data) {
+        Some((enc, bom)) => {
+            First::Lines(Decoding::Utf16(enc.new_decoder_without_bom_handling()), bom)
         }
-        return First::Lines(Decoding::Utf16(enc.new_decoder_without_bom_handling()), bom);
-    }
-    match sniff::utf16_parity(&data[..data.len().min(sniff::SNIFF_LEN)]) {
-        Some(little) => {
-            let enc = if little { UTF_16LE } else { UTF_16BE };
-            First::Lines(Decoding::Utf16(enc.new_decoder_without_bom_handling()), 0)
-        }
+        None if data.starts_with(b"\xef\xbb\xbf") => First::Lines(Decoding::Bytes, 3),
         None => First::Lines(Decoding::Bytes, 0),
     }
 }
