@@ -398,8 +398,6 @@ struct Records {
     line: u64,
     col: u64,
     buf: Vec<u8>,
-    /// The fields of the record being read, sent when it is complete.
-    fields: Vec<Field>,
 }
 
 impl Records {
@@ -414,7 +412,6 @@ impl Records {
             line: 1,
             col: 1,
             buf: Vec::new(),
-            fields: Vec::new(),
         }
     }
 
@@ -424,32 +421,20 @@ impl Records {
     /// next chunk must start.
     fn emit(&mut self, text: &[u8], whole: bool, sink: &mut dyn Sink) -> usize {
         let mut locator = Locator::new(text, self.line, self.col);
+        let mut splitter = Splitter::new(text, self.delim);
+        // The fields of the record being read, sent when it is complete.
+        let mut fields = Vec::new();
         let mut done = 0;
-        for field in Splitter::new(text, self.delim) {
-            self.fields.push(field);
-            // A field ending the text ended no record unless the text is all.
-            if !field.last || (field.end == text.len() && !whole) {
-                continue;
+        while let Some(field) = splitter.next() {
+            fields.push(field);
+            // A field ending the text ends a record only when it is all.
+            if field.last && (whole || field.end < text.len()) {
+                for field in fields.drain(..) {
+                    self.send(text, &field, &mut locator, sink);
+                }
+                done = splitter.pos;
             }
-            for field in std::mem::take(&mut self.fields) {
-                self.send(text, &field, &mut locator, sink);
-            }
-            done = text.len().min(
-                field.end
-                    + if text[field.end..].starts_with(b"\r\n") {
-                        2
-                    } else {
-                        1
-                    },
-            );
         }
-        if whole {
-            for field in std::mem::take(&mut self.fields) {
-                self.send(text, &field, &mut locator, sink);
-            }
-            done = text.len();
-        }
-        self.fields.clear();
         (self.line, self.col) = locator.locate(done);
         done
     }
