@@ -118,6 +118,14 @@ struct Names {
 }
 
 impl Names {
+    /// Whether these are the names of `place`.
+    fn are(&self, place: &Place<'_>) -> bool {
+        self.member.as_deref() == place.member
+            && self.sheet.as_deref() == place.sheet
+            && self.table.as_deref() == place.table
+            && self.field.as_deref() == place.field
+    }
+
     /// Makes these the names of `place`, reusing those that are the same.
     fn update(&mut self, place: &Place<'_>) {
         fn keep(slot: &mut Option<Arc<str>>, name: Option<&str>) {

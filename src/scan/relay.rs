@@ -12,11 +12,10 @@
 //! Memory stays bounded: a batch is sent at about [`BATCH_BYTES`] of text
 //! or [`BATCH_CALLS`] calls, and at most [`BATCHES`] wait in the channel.
 
+use super::Names;
+use crate::extract::{Place, Sink, Unit};
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::Arc;
-
-use crate::extract::{Place, Sink, Unit};
 
 /// Text of the units in a batch before it is sent.
 const BATCH_BYTES: usize = 1 << 20;
@@ -43,9 +42,6 @@ enum Call {
     Encoding(&'static str),
 }
 
-/// The names of a place, owned: member, sheet, table and field.
-type Names = [Option<Arc<str>>; 4];
-
 /// Recorded calls; each unit's text ends at its `end` in `text`, starting
 /// where the previous one ended.
 #[derive(Default)]
@@ -68,23 +64,11 @@ struct Recorder {
 
 impl Recorder {
     fn send(&mut self) {
-        if !self.gone && !self.batch.calls.is_empty() {
-            let batch = std::mem::take(&mut self.batch);
+        let batch = std::mem::take(&mut self.batch);
+        if !self.gone && !batch.calls.is_empty() {
             self.gone = self.out.send(batch).is_err();
         }
-        self.batch.text.clear();
-        self.batch.calls.clear();
-        self.batch.names.clear();
     }
-}
-
-/// Whether `names` are those of `place`.
-fn same(names: &Names, place: &Place<'_>) -> bool {
-    let [member, sheet, table, field] = names;
-    member.as_deref() == place.member
-        && sheet.as_deref() == place.sheet
-        && table.as_deref() == place.table
-        && field.as_deref() == place.field
 }
 
 impl Sink for Recorder {
@@ -104,10 +88,11 @@ impl Sink for Recorder {
         let found = [next]
             .into_iter()
             .chain(0..names.len().min(MAX_NAMES))
-            .find(|&i| names.get(i).is_some_and(|n| same(n, &p)));
+            .find(|&i| names.get(i).is_some_and(|n| n.are(&p)));
         let names = found.unwrap_or_else(|| {
-            let own = |name: Option<&str>| name.map(Arc::from);
-            names.push([own(p.member), own(p.sheet), own(p.table), own(p.field)]);
+            let mut new = Names::default();
+            new.update(&p);
+            names.push(new);
             names.len() - 1
         });
         self.last = names;
@@ -150,19 +135,19 @@ fn replay(batch: &Batch, sink: &mut dyn Sink) {
                 cell,
                 row,
             } => {
-                let [member, sheet, table, field] = &batch.names[*names];
+                let names = &batch.names[*names];
                 sink.unit(&Unit {
                     text: &batch.text[start..*end],
                     place: Place {
-                        member: member.as_deref(),
+                        member: names.member.as_deref(),
                         line: *line,
                         col: *col,
                         origin: None,
-                        sheet: sheet.as_deref(),
+                        sheet: names.sheet.as_deref(),
                         cell: *cell,
-                        table: table.as_deref(),
+                        table: names.table.as_deref(),
                         row: *row,
-                        field: field.as_deref(),
+                        field: names.field.as_deref(),
                     },
                 });
                 start = *end;
