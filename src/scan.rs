@@ -418,18 +418,18 @@ impl<'m> Collector<'m> {
 const PIECE: usize = 1 << 20;
 
 /// End of the piece of `text` starting at `from`: the whole rest when it is
-/// short, else after the last line break, or else the last whitespace, in
-/// the second half of [`PIECE`] bytes (values do not span those), or else
-/// at [`PIECE`] bytes, moved back to the start of a UTF-8 character.
+/// short, else after the last line break in the second half of [`PIECE`]
+/// bytes, or else at [`stream::space_cut`] (values do not span those), or
+/// else at [`PIECE`] bytes, moved back to the start of a UTF-8 character.
 fn piece_end(text: &[u8], from: usize) -> usize {
     let rest = &text[from..];
     if rest.len() <= PIECE {
         return text.len();
     }
-    let half = &rest[PIECE / 2..PIECE];
-    let cut = memchr::memrchr(b'\n', half)
-        .or_else(|| half.iter().rposition(u8::is_ascii_whitespace))
+    let window = &rest[..PIECE];
+    let cut = memchr::memrchr(b'\n', &window[PIECE / 2..])
         .map(|k| PIECE / 2 + k + 1)
+        .or_else(|| stream::space_cut(window))
         .unwrap_or_else(|| {
             let start = (PIECE / 2..=PIECE).rev().find(|&k| rest[k] & 0xC0 != 0x80);
             start.unwrap_or(PIECE)

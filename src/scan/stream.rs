@@ -101,13 +101,19 @@ fn decode_utf16(decoder: &mut Decoder, src: &[u8], last: bool, out: &mut Vec<u8>
 }
 
 /// Where to cut text that has no line break and has grown to the line
-/// limit: after the last whitespace or control byte in its second half (never
-/// inside a UTF-8 or GB18030 character, nor inside a value), else anywhere.
+/// limit: at [`space_cut`], else anywhere.
 fn cut_long_line(text: &[u8]) -> usize {
-    match text.iter().rposition(|&b| b <= b' ') {
-        Some(i) if i + 1 >= text.len() / 2 => i + 1,
-        _ => text.len(),
-    }
+    space_cut(text).unwrap_or(text.len())
+}
+
+/// Where text that must be cut can be: after the last whitespace or
+/// control byte in its second half (never inside a UTF-8 or GB18030
+/// character, nor inside a value), if there is one.
+pub(super) fn space_cut(text: &[u8]) -> Option<usize> {
+    text.iter()
+        .rposition(|&b| b <= b' ')
+        .filter(|&i| i + 1 >= text.len() / 2)
+        .map(|i| i + 1)
 }
 
 thread_local! {
