@@ -223,6 +223,12 @@ impl<'m> Collector<'m> {
     /// [`MAX_COLUMNS`] of them (a JSON map keyed by names would otherwise
     /// make one per entry).
     fn column(&mut self, place: &Place<'_>) -> Option<usize> {
+        self.lookup(place, true)
+    }
+
+    /// [`Self::column`], creating a new column only when `create` (and
+    /// there is room for it).
+    fn lookup(&mut self, place: &Place<'_>, create: bool) -> Option<usize> {
         let field = place.field?;
         let key = (place.member, place.sheet, place.table, field);
         let same = |c: &Column| {
@@ -246,7 +252,7 @@ impl<'m> Collector<'m> {
         let hash = self.column_hasher.hash_one(key);
         let candidates = self.column_index.entry(hash).or_default();
         let found = candidates.iter().copied().find(|&i| same(&self.columns[i]));
-        if found.is_none() && self.columns.len() < MAX_COLUMNS {
+        if create && found.is_none() && self.columns.len() < MAX_COLUMNS {
             candidates.push(self.columns.len());
             self.columns.push(Column {
                 member: place.member.map(str::to_string),
@@ -469,6 +475,44 @@ impl Sink for Collector<'_> {
             }
             from = to;
         }
+    }
+
+    /// Rows in which nothing can be a value (by [`detect::may_hold`], which
+    /// knows nothing of custom kinds) only add to the counts of their
+    /// columns, when those are known already; others (and the first rows
+    /// of a table, which make its columns in the order the values come)
+    /// are scanned value by value.
+    fn rows(&mut self, rows: &extract::sql::Rows<'_>) {
+        if self.gone {
+            return;
+        }
+        let sent = || {
+            rows.columns
+                .iter()
+                .zip(rows.sent)
+                .filter(|(_, &n)| n > 0)
+                .map(|(field, &n)| {
+                    let place = Place {
+                        table: Some(rows.table),
+                        field: Some(field.as_str()),
+                        ..Place::default()
+                    };
+                    (place, n)
+                })
+        };
+        let new_column = sent().any(|(place, _)| {
+            self.lookup(&place, false).is_none() && self.columns.len() < MAX_COLUMNS
+        });
+        if new_column || self.opts.custom.is_some() || detect::may_hold(rows.raw) {
+            rows.units(self);
+            return;
+        }
+        for (place, n) in sent() {
+            if let Some(c) = self.lookup(&place, false) {
+                self.columns[c].values += n;
+            }
+        }
+        self.units += rows.sent.iter().sum::<u64>();
     }
 
     fn skip(&mut self, what: &str, reason: &str) {
@@ -1173,5 +1217,176 @@ mod tests {
                 assert!(buf == data, "len {len} limit {limit}, rest");
             }
         }
+    }
+}
+
+/// Blocks of plain dump rows ([`extract::sql::Rows`]) that
+/// [`detect::may_hold`] passes over must hold nothing the same rows scanned
+/// value by value would report.
+#[cfg(test)]
+mod plain_rows {
+    use super::*;
+    use crate::synth;
+    use proptest::prelude::*;
+
+    /// Values a row may hold: personal values, near misses, context and
+    /// counter-words that would act on a neighbour in one text, escapes.
+    fn values() -> Vec<String> {
+        let card = synth::luhn_complete("622202123456789012");
+        let test_card = "4111111111111111".to_string();
+        [
+            "42",
+            "-7",
+            "4513.88",
+            "1795050978178321555",
+            "1718695425145",
+            "13812345678",
+            "12345678901",
+            "NULL",
+            "''",
+            "'13812345678'",
+            "'138 1234 5678'",
+            "'+86 138 1234 5678'",
+            "'11010519491231002X'",
+            "'110105194912310021'",
+            "'E12345678'",
+            "'490154203237518'",
+            "'10.1.2.3'",
+            "'1.2.3.4'",
+            "'a@qq.com'",
+            "'a4:5e:60:c2:11:0f'",
+            "'2024-05-17 15:23:45'",
+            "'version'",
+            "'timestamp'",
+            "'ip'",
+            "'phone'",
+            "'card'",
+            "'imei'",
+            "'护照'",
+            "'{\\\"ip\\\":\\\"10.1.2.3\\\"}'",
+            "'it\\'s'",
+            "'x\\n13812345678'",
+            "'a\\\\b'",
+            "'CREATED'",
+            "'张三'",
+        ]
+        .iter()
+        .map(|v| v.to_string())
+        .chain([card.clone(), format!("'{card}'"), format!("'{test_card}'")])
+        .collect()
+    }
+
+    /// Values with nothing to report, but for their context in a text.
+    fn quiet() -> Vec<String> {
+        [
+            "42",
+            "-7",
+            "4513.88",
+            "1795050978178321555",
+            "NULL",
+            "''",
+            "'2024-05-17 15:23:45'",
+            "'version'",
+            "'timestamp'",
+            "'phone'",
+            "'it\\'s'",
+            "'CREATED'",
+            "'张三'",
+        ]
+        .iter()
+        .map(|v| v.to_string())
+        .collect()
+    }
+
+    /// What a report says, but the positions (which spacing moves).
+    fn gist(report: &FileReport) -> (Vec<String>, Vec<String>) {
+        let findings = report
+            .findings
+            .iter()
+            .map(|f| {
+                let (kind, conf) = (f.kind.id(), f.confidence.as_str());
+                format!(
+                    "{kind} {conf} {:?} {:?} {:?} {}",
+                    f.table, f.row, f.field, f.shown
+                )
+            })
+            .collect();
+        let columns = report
+            .columns
+            .iter()
+            .map(|c| format!("{:?} {} {} {:?}", c.table, c.field, c.values, c.hits))
+            .collect();
+        (findings, columns)
+    }
+
+    fn dump(rows: &[Vec<String>], spaced: bool) -> Vec<u8> {
+        let end = if spaced { " " } else { "" };
+        let tuples: Vec<String> = rows
+            .iter()
+            .map(|row| {
+                let row: Vec<String> = row.iter().map(|v| format!("{v}{end}")).collect();
+                format!("({})", row.join(","))
+            })
+            .collect();
+        format!(
+            "-- MySQL dump\nINSERT INTO `t` (`id`,`passport_no`,`imei`,`note`) VALUES {};\n",
+            tuples.join(",")
+        )
+        .into_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Tight rows go as blocks, spaced ones (`(42 ,'x' )`) value by
+        /// value: the same findings and column counts.
+        #[test]
+        fn blocks_passed_over_hold_nothing(
+            rows in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![
+                    // Mostly values that hold nothing, so that whole
+                    // blocks are passed over.
+                    8 => proptest::sample::select(quiet()),
+                    1 => proptest::sample::select(values()),
+                ], 4),
+                1..300,
+            ),
+        ) {
+            let opts = ScanOptions::default();
+            let tight = scan_buffer(&dump(&rows, false), "t.sql".into(), &opts);
+            let spaced = scan_buffer(&dump(&rows, true), "t.sql".into(), &opts);
+            prop_assert_eq!(gist(&tight), gist(&spaced));
+        }
+    }
+
+    /// Rows of order data hold no value: they are passed over whole, yet
+    /// their columns count every value; a row with a phone in the same
+    /// table is found.
+    #[test]
+    fn rows_without_values_count_in_their_columns() {
+        let mut rows = vec![];
+        for i in 0..1000 {
+            let row = ["42", "1795050978178321555", "'2024-05-17 15:23:45'", "NULL"];
+            let mut row: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+            if i == 700 {
+                row[0] = "13912345678".into();
+                row[3] = "'13812345678'".into();
+            }
+            rows.push(row);
+        }
+        let report = scan_buffer(&dump(&rows, false), "t.sql".into(), &ScanOptions::default());
+        let found: Vec<_> = report.findings.iter().map(|f| (f.kind, f.row)).collect();
+        let mobile = (detect::Kind::Mobile, Some(701));
+        assert_eq!(found, [mobile, mobile]);
+        let note = report.columns.iter().find(|c| c.field == "note").unwrap();
+        assert_eq!(
+            (note.values, note.hits[detect::Kind::Mobile.index()]),
+            (1, 1)
+        );
+        let id = report.columns.iter().find(|c| c.field == "id").unwrap();
+        assert_eq!(id.values, 1000);
+        assert!(detect::may_hold(b"('13812345678')"));
+        assert!(!detect::may_hold(
+            b"(42,1795050978178321555,'2024-05-17 15:23:45',NULL)"
+        ));
     }
 }

@@ -28,6 +28,8 @@ pub struct KindSet(u32);
 impl KindSet {
     /// The empty set.
     pub const EMPTY: KindSet = KindSet(0);
+    /// Every kind.
+    pub const ALL: KindSet = KindSet(u32::MAX);
 
     /// Whether `kind` is in the set.
     pub fn contains(self, kind: Kind) -> bool {

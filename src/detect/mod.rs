@@ -314,8 +314,39 @@ pub fn scan_counting(text: &[u8], field: Evidence, out: &mut Vec<Match>, stats: 
         out,
         stats,
         last_end: 0,
+        first_only: false,
     };
     scanner.run();
+}
+
+/// Whether some part of `text` could be a value of a builtin kind, in
+/// whatever context it were scanned: false means that no part of it,
+/// scanned alone, would give a match or add to the candidate counts.
+///
+/// This lets a caller pass over many small units at once (the rows of a
+/// dump, one block of source text) and split them into units only when
+/// the answer is yes. The text is scanned as if every kind's context word
+/// stood before every value, so that nothing a unit's own context (its
+/// field name, its neighbours) might allow is missed; the scan stops at the
+/// first match or candidate. Callers must keep the units apart in the
+/// block by bytes that end any value (quotes, commas), so that the
+/// block's tokens are the units' tokens.
+pub fn may_hold(text: &[u8]) -> bool {
+    let mut out = Vec::new();
+    let mut stats = Stats::default();
+    let mut scanner = Scanner {
+        text,
+        field: Evidence {
+            pro: context::KindSet::ALL,
+            contra: context::KindSet::EMPTY,
+        },
+        out: &mut out,
+        stats: &mut stats,
+        last_end: 0,
+        first_only: true,
+    };
+    scanner.run();
+    !out.is_empty() || stats != Stats::default()
 }
 
 struct Scanner<'a> {
@@ -324,6 +355,8 @@ struct Scanner<'a> {
     out: &'a mut Vec<Match>,
     stats: &'a mut Stats,
     last_end: usize,
+    /// Stop at the first match or candidate ([`may_hold`]).
+    first_only: bool,
 }
 
 impl Scanner<'_> {
@@ -346,9 +379,17 @@ impl Scanner<'_> {
                     break;
                 }
                 resume = self.mark(base + marks.trailing_zeros() as usize, resume);
+                if self.first_only && self.found_any() {
+                    return;
+                }
             }
             base = (base + skip::WINDOW).max(resume);
         }
+    }
+
+    /// Whether a match was made or a candidate counted.
+    fn found_any(&self) -> bool {
+        !self.out.is_empty() || *self.stats != Stats::default()
     }
 
     /// Handles the mark at `p`: the run of digits it belongs to or follows

@@ -425,6 +425,7 @@ fn scan_bytewise(text: &[u8]) -> (Vec<Match>, Stats) {
         out: &mut out,
         stats: &mut stats,
         last_end: 0,
+        first_only: false,
     };
     let mut i = 0;
     while i < text.len() {

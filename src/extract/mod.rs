@@ -109,6 +109,13 @@ pub trait Sink {
     fn skip(&mut self, what: &str, reason: &str);
     /// The encoding text was decoded from (for verbose output).
     fn encoding(&mut self, _name: &'static str) {}
+    /// Rows of a dump's table made of plain literals ([`sql::Rows`]),
+    /// sent as one block so that a sink can pass over rows that hold
+    /// nothing without a call per value. The default sends their values as
+    /// units, exactly as they would have come one by one.
+    fn rows(&mut self, rows: &sql::Rows<'_>) {
+        rows.units(self);
+    }
     /// The uncompressed-byte budget of the archive this sink receives the
     /// members of; `None` (the default) outside archives. The archive
     /// extractors wrap the sink they hand to members in one that returns

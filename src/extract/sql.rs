@@ -102,6 +102,9 @@ use memchr::{memchr, memchr2, memmem};
 use super::{Origin, Place, Sink, Unit};
 use crate::source::sniff;
 
+mod rows;
+pub use rows::Rows;
+
 /// Largest value buffered; longer values are cut here (and reported).
 pub const MAX_VALUE: usize = 64 << 20;
 /// Identifiers (table and column names) are cut at this many bytes.
@@ -897,16 +900,21 @@ impl Locator {
         let p = p.min(data.len());
         if p > self.pos {
             let span = data.get(self.pos..p).unwrap_or_default();
-            match memchr::memrchr(b'\n', span) {
-                Some(last) => {
-                    self.line += memchr::memchr_iter(b'\n', span).count() as u64;
-                    self.col = 1 + chars(span.get(last + 1..).unwrap_or_default(), gbk);
-                }
-                None => self.col += chars(span, gbk),
-            }
+            (self.line, self.col) = advance((self.line, self.col), span, gbk);
             self.pos = p;
         }
         (self.line, self.col)
+    }
+}
+
+/// Line and column after `span`, which starts at line and column `at`.
+fn advance((line, col): (u64, u64), span: &[u8], gbk: bool) -> (u64, u64) {
+    match memchr::memrchr(b'\n', span) {
+        Some(last) => (
+            line + memchr::memchr_iter(b'\n', span).count() as u64,
+            1 + chars(span.get(last + 1..).unwrap_or_default(), gbk),
+        ),
+        None => (line, col + chars(span, gbk)),
     }
 }
 
@@ -1044,6 +1052,8 @@ struct Parser<'d, 's> {
     row: u64,
     /// Line of the current statement's first byte.
     stmt_line: u64,
+    /// When to look for plain rows again.
+    plain: Backoff,
     /// The current value.
     buf: Vec<u8>,
     /// `buf` was cut at [`MAX_VALUE`].
@@ -1053,6 +1063,8 @@ struct Parser<'d, 's> {
     scratch: Vec<u8>,
     /// `replace()` pairs of the current value: pattern, replacement.
     pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The counts of the last block of plain rows ([`Rows::sent`]).
+    sent: Vec<u64>,
     // -- streaming (see the module doc) --------------------------------------
     /// `data` ends where the input ends; when false, running into its end
     /// sets `short` instead of taking it for the end of the dump.
@@ -1117,6 +1129,20 @@ struct Checkpoint {
     budget: usize,
     row: u64,
     stmt_line: u64,
+    plain: Backoff,
+}
+
+/// When [`Parser::plain_rows`] looks for a block again after rows that
+/// were not plain: after 1, 2, 4 … up to 256 rows as failures follow each
+/// other, so that a table whose every row has an escape does not have
+/// each row read twice. Part of the checkpoint: a run from it must make
+/// the same choices.
+#[derive(Debug, Clone, Copy, Default)]
+struct Backoff {
+    /// Rows still to go the usual way.
+    skip: u32,
+    /// The next wait after a failure.
+    wait: u32,
 }
 
 /// How [`Parser::run`] stopped.
@@ -1163,12 +1189,14 @@ impl<'d, 's> Parser<'d, 's> {
             budget: data.len(),
             row: 0,
             stmt_line: 1,
+            plain: Backoff::default(),
             buf: Vec::new(),
             cut: false,
             small: Vec::new(),
             small_cut: false,
             scratch: Vec::new(),
             pairs: Vec::new(),
+            sent: Vec::new(),
             eof: true,
             short: Cell::new(false),
             cp: Checkpoint {
@@ -1185,6 +1213,7 @@ impl<'d, 's> Parser<'d, 's> {
                 budget: data.len(),
                 row: 0,
                 stmt_line: 1,
+                plain: Backoff::default(),
             },
             resume: None,
             undo: Vec::new(),
@@ -1215,12 +1244,14 @@ impl<'d, 's> Parser<'d, 's> {
             budget: self.budget,
             row: self.row,
             stmt_line: self.stmt_line,
+            plain: self.plain,
             buf: self.buf,
             cut: self.cut,
             small: self.small,
             small_cut: self.small_cut,
             scratch: self.scratch,
             pairs: self.pairs,
+            sent: self.sent,
             eof: self.eof,
             short: self.short,
             cp: self.cp,
@@ -1299,6 +1330,7 @@ impl<'d, 's> Parser<'d, 's> {
             budget: self.budget,
             row: self.row,
             stmt_line: self.stmt_line,
+            plain: self.plain,
         };
     }
 
@@ -1317,6 +1349,7 @@ impl<'d, 's> Parser<'d, 's> {
         self.budget = cp.budget;
         self.row = cp.row;
         self.stmt_line = cp.stmt_line;
+        self.plain = cp.plain;
         while let Some((table, old)) = self.undo.pop() {
             match old {
                 Some(state) => {
@@ -2175,6 +2208,12 @@ impl<'d, 's> Parser<'d, 's> {
 
     /// Starts the next row of `table`: its ordinal, and whether it is sent.
     fn next_row(&mut self, table: &str) -> (u64, bool) {
+        self.next_rows(table, 1)
+    }
+
+    /// [`Self::next_row`] for `n` rows at once: the first one's ordinal,
+    /// and whether it is sent (all of them are when no limit is set).
+    fn next_rows(&mut self, table: &str, n: u64) -> (u64, bool) {
         self.note_table(table);
         if !self.tables.contains_key(table) && self.tables.len() < MAX_TABLES {
             self.tables.insert(Rc::from(table), TableState::default());
@@ -2183,8 +2222,8 @@ impl<'d, 's> Parser<'d, 's> {
             Some(state) => state,
             None => &mut self.overflow,
         };
-        state.rows += 1;
-        let row = state.rows;
+        let row = state.rows + 1;
+        state.rows += n;
         let Some(max) = self.max_rows.filter(|&max| row > max) else {
             return (row, true);
         };
@@ -2298,7 +2337,9 @@ impl<'d, 's> Parser<'d, 's> {
                 // statement: the statement loop takes it from here.
                 return Ok(());
             }
-            self.tuple(name, columns)?;
+            if !self.plain_rows(name, columns) {
+                self.tuple(name, columns)?;
+            }
             self.skip_space(false)?;
             if self.peek() == Some(b',') {
                 self.pos += 1;
@@ -2306,6 +2347,56 @@ impl<'d, 's> Parser<'d, 's> {
                 return Ok(());
             }
         }
+    }
+
+    /// A block of rows of plain literals at the cursor (a `(`), sent
+    /// whole with [`Sink::rows`]; false when there is none (see [`rows`]).
+    /// Not with a row limit, nor where quotes are not what they seem (GBK
+    /// double bytes, a `DELIMITER` in force).
+    fn plain_rows(&mut self, table: &str, columns: &[String]) -> bool {
+        if self.gbk || *self.delim != *b";" || self.max_rows.is_some() {
+            return false;
+        }
+        if self.plain.skip > 0 {
+            self.plain.skip -= 1;
+            return false;
+        }
+        let start = self.pos;
+        let block = match rows::block(self.data, start, self.backslash, self.eof, &mut self.sent) {
+            Ok(block) => block,
+            Err(rows::Stop::End) => {
+                // Not with the rest of the block unread: the run from the
+                // checkpoint is void, and the next one sends the block
+                // whole (not these values one by one first).
+                self.hit_end();
+                return false;
+            }
+            Err(rows::Stop::NotPlain) => {
+                self.plain.skip = self.plain.wait;
+                self.plain.wait = (self.plain.wait * 2).clamp(1, 256);
+                return false;
+            }
+        };
+        self.plain = Backoff::default();
+        let (first, _) = self.next_rows(table, block.rows);
+        self.row = first + block.rows - 1;
+        self.pos = block.end;
+        self.emitted_to = self.emitted_to.max(block.end);
+        if self.deliver() {
+            let (line, col) = self.locate(start);
+            self.sink.rows(&Rows {
+                raw: &self.data[start..block.end],
+                table,
+                columns,
+                first_row: first,
+                rows: block.rows,
+                sent: &self.sent,
+                line,
+                col,
+                backslash: self.backslash,
+            });
+        }
+        true
     }
 
     /// One `( … )` row (on its `(`).
@@ -4260,6 +4351,7 @@ INSERT INTO a VALUES ('a6');
             "'13812345678'",
             "'it''s'",
             "'a\\\\b'",
+            "'a\\\"b'",
             "'\\x41'",
             "'张三'",
             "'a,b)'",

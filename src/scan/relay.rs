@@ -13,7 +13,7 @@
 //! or [`BATCH_CALLS`] calls, and at most [`BATCHES`] wait in the channel.
 
 use super::Names;
-use crate::extract::{Place, Sink, Unit};
+use crate::extract::{sql::Rows, Place, Sink, Unit};
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, SyncSender};
 
@@ -38,6 +38,19 @@ enum Call {
         cell: Option<(u32, u32)>,
         row: Option<u64>,
     },
+    /// A block of rows: where its text ends, its table (an index into the
+    /// batch's tables), where its counts are in the batch's `sent`, and
+    /// the rest of [`Rows`].
+    Rows {
+        end: usize,
+        table: usize,
+        sent: std::ops::Range<usize>,
+        first_row: u64,
+        rows: u64,
+        line: u64,
+        col: u64,
+        backslash: bool,
+    },
     Skip(String, String),
     Encoding(&'static str),
 }
@@ -50,6 +63,10 @@ struct Batch {
     calls: Vec<Call>,
     /// The names of the units, each entry as long as they stay the same.
     names: Vec<Names>,
+    /// The tables of the blocks of rows and their columns, likewise.
+    tables: Vec<(String, Vec<String>)>,
+    /// The counts of the blocks of rows ([`Rows::sent`]), one after another.
+    sent: Vec<u64>,
 }
 
 /// The sink of the extracting thread.
@@ -63,6 +80,13 @@ struct Recorder {
 }
 
 impl Recorder {
+    /// Sends the batch when it is full.
+    fn sent_some(&mut self) {
+        if self.batch.text.len() >= BATCH_BYTES || self.batch.calls.len() >= BATCH_CALLS {
+            self.send();
+        }
+    }
+
     fn send(&mut self) {
         let batch = std::mem::take(&mut self.batch);
         if !self.gone && !batch.calls.is_empty() {
@@ -97,18 +121,44 @@ impl Sink for Recorder {
         });
         self.last = names;
         self.batch.text.extend_from_slice(unit.text);
-        let end = self.batch.text.len();
         self.batch.calls.push(Call::Unit {
-            end,
+            end: self.batch.text.len(),
             names,
             line,
             col,
             cell: p.cell,
             row: p.row,
         });
-        if end >= BATCH_BYTES || self.batch.calls.len() >= BATCH_CALLS {
-            self.send();
+        self.sent_some();
+    }
+
+    fn rows(&mut self, rows: &Rows<'_>) {
+        if self.gone {
+            return;
         }
+        let batch = &mut self.batch;
+        let same = |(table, columns): &(String, Vec<String>)| {
+            table == rows.table && columns[..] == *rows.columns
+        };
+        if !batch.tables.last().is_some_and(same) {
+            batch
+                .tables
+                .push((rows.table.to_string(), rows.columns.to_vec()));
+        }
+        batch.text.extend_from_slice(rows.raw);
+        let from = batch.sent.len();
+        batch.sent.extend_from_slice(rows.sent);
+        batch.calls.push(Call::Rows {
+            end: batch.text.len(),
+            table: batch.tables.len() - 1,
+            sent: from..batch.sent.len(),
+            first_row: rows.first_row,
+            rows: rows.rows,
+            line: rows.line,
+            col: rows.col,
+            backslash: rows.backslash,
+        });
+        self.sent_some();
     }
 
     fn skip(&mut self, what: &str, reason: &str) {
@@ -149,6 +199,30 @@ fn replay(batch: &Batch, sink: &mut dyn Sink) {
                         row: *row,
                         field: names.field.as_deref(),
                     },
+                });
+                start = *end;
+            }
+            Call::Rows {
+                end,
+                table,
+                sent,
+                first_row,
+                rows,
+                line,
+                col,
+                backslash,
+            } => {
+                let (table, columns) = &batch.tables[*table];
+                sink.rows(&Rows {
+                    raw: &batch.text[start..*end],
+                    table,
+                    columns,
+                    first_row: *first_row,
+                    rows: *rows,
+                    sent: &batch.sent[sent.clone()],
+                    line: *line,
+                    col: *col,
+                    backslash: *backslash,
                 });
                 start = *end;
             }

@@ -1,0 +1,399 @@
+//! Rows of plain literals, sent as one block.
+//!
+//! Most rows of an application's dump hold nothing personal: order
+//! numbers, amounts, timestamps, status words, UUIDs, JSON payloads. Sent
+//! value by value, each costs a sink call, a column lookup and a scan of a
+//! dozen bytes, and that per-value cost, not the bytes, is what makes a
+//! dump slower to scan than a log. So the parser sends runs of rows made
+//! only of *plain literals* as one [`Rows`] block: their source text, which
+//! a sink may scan as a whole and pass over when nothing in it could be a
+//! value, and the counts it needs to keep its column statistics without
+//! looking at the values. A sink that wants the values calls
+//! [`Rows::units`], which sends exactly the units the parser would have
+//! sent one by one (the default of [`Sink::rows`]).
+//!
+//! A plain literal is one whose source text, scanned in place, has the
+//! same tokens as its value: a number (`42`, `-7`, `4073.95`; one dot at
+//! most, so that no address spans a comma), `NULL`, or a quoted string
+//! whose only escapes are `\\`, `\'` and `\"` (the escape becomes a
+//! punctuation mark, and a backslash is one as well). Quotes and commas
+//! keep the values apart. A row with anything else (`\n` escapes, which
+//! glue the `n` to a number in the source, hex and binary literals,
+//! function calls, bytes that are not UTF-8) ends the block and goes the
+//! usual way.
+
+use super::{advance, is_bytea_hex, Place, Sink, Unit};
+use memchr::{memchr, memchr2};
+
+/// Most rows in a block: a block holding a value is split into units,
+/// so a small one wastes little.
+const MAX_ROWS: u64 = 128;
+/// Most source bytes in a block.
+const MAX_BYTES: usize = 32 << 10;
+/// Most values in a row of a block (the bits of a mask).
+const MAX_WIDTH: usize = 64;
+
+/// Rows of one table, one after another in the source, all of plain
+/// literals and of the same number of values (see the module docs).
+#[derive(Debug, Clone, Copy)]
+pub struct Rows<'a> {
+    /// The source text, from the first row's `(` to the last row's `)`.
+    pub raw: &'a [u8],
+    /// The table.
+    pub table: &'a str,
+    /// Its column names, as far as known (a value past them has no field).
+    pub columns: &'a [String],
+    /// The 1-based ordinal of the first row in its table.
+    pub first_row: u64,
+    /// How many rows.
+    pub rows: u64,
+    /// Per position in a row, how many of the rows have a value there that
+    /// is sent as a unit (not `NULL`, not an empty string). Its length is
+    /// the number of values per row.
+    pub sent: &'a [u64],
+    /// Line and column (in characters) of the first byte of `raw`.
+    pub line: u64,
+    /// See `line`.
+    pub col: u64,
+    /// Backslash escapes are on (MySQL); otherwise a backslash is itself.
+    pub backslash: bool,
+}
+
+impl Rows<'_> {
+    /// Sends the values of the rows to `sink`, as units, with the places
+    /// the parser gives values one by one.
+    pub fn units<S: Sink + ?Sized>(&self, sink: &mut S) {
+        let raw = self.raw;
+        let mut decoded = Vec::new();
+        let (mut at, mut line, mut col) = (0, self.line, self.col);
+        let mut i = 0;
+        let mut row = self.first_row;
+        while i < raw.len() {
+            // On a row's `(`.
+            i += 1;
+            let mut n = 0;
+            loop {
+                let Ok(v) = literal(raw, i, raw.len(), self.backslash) else {
+                    debug_assert!(false, "a block holds plain rows only");
+                    return;
+                };
+                if let Some((s, e)) = v.text {
+                    (line, col) = advance((line, col), &raw[at..s], false);
+                    at = s;
+                    let text = if v.escaped {
+                        unescape(&raw[s..e], &mut decoded);
+                        &decoded[..]
+                    } else {
+                        &raw[s..e]
+                    };
+                    sink.unit(&Unit {
+                        text,
+                        place: Place {
+                            line: Some(line),
+                            col,
+                            table: Some(self.table),
+                            row: Some(row),
+                            field: self.columns.get(n).map(String::as_str),
+                            ..Place::default()
+                        },
+                    });
+                }
+                n += 1;
+                i = v.end + 1;
+                if raw[v.end] == b')' {
+                    break;
+                }
+            }
+            row += 1;
+            // Past the `,` between rows.
+            i += 1;
+        }
+    }
+}
+
+/// A block found by [`block`]: where it ends (past the last `)`) and how
+/// many rows it holds; the counts per position are in the `sent` given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Block {
+    pub end: usize,
+    pub rows: u64,
+}
+
+/// Why there is no block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// It runs into the end of the bytes given: with more of them it may
+    /// be one, or a longer one.
+    End,
+    /// The first row is not of plain literals, or too long.
+    NotPlain,
+}
+
+/// The rows of plain literals starting at `data[start]` (a `(`), each
+/// whole in `data` and followed directly by `,(` when another one is
+/// taken; `sent` gets the counts of [`Rows::sent`].
+///
+/// Unless `eof` (`data` ends where the input ends), a block must not
+/// depend on where `data` ends: a streaming parser that reads on and
+/// parses again from before the block must get the same block. So a
+/// block that runs into the end of `data` (rather than into its size
+/// limit) is no block, and says [`Stop::End`].
+pub(super) fn block(
+    data: &[u8],
+    start: usize,
+    backslash: bool,
+    eof: bool,
+    sent: &mut Vec<u64>,
+) -> Result<Block, Stop> {
+    let limit = data.len().min(start.saturating_add(MAX_BYTES));
+    let window_end = limit == data.len() && !eof;
+    // Rows are checked for UTF-8 one by one only when the whole span is
+    // not UTF-8 (a cut character at its end is enough).
+    let utf8 = simdutf8::basic::from_utf8(&data[start..limit]).is_ok();
+    sent.clear();
+    let mut rows = 0;
+    let mut i = start;
+    let mut end = start;
+    while rows < MAX_ROWS {
+        match row(data, i, limit, backslash, utf8, sent, rows == 0) {
+            Ok(row_end) => end = row_end,
+            Err(Stop::End) if window_end => return Err(Stop::End),
+            Err(_) if rows == 0 => return Err(Stop::NotPlain),
+            Err(_) => break,
+        }
+        rows += 1;
+        match data.get(end..end + 2) {
+            Some(b",(") => i = end + 1,
+            None if window_end => return Err(Stop::End),
+            _ => break,
+        }
+    }
+    Ok(Block { end, rows })
+}
+
+/// One row of plain literals at `data[i]` (a `(`) that ends before
+/// `limit`, UTF-8 (known to be when `utf8`): its end, past the `)`. The first row of a block sets the width
+/// (the length of `sent`); a later one must have it. Adds to `sent` only
+/// for a row that is taken.
+#[allow(clippy::too_many_arguments)]
+fn row(
+    data: &[u8],
+    i: usize,
+    limit: usize,
+    backslash: bool,
+    utf8: bool,
+    sent: &mut Vec<u64>,
+    first: bool,
+) -> Result<usize, Stop> {
+    // Bit n: the row's value n is sent.
+    let mut mask = 0u64;
+    let mut n = 0;
+    let mut j = i + 1;
+    loop {
+        let v = literal(data, j, limit, backslash)?;
+        if n >= MAX_WIDTH || (!first && n >= sent.len()) {
+            return Err(Stop::NotPlain);
+        }
+        mask |= u64::from(v.text.is_some()) << n;
+        n += 1;
+        j = v.end + 1;
+        if data[v.end] == b')' {
+            break;
+        }
+    }
+    if (!first && n != sent.len()) || (!utf8 && simdutf8::basic::from_utf8(&data[i..j]).is_err()) {
+        return Err(Stop::NotPlain);
+    }
+    if first {
+        sent.resize(n, 0);
+    }
+    for (k, total) in sent.iter_mut().enumerate() {
+        *total += mask >> k & 1;
+    }
+    Ok(j)
+}
+
+/// A plain literal: where it ends (on the `,` or `)` after it), its text
+/// when it is sent, and whether that has escapes.
+struct Literal {
+    end: usize,
+    text: Option<(usize, usize)>,
+    escaped: bool,
+}
+
+/// The plain literal at `data[i]`, ended by a `,` or `)` before `limit`.
+fn literal(data: &[u8], i: usize, limit: usize, backslash: bool) -> Result<Literal, Stop> {
+    let data = &data[..limit];
+    let byte = |k: usize| data.get(k).copied().ok_or(Stop::End);
+    let (end, text, escaped) = match byte(i)? {
+        b'\'' => {
+            let content = i + 1;
+            let mut j = content;
+            let mut escaped = false;
+            loop {
+                let rest = &data[j.min(limit)..];
+                let k = if backslash {
+                    memchr2(b'\'', b'\\', rest)
+                } else {
+                    memchr(b'\'', rest)
+                };
+                j += k.ok_or(Stop::End)?;
+                if data[j] == b'\\' {
+                    if !matches!(byte(j + 1)?, b'\\' | b'\'' | b'"') {
+                        return Err(Stop::NotPlain);
+                    }
+                    escaped = true;
+                    j += 2;
+                    continue;
+                }
+                break;
+            }
+            // The closing quote; a doubled one is an escape.
+            if byte(j + 1)? == b'\'' {
+                return Err(Stop::NotPlain);
+            }
+            // pg's `bytea` in hex (`'\\x0102'`, without backslash escapes) is
+            // binary and not sent.
+            let text = (j > content && !is_bytea_hex(&data[content..j])).then_some((content, j));
+            (j + 1, text, escaped)
+        }
+        b'0'..=b'9' | b'-' => {
+            let sign = usize::from(data[i] == b'-');
+            let mut dots = 0;
+            let len = data[(i + sign).min(limit)..]
+                .iter()
+                .position(|&b| {
+                    dots += usize::from(b == b'.');
+                    !(b.is_ascii_digit() || b == b'.')
+                })
+                .ok_or(Stop::End)?;
+            let digit_first = data[i + sign].is_ascii_digit() && len > 0;
+            if !digit_first || dots > 1 {
+                return Err(Stop::NotPlain);
+            }
+            let e = i + sign + len;
+            (e, Some((i, e)), false)
+        }
+        b'N' | b'n' => {
+            let word = data.get(i..i + 4).ok_or(Stop::End)?;
+            if !word.eq_ignore_ascii_case(b"NULL") {
+                return Err(Stop::NotPlain);
+            }
+            (i + 4, None, false)
+        }
+        _ => return Err(Stop::NotPlain),
+    };
+    match byte(end)? {
+        b',' | b')' => Ok(Literal { end, text, escaped }),
+        _ => Err(Stop::NotPlain),
+    }
+}
+
+/// The value of a string whose escapes are `\\`, `\'` and `\"`.
+fn unescape(source: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut i = 0;
+    while let Some(k) = memchr(b'\\', &source[i..]) {
+        out.extend_from_slice(&source[i..i + k]);
+        out.push(source[i + k + 1]);
+        i += k + 2;
+    }
+    out.extend_from_slice(&source[i..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_of(data: &str, eof: bool) -> Result<(Block, Vec<u64>), Stop> {
+        let mut sent = Vec::new();
+        block(data.as_bytes(), 0, true, eof, &mut sent).map(|b| (b, sent))
+    }
+
+    #[test]
+    fn rows_of_plain_literals_make_a_block() {
+        let data = r#"(1,'a',NULL,''),(2,'it\'s',-7.5,'{\"k\":1}'),(3,'x',4,'y');"#;
+        let (b, sent) = block_of(data, true).unwrap();
+        assert_eq!((b.rows, &data[b.end..]), (3, ";"));
+        assert_eq!(sent, [3, 3, 2, 2], "NULL and '' are not sent");
+    }
+
+    #[test]
+    fn a_block_ends_before_a_row_that_is_not_plain() {
+        for (data, rows) in [
+            (r"(1,'a'),(2,'x\ny'),(3,'b')", 1),
+            ("(1,'a'),(2,'it''s'),(3,'b')", 1),
+            ("(1,'a'),(2,0x41),(3,'b')", 1),
+            ("(1,'a'),(2,'1.2.3'),(3,1.2.3)", 2),
+            ("(1,'a'),(2,'b',3),(3,'b')", 1),
+            ("(1,'a'),(2, 'b')", 1),
+            ("(1,'a') ,(2,'b')", 1),
+        ] {
+            assert_eq!(
+                block_of(data, true).map(|(b, _)| b.rows),
+                Ok(rows),
+                "{data}"
+            );
+        }
+        assert_eq!(block_of(r"(1,'x\ny')", true), Err(Stop::NotPlain));
+        assert_eq!(block_of("(1,CONCAT('a'))", true), Err(Stop::NotPlain));
+    }
+
+    #[test]
+    fn a_block_running_into_the_window_end_waits_for_more() {
+        // Cut anywhere, a window that is not the input's end gives no
+        // block: the same rows must come whole once more is read.
+        let data = "(1,'a'),(2,'b'),(3,'c');\n";
+        for cut in 1..data.len() - 1 {
+            assert_eq!(block_of(&data[..cut], false), Err(Stop::End), "{cut}");
+        }
+        let (b, _) = block_of(data, false).unwrap();
+        assert_eq!(b.rows, 3);
+        // At the input's end, the rows before a broken one are a block.
+        assert_eq!(block_of("(1,'a'),(2,'b", true).map(|(b, _)| b.rows), Ok(1));
+    }
+
+    #[test]
+    fn units_are_the_values_with_their_places() {
+        /// Text, row, field and start of each unit.
+        type Got = (String, Option<u64>, Option<String>, Option<(u64, u64)>);
+        struct Units(Vec<Got>);
+        impl Sink for Units {
+            fn unit(&mut self, unit: &Unit<'_>) {
+                let p = unit.place;
+                let text = String::from_utf8_lossy(unit.text).into_owned();
+                self.0
+                    .push((text, p.row, p.field.map(str::to_string), p.start()));
+            }
+            fn skip(&mut self, _: &str, _: &str) {}
+        }
+        let raw = r#"(1,'张三',NULL),(2,'a\"b\\c',7)"#;
+        let mut sent = Vec::new();
+        block(raw.as_bytes(), 0, true, true, &mut sent).unwrap();
+        let columns = ["id".to_string(), "name".to_string()];
+        let rows = Rows {
+            raw: raw.as_bytes(),
+            table: "t",
+            columns: &columns,
+            first_row: 10,
+            rows: 2,
+            sent: &sent,
+            line: 3,
+            col: 5,
+            backslash: true,
+        };
+        let mut units = Units(Vec::new());
+        rows.units(&mut units);
+        let f = |s: &str| Some(s.to_string());
+        assert_eq!(
+            units.0,
+            [
+                ("1".into(), Some(10), f("id"), Some((3, 6))),
+                ("张三".into(), Some(10), f("name"), Some((3, 9))),
+                ("2".into(), Some(11), f("id"), Some((3, 20))),
+                (r#"a"b\c"#.into(), Some(11), f("name"), Some((3, 23))),
+                ("7".into(), Some(11), None, Some((3, 32))),
+            ]
+        );
+    }
+}
