@@ -88,7 +88,7 @@ impl ScanOptions {
 
 /// Where a scan sends its reports: the reporter's channel. Returns false
 /// when the reporter is gone (the scan then stops).
-pub type Reports<'s> = dyn FnMut(FileReport) -> bool + 's;
+pub type Reports<'s> = dyn FnMut(FileReport) -> bool + Send + 's;
 
 /// Findings a file collects before they are sent on as an
 /// [`Outcome::Partial`] report, so that memory does not grow with the

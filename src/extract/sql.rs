@@ -106,7 +106,7 @@ mod rows;
 pub use rows::Rows;
 
 /// Largest value buffered; longer values are cut here (and reported).
-pub const MAX_VALUE: usize = 64 << 20;
+pub const MAX_VALUE: usize = 32 << 20;
 /// Identifiers (table and column names) are cut at this many bytes.
 const MAX_IDENT: usize = 256;
 /// Column names kept per table.

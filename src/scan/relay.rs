@@ -11,11 +11,18 @@
 //!
 //! Memory stays bounded: a batch is sent at about [`BATCH_BYTES`] of text
 //! or [`BATCH_CALLS`] calls, and at most [`BATCHES`] wait in the channel.
+//! A unit longer than a batch (a SQL value of tens of MB) is not copied
+//! at all: the extracting thread waits until every call before it has
+//! been replayed, then makes the call itself, holding the sink's lock (the
+//! sink is behind a mutex that the replaying thread takes per batch). So
+//! the calls stay in order, and such a value is in memory once, in the
+//! extractor's window, as without a relay.
 
 use super::Names;
 use crate::extract::{sql::Rows, Place, Sink, Unit};
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::{Mutex, PoisonError};
 
 /// Text of the units in a batch before it is sent.
 const BATCH_BYTES: usize = 1 << 20;
@@ -53,6 +60,8 @@ enum Call {
     },
     Skip(String, String),
     Encoding(&'static str),
+    /// Every call before this one has been replayed: said on the channel.
+    Barrier(SyncSender<()>),
 }
 
 /// Recorded calls; each unit's text ends at its `end` in `text`, starting
@@ -69,8 +78,14 @@ struct Batch {
     sent: Vec<u64>,
 }
 
+/// The sink the calls are replayed into, shared with the extracting
+/// thread for the calls it makes itself.
+type Shared<'s> = Mutex<&'s mut (dyn Sink + Send)>;
+
 /// The sink of the extracting thread.
-struct Recorder {
+struct Recorder<'r, 's> {
+    /// The real sink, for units too long to record.
+    sink: &'r Shared<'s>,
     batch: Batch,
     /// The names entry of the last unit.
     last: usize,
@@ -79,7 +94,7 @@ struct Recorder {
     gone: bool,
 }
 
-impl Recorder {
+impl Recorder<'_, '_> {
     /// Sends the batch when it is full.
     fn sent_some(&mut self) {
         if self.batch.text.len() >= BATCH_BYTES || self.batch.calls.len() >= BATCH_CALLS {
@@ -93,11 +108,30 @@ impl Recorder {
             self.gone = self.out.send(batch).is_err();
         }
     }
+
+    /// Makes `call` on the real sink on this thread, once every call
+    /// recorded before it has been replayed.
+    fn direct(&mut self, call: impl FnOnce(&mut dyn Sink)) {
+        let (done, replayed) = sync_channel(1);
+        self.batch.calls.push(Call::Barrier(done));
+        self.send();
+        // The replaying side is gone when it drops the batch unread.
+        if self.gone || replayed.recv().is_err() {
+            self.gone = true;
+            return;
+        }
+        let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
+        call(&mut **sink);
+    }
 }
 
-impl Sink for Recorder {
+impl Sink for Recorder<'_, '_> {
     fn unit(&mut self, unit: &Unit<'_>) {
         if self.gone {
+            return;
+        }
+        if unit.text.len() > BATCH_BYTES {
+            self.direct(|sink| sink.unit(unit));
             return;
         }
         let p = unit.place;
@@ -228,6 +262,10 @@ fn replay(batch: &Batch, sink: &mut dyn Sink) {
             }
             Call::Skip(what, reason) => sink.skip(what, reason),
             Call::Encoding(name) => sink.encoding(name),
+            Call::Barrier(replayed) => {
+                // The extracting thread waits for this.
+                let _ = replayed.send(());
+            }
         }
     }
 }
@@ -238,15 +276,18 @@ fn replay(batch: &Batch, sink: &mut dyn Sink) {
 pub(super) fn relay<E>(
     input: &mut (dyn Read + Send),
     extract: E,
-    sink: &mut dyn Sink,
+    sink: &mut (dyn Sink + Send),
 ) -> io::Result<()>
 where
     E: FnOnce(&mut dyn Read, &mut dyn Sink) -> io::Result<()> + Send,
 {
     let (out, batches) = sync_channel(BATCHES);
+    let shared: Shared<'_> = Mutex::new(sink);
     std::thread::scope(|scope| {
+        let shared = &shared;
         let extracting = scope.spawn(move || {
             let mut recorder = Recorder {
+                sink: shared,
                 batch: Batch::default(),
                 last: 0,
                 out,
@@ -257,7 +298,8 @@ where
             result
         });
         for batch in batches {
-            replay(&batch, sink);
+            let mut sink = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            replay(&batch, &mut **sink);
         }
         extracting
             .join()
@@ -281,6 +323,10 @@ mod tests {
             }
             dump.push_str(&format!("({row},'138{row:08}')"));
         }
+        // A value longer than a batch, passed on directly, between
+        // recorded ones.
+        let long = "x".repeat(3 * BATCH_BYTES / 2);
+        dump.push_str(&format!(",(-1,'{long} 13812345678'),(-2,'after')"));
         dump.push_str(";\nINSERT INTO `t` VALUES ('unterminated);\n");
         let mut direct = Record::default();
         sql::extract_reader(&mut dump.as_bytes(), &[], None, &mut direct).unwrap();
@@ -293,6 +339,7 @@ mod tests {
         )
         .unwrap();
         assert!(direct.units.len() > 100_000);
+        assert!(direct.units.iter().any(|u| u.text.len() > BATCH_BYTES));
         assert_eq!(relayed.units, direct.units);
         assert_eq!(relayed.skips, direct.skips);
         assert_eq!(relayed.encodings, direct.encodings);
