@@ -334,9 +334,16 @@ impl<'m> Collector<'m> {
             custom.scan(text, evidence, self.matches);
         }
         let opts = self.opts;
-        for m in self.matches.iter().filter(|m| {
-            m.confidence >= opts.min_confidence && opts.filter.admits(m.kind, m.confidence)
-        }) {
+        for i in 0..self.matches.len() {
+            let m = self.matches[i];
+            if m.confidence < opts.min_confidence || !opts.filter.admits(m.kind, m.confidence) {
+                continue;
+            }
+            // A piece of dense text holds 10 000s of findings.
+            self.maybe_flush();
+            if self.gone {
+                return;
+            }
             // Builtin matches span ASCII bytes only; a custom kind's are
             // whole characters of the (decoded) text.
             let bytes = &text[m.start..m.end];
@@ -709,8 +716,19 @@ fn collect(
 /// to where the block sits). The per-file statistics rule
 /// ([`Stats::implausible`], applied in [`Collector::finish`]) judges each
 /// block on its own, so a stream is judged block by block.
-fn scan_text(text: &[u8], path: String, outcome: Outcome, opts: &ScanOptions) -> FileReport {
-    let (report, _) = collect(path, opts, None, |collector| {
+///
+/// Findings go to `flush` as they are collected, every [`FLUSH_FINDINGS`]
+/// (a block of dense text holds 100 000s of them), with the statistics
+/// rule applied to what was seen so far; the rest are in the report
+/// returned.
+fn scan_text(
+    text: &[u8],
+    path: String,
+    outcome: Outcome,
+    opts: &ScanOptions,
+    flush: &mut Reports<'_>,
+) -> FileReport {
+    let (report, _) = collect(path, opts, Some(flush), |collector| {
         let place = Place::lines();
         collector.unit(&Unit { text, place });
         (Extracted::Scanned, text.len() as u64)
@@ -727,6 +745,11 @@ const KEEP_BUFFER: usize = 16 << 20;
 /// a time; dumps in the SQL tokenizer's window; tables and JSON lines in
 /// chunks of whole records) instead of being read whole.
 const STREAM_ABOVE: u64 = 4 << 20;
+
+/// JSON documents (not JSON lines) larger than this are scanned as text,
+/// streamed, without their key paths: the JSON extractor needs the whole
+/// document in memory, and memory must not grow with the input.
+const JSON_WHOLE_MAX: u64 = 64 << 20;
 
 /// Reads and scans one file and sends its reports to `send`. `len` is its
 /// size when the walker has it already (it looks only to enforce
@@ -766,6 +789,33 @@ pub fn scan_file(
                 return Ok(Ok(Plan::Stream {
                     format,
                     gzip,
+                    rest,
+                    len,
+                }));
+            }
+            if len > JSON_WHOLE_MAX && format == Format::Json {
+                // Said in the report, with a partial one before the rest.
+                let skip = PartSkip {
+                    part: String::new(),
+                    reason: format!(
+                        "JSON document over {} MiB: scanned as text, without key paths",
+                        JSON_WHOLE_MAX >> 20
+                    ),
+                };
+                let note = FileReport {
+                    path: display.clone(),
+                    raw_path: None,
+                    outcome: Outcome::Partial { bytes: 0 },
+                    findings: Vec::new(),
+                    skipped_parts: vec![skip],
+                    columns: Vec::new(),
+                };
+                if !send(note) {
+                    return Ok(Err("the reporter is gone"));
+                }
+                return Ok(Ok(Plan::Stream {
+                    format: Format::Text,
+                    gzip: false,
                     rest,
                     len,
                 }));
@@ -911,7 +961,32 @@ impl<'t> Batch<'t> {
     }
 
     /// Adds a report; false when the reporter is gone.
-    fn send(&mut self, report: FileReport) -> bool {
+    /// Adds a report to the batch. One with more than [`FLUSH_FINDINGS`]
+    /// findings (a block of a dense text stream holds 100 000s) goes in
+    /// parts of that many, so that the channel's bound on messages also
+    /// bounds the findings waiting in it.
+    fn send(&mut self, mut report: FileReport) -> bool {
+        if report.findings.len() > FLUSH_FINDINGS {
+            let mut findings = std::mem::take(&mut report.findings).into_iter();
+            while findings.len() > FLUSH_FINDINGS {
+                let part = FileReport {
+                    path: report.path.clone(),
+                    raw_path: report.raw_path.clone(),
+                    outcome: Outcome::Partial { bytes: 0 },
+                    findings: findings.by_ref().take(FLUSH_FINDINGS).collect(),
+                    skipped_parts: Vec::new(),
+                    columns: Vec::new(),
+                };
+                if !self.add(part) {
+                    return false;
+                }
+            }
+            report.findings = findings.collect();
+        }
+        self.add(report)
+    }
+
+    fn add(&mut self, report: FileReport) -> bool {
         let partial = matches!(report.outcome, Outcome::Partial { .. });
         self.findings += report.findings.len();
         self.reports.push(report);

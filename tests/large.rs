@@ -215,3 +215,44 @@ fn gzipped_dumps_and_logs_are_decompressed_as_they_are_scanned() {
     assert_eq!(of("app.log"), of("app.log.gz"));
     assert_eq!(doc["summary"]["files_skipped"], 0);
 }
+
+/// A JSON document over 64 MiB is not held whole: it is scanned as text,
+/// streamed, and the report says its key paths were left out. Every value
+/// is still found, in order, with its context (`"phone":`) at high
+/// confidence.
+#[test]
+fn a_json_document_over_64_mib_is_scanned_as_text() {
+    let dir = TempDir::new().unwrap();
+    let mut json = String::from("[");
+    let mut phones = 0u64;
+    while json.len() <= 65 << 20 {
+        if phones > 0 {
+            json.push(',');
+        }
+        phones += 1;
+        write!(
+            json,
+            r#"{{"id":{phones},"phone":"138{:08}","note":"lorem ipsum dolor sit amet"}}"#,
+            10_000_000 + phones
+        )
+        .unwrap();
+    }
+    json.push(']');
+    fs::write(dir.path().join("export.json"), json).unwrap();
+    let doc = scan_json(&[dir.path().to_str().unwrap()]);
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len() as u64, phones);
+    assert!(findings
+        .iter()
+        .all(|f| f["field"].is_null() && f["line"] == 1));
+    let high = findings
+        .iter()
+        .filter(|f| f["confidence"] == "high")
+        .count() as u64;
+    assert!(high * 1000 >= phones * 999, "{high} of {phones}");
+    let skipped = doc["summary"]["skipped"].to_string();
+    assert!(
+        skipped.contains("scanned as text, without key paths"),
+        "{skipped}"
+    );
+}

@@ -33,6 +33,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{self, Read};
+use std::sync::mpsc;
 use std::thread;
 
 use encoding_rs::{Decoder, UTF_8};
@@ -107,11 +108,12 @@ fn cut_long_line(text: &[u8]) -> usize {
 }
 
 /// Where text that must be cut can be: after the last whitespace or
-/// control byte in its second half (never inside a UTF-8 or GB18030
-/// character, nor inside a value), if there is one.
+/// control byte, `"` or `,` in its second half (never inside a UTF-8 or
+/// GB18030 character, nor inside a value; the quote and comma are for
+/// minified JSON and CSV), if there is one.
 pub(super) fn space_cut(text: &[u8]) -> Option<usize> {
     text.iter()
-        .rposition(|&b| b <= b' ')
+        .rposition(|&b| b <= b' ' || b == b'"' || b == b',')
         .filter(|&i| i + 1 >= text.len() / 2)
         .map(|i| i + 1)
 }
@@ -162,7 +164,8 @@ struct Block {
     bytes: u64,
 }
 
-/// A block scanned as if it started at line 1, column 1.
+/// A block scanned as if it started at line 1, column 1: its last report
+/// (the ones before went to the `flush` of [`scan_block`]).
 struct Scanned {
     report: FileReport,
     /// Where the character after the block is, counted the same way.
@@ -170,20 +173,37 @@ struct Scanned {
     encoding: &'static str,
 }
 
-/// Scans one block on its own (any thread).
-fn scan_block(block: &Block, utf16: bool, path: &str, opts: &ScanOptions) -> Scanned {
+/// Scans one block on its own (any thread), sending findings to `flush`
+/// as they are found (see [`scan_text`]).
+fn scan_block(
+    block: &Block,
+    utf16: bool,
+    path: &str,
+    opts: &ScanOptions,
+    flush: &mut Reports<'_>,
+) -> Scanned {
     let (text, encoding) = if utf16 {
         (Cow::Borrowed(&block.text[..]), UTF_8.name())
     } else {
         text::decode_8bit(&block.text)
     };
     let outcome = Outcome::Partial { bytes: block.bytes };
-    let report = scan_text(&text, path.to_string(), outcome, opts);
+    let report = scan_text(&text, path.to_string(), outcome, opts, flush);
     let end = Locator::new(&text, 1, 1).locate(text.len());
     Scanned {
         report,
         end,
         encoding,
+    }
+}
+
+/// Moves the findings of a report on a block that starts at `start`.
+fn shift_findings(report: &mut FileReport, start: (u64, u64)) {
+    for f in &mut report.findings {
+        if let (Some(line), Some(col)) = (f.line, f.col) {
+            let (l, c) = shift(start, (line, col));
+            (f.line, f.col) = (Some(l), Some(c));
+        }
     }
 }
 
@@ -215,7 +235,18 @@ struct Stream<'o> {
     unblocked: u64,
     /// The encoding reported: the first that was not UTF-8, if any.
     encoding: &'static str,
+    /// The last batch held over [`DENSE`] findings per MiB: the next
+    /// ones are read smaller (see [`Stream::read_size`]).
+    dense: bool,
 }
+
+/// Findings per MiB of text from which a stream is dense: a line of
+/// personal data every 500 bytes (logs hold about one per 10 KiB).
+const DENSE: u64 = 2000;
+
+/// Findings a block's thread may hand over before it waits for the
+/// blocks before it to be sent (in reports of [`super::FLUSH_FINDINGS`]).
+const HANDED_OVER: usize = 32;
 
 impl Drop for Stream<'_> {
     fn drop(&mut self) {
@@ -226,6 +257,19 @@ impl Drop for Stream<'_> {
 }
 
 impl Stream<'_> {
+    /// The bytes to read next, and the length from which a line is cut.
+    /// The blocks of a batch are scanned at the same time and their
+    /// findings sent in order, so a block's findings wait while the blocks
+    /// before it are sent: a dense stream (a table of phone numbers, a
+    /// JSON export) is read in eighths, so that few findings wait.
+    fn read_size(&self, block: usize, max_line: usize) -> (usize, usize) {
+        if self.dense {
+            ((block / 8).max(1), (max_line / 4).max(1))
+        } else {
+            (block, max_line)
+        }
+    }
+
     /// Cuts the first `len` bytes of `pending` into a block: `pending`
     /// becomes the block, and the rest moves to a spare buffer.
     fn cut(&mut self, len: usize) {
@@ -243,6 +287,12 @@ impl Stream<'_> {
     /// and sends their reports in order; the very last block of the stream
     /// is sent as `Scanned`, with `skipped_parts`. False when the reporter
     /// is gone.
+    ///
+    /// The first block is scanned on this thread and its findings sent as
+    /// they are found. Each other block is scanned on a thread of its own
+    /// that hands its findings over a small channel, drained when the
+    /// blocks before it are done (their ends place it): a block of dense
+    /// text holds 100 000s of findings, and only a few thousand wait.
     fn scan_batch(
         &mut self,
         last: bool,
@@ -250,51 +300,91 @@ impl Stream<'_> {
         send: &mut Reports<'_>,
     ) -> bool {
         let utf16 = matches!(self.decoding, Decoding::Utf16(_));
-        let (path, opts) = (self.path.as_str(), self.opts);
-        let scanned: Vec<Scanned> = match self.batch.as_slice() {
-            [] => Vec::new(),
-            [one] => vec![scan_block(one, utf16, path, opts)],
-            blocks => thread::scope(|scope| {
-                let workers: Vec<_> = blocks
-                    .iter()
-                    .map(|b| scope.spawn(move || scan_block(b, utf16, path, opts)))
-                    .collect();
-                workers
-                    .into_iter()
-                    .map(|w| w.join().expect("a block scan panicked"))
-                    .collect()
-            }),
+        let path = self.path.clone();
+        let (path, opts) = (path.as_str(), self.opts);
+        let blocks = std::mem::take(&mut self.batch);
+        let count = blocks.len();
+        let bytes: u64 = blocks.iter().map(|b| b.text.len() as u64).sum();
+        let mut found = 0u64;
+        let mut skipped_parts = Some(skipped_parts);
+        let mut send = |report: FileReport| {
+            found += report.findings.len() as u64;
+            send(report)
         };
-        self.spare.extend(self.batch.drain(..).map(|b| b.text));
-        let count = scanned.len();
-        for (i, mut block) in scanned.into_iter().enumerate() {
-            let start = (self.line, self.col);
-            for f in &mut block.report.findings {
-                if let (Some(line), Some(col)) = (f.line, f.col) {
-                    let (l, c) = shift(start, (line, col));
-                    (f.line, f.col) = (Some(l), Some(c));
+        let send = &mut send;
+        let alive = thread::scope(|scope| {
+            let others: Vec<_> = blocks
+                .iter()
+                .skip(1)
+                .map(|b| {
+                    let (tx, rx) = mpsc::sync_channel::<FileReport>(HANDED_OVER);
+                    let scan = scope.spawn(move || {
+                        scan_block(b, utf16, path, opts, &mut |r| tx.send(r).is_ok())
+                    });
+                    (rx, scan)
+                })
+                .collect();
+            let mut alive = true;
+            if let Some(first) = blocks.first() {
+                let start = (self.line, self.col);
+                let mut forward = |mut report: FileReport| {
+                    shift_findings(&mut report, start);
+                    send(report)
+                };
+                let scanned = scan_block(first, utf16, path, opts, &mut forward);
+                let tail = (last && count == 1).then(|| skipped_parts.take());
+                alive = self.finish_block(scanned, start, tail.flatten(), send);
+            }
+            for (i, (found, scan)) in others.into_iter().enumerate() {
+                let start = (self.line, self.col);
+                if alive {
+                    for mut report in found.iter() {
+                        shift_findings(&mut report, start);
+                        if !send(report) {
+                            alive = false;
+                            break;
+                        }
+                    }
                 }
+                // Dropped, so that a scan still sending stops.
+                drop(found);
+                let scanned = scan.join().expect("a block scan panicked");
+                let tail = (last && i + 2 == count).then(|| skipped_parts.take());
+                alive = alive && self.finish_block(scanned, start, tail.flatten(), send);
             }
-            (self.line, self.col) = shift(start, block.end);
-            if self.encoding == UTF_8.name() {
-                self.encoding = block.encoding;
-            }
-            if last && i + 1 == count {
-                let Outcome::Partial { bytes } = block.report.outcome else {
-                    unreachable!("blocks are scanned as partial");
-                };
-                block.report.outcome = Outcome::Scanned {
-                    bytes,
-                    encoding: self.encoding,
-                };
-                block.report.skipped_parts.extend(skipped_parts);
-                return send(block.report);
-            }
-            if !send(block.report) {
-                return false;
-            }
+            alive
+        });
+        self.spare.extend(blocks.into_iter().map(|b| b.text));
+        self.dense = found * (1 << 20) > DENSE * bytes;
+        alive
+    }
+
+    /// Sends the last report of a block that started at `start`, and moves
+    /// on past it; with `tail` (the skipped parts of the stream) it is the
+    /// stream's last report, `Scanned`.
+    fn finish_block(
+        &mut self,
+        mut block: Scanned,
+        start: (u64, u64),
+        tail: Option<Vec<PartSkip>>,
+        send: &mut Reports<'_>,
+    ) -> bool {
+        shift_findings(&mut block.report, start);
+        (self.line, self.col) = shift(start, block.end);
+        if self.encoding == UTF_8.name() {
+            self.encoding = block.encoding;
         }
-        true
+        if let Some(skipped_parts) = tail {
+            let Outcome::Partial { bytes } = block.report.outcome else {
+                unreachable!("blocks are scanned as partial");
+            };
+            block.report.outcome = Outcome::Scanned {
+                bytes,
+                encoding: self.encoding,
+            };
+            block.report.skipped_parts.extend(skipped_parts);
+        }
+        send(block.report)
     }
 }
 
@@ -325,7 +415,10 @@ pub fn scan_stream<R: Read>(
     let mut error = None;
     let mut stream: Option<Stream<'_>> = None;
     loop {
-        let n = match read_full(&mut input, buf) {
+        let (size, line_cut) = stream
+            .as_ref()
+            .map_or((buf.len(), max_line), |s| s.read_size(buf.len(), max_line));
+        let n = match read_full(&mut input, &mut buf[..size]) {
             Ok(0) => break,
             Ok(n) => n,
             Err(err) => {
@@ -362,6 +455,7 @@ pub fn scan_stream<R: Read>(
                 line: 1,
                 col: 1,
                 unblocked: 0,
+                dense: false,
             });
         }
         let Some(s) = stream.as_mut() else {
@@ -376,13 +470,13 @@ pub fn scan_stream<R: Read>(
         }
         let cut = match memchr::memrchr(b'\n', &s.pending[searched..]) {
             Some(i) => Some(searched + i + 1),
-            None if s.pending.len() >= max_line => Some(cut_long_line(&s.pending)),
+            None if s.pending.len() >= line_cut => Some(cut_long_line(&s.pending)),
             None => None,
         };
         if let Some(len) = cut {
             s.cut(len);
         }
-        let backlog = n == buf.len() && s.batch.len() < parallel;
+        let backlog = n == size && s.batch.len() < parallel;
         if !backlog && !s.batch.is_empty() && !s.scan_batch(false, Vec::new(), send) {
             return false;
         }
@@ -555,6 +649,40 @@ mod tests {
                 1
             );
         }
+    }
+
+    /// A line of personal data every 20 bytes: blocks hand their findings
+    /// over in many reports (waiting for the blocks before them), and the
+    /// stream turns to smaller reads; every finding is still there, in
+    /// order, at its line.
+    #[test]
+    fn a_dense_stream_is_sent_in_order_as_it_is_scanned() {
+        let mut input = String::new();
+        for i in 0..120_000u32 {
+            input.push_str(&format!("{i} 138{:08}\n", 10_000_001 + i));
+        }
+        let expected = whole(input.as_bytes());
+        assert_eq!(expected.len(), 120_000);
+        let opts = ScanOptions {
+            threads: 3,
+            ..ScanOptions::default()
+        };
+        let mut reports = Vec::new();
+        let sent = scan_stream(
+            io::Cursor::new(input.as_bytes()),
+            "-".to_string(),
+            &opts,
+            1 << 20,
+            MAX_LINE,
+            &mut |r| {
+                reports.push(r);
+                true
+            },
+        );
+        assert!(sent);
+        assert_eq!(located(&reports), expected);
+        let most = reports.iter().map(|r| r.findings.len()).max();
+        assert!(most <= Some(2 * crate::scan::FLUSH_FINDINGS), "{most:?}");
     }
 
     #[test]
