@@ -59,6 +59,12 @@
 //!   UTF-8 continuation bytes). Positions inside a value are those of its
 //!   decoded text: exact unless the value has escapes (a MySQL `\n` makes
 //!   the detector's line count run one ahead of the file's).
+//! * **Blocks of plain rows.** Runs of rows made only of plain literals
+//!   (numbers, `NULL`, strings without escapes other than `\\`, `\'`,
+//!   `\"`) are sent as one [`Rows`] block ([`Sink::rows`]) instead of value
+//!   by value: a sink may pass over a block in which nothing can be a value
+//!   (most rows of an application's tables) at the cost of one scan of its
+//!   bytes. See [`rows`].
 //! * **Rows.** Each table's row counter runs across all its statements and
 //!   `COPY` blocks; with a row limit, later rows are still tokenized (without
 //!   copying or locating anything) so later tables are seen.

@@ -73,7 +73,7 @@ impl Rows<'_> {
             i += 1;
             let mut n = 0;
             loop {
-                let Ok(v) = literal(raw, i, raw.len(), self.backslash) else {
+                let Ok(v) = literal(raw, i, self.backslash) else {
                     debug_assert!(false, "a block holds plain rows only");
                     return;
                 };
@@ -155,7 +155,7 @@ pub(super) fn block(
     let mut i = start;
     let mut end = start;
     while rows < MAX_ROWS {
-        match row(data, i, limit, backslash, utf8, sent, rows == 0) {
+        match row(&data[..limit], i, backslash, utf8, sent) {
             Ok(row_end) => end = row_end,
             Err(Stop::End) if window_end => return Err(Stop::End),
             Err(_) if rows == 0 => return Err(Stop::NotPlain),
@@ -171,26 +171,24 @@ pub(super) fn block(
     Ok(Block { end, rows })
 }
 
-/// One row of plain literals at `data[i]` (a `(`) that ends before
-/// `limit`, UTF-8 (known to be when `utf8`): its end, past the `)`. The first row of a block sets the width
-/// (the length of `sent`); a later one must have it. Adds to `sent` only
-/// for a row that is taken.
-#[allow(clippy::too_many_arguments)]
+/// One row of plain literals at `data[i]` (a `(`), UTF-8 (known to be
+/// when `utf8`): its end, past the `)`. The first row of a block (`sent`
+/// empty) sets the width, the length of `sent`; a later one must have it.
+/// Adds to `sent` only for a row that is taken.
 fn row(
     data: &[u8],
     i: usize,
-    limit: usize,
     backslash: bool,
     utf8: bool,
     sent: &mut Vec<u64>,
-    first: bool,
 ) -> Result<usize, Stop> {
+    let first = sent.is_empty();
     // Bit n: the row's value n is sent.
     let mut mask = 0u64;
     let mut n = 0;
     let mut j = i + 1;
     loop {
-        let v = literal(data, j, limit, backslash)?;
+        let v = literal(data, j, backslash)?;
         if n >= MAX_WIDTH || (!first && n >= sent.len()) {
             return Err(Stop::NotPlain);
         }
@@ -221,9 +219,8 @@ struct Literal {
     escaped: bool,
 }
 
-/// The plain literal at `data[i]`, ended by a `,` or `)` before `limit`.
-fn literal(data: &[u8], i: usize, limit: usize, backslash: bool) -> Result<Literal, Stop> {
-    let data = &data[..limit];
+/// The plain literal at `data[i]`, ended by a `,` or `)`.
+fn literal(data: &[u8], i: usize, backslash: bool) -> Result<Literal, Stop> {
     let byte = |k: usize| data.get(k).copied().ok_or(Stop::End);
     let (end, text, escaped) = match byte(i)? {
         b'\'' => {
@@ -231,7 +228,7 @@ fn literal(data: &[u8], i: usize, limit: usize, backslash: bool) -> Result<Liter
             let mut j = content;
             let mut escaped = false;
             loop {
-                let rest = &data[j.min(limit)..];
+                let rest = &data[j.min(data.len())..];
                 let k = if backslash {
                     memchr2(b'\'', b'\\', rest)
                 } else {
@@ -260,7 +257,7 @@ fn literal(data: &[u8], i: usize, limit: usize, backslash: bool) -> Result<Liter
         b'0'..=b'9' | b'-' => {
             let sign = usize::from(data[i] == b'-');
             let mut dots = 0;
-            let len = data[(i + sign).min(limit)..]
+            let len = data[(i + sign).min(data.len())..]
                 .iter()
                 .position(|&b| {
                     dots += usize::from(b == b'.');
