@@ -64,7 +64,7 @@
 //!   `\"`) are sent as one [`Rows`] block ([`Sink::rows`]) instead of value
 //!   by value: a sink may pass over a block in which nothing can be a value
 //!   (most rows of an application's tables) at the cost of one scan of its
-//!   bytes. See [`rows`].
+//!   bytes. See the `rows` module.
 //! * **Rows.** Each table's row counter runs across all its statements and
 //!   `COPY` blocks; with a row limit, later rows are still tokenized (without
 //!   copying or locating anything) so later tables are seen.
