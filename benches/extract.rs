@@ -7,6 +7,9 @@
 //!
 //! The dump is 200 MB by default (`PISCAN_BENCH_DUMP_MB` changes it), built
 //! once from a fixed seed with synthetic values from [`piscan::synth`].
+//! Every row of it holds values; `app_dump` is an application's dump
+//! ([`piscan::synth::app_dump`]), most of whose rows hold none and are
+//! passed over in blocks.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -24,6 +27,12 @@ fn dump(mb: usize) -> Vec<u8> {
         i += 1;
     }
     out.extend_from_slice(b";\n");
+    out
+}
+
+fn app_dump(mb: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    synth::app_dump(&mut out, mb << 20, 2027).expect("writes to memory");
     out
 }
 
@@ -66,6 +75,7 @@ fn bench(c: &mut Criterion) {
         .unwrap_or(200);
     let inputs = [
         ("sql_dump", "dump.sql", dump(dump_mb)),
+        ("app_dump", "app.sql", app_dump(64)),
         ("csv", "export.csv", csv(32)),
         ("jsonl", "export.jsonl", jsonl(32)),
     ];

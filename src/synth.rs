@@ -132,6 +132,148 @@ pub fn user_row(rng: &mut Rng, i: u64) -> [String; 7] {
     ]
 }
 
+/// Lines of an application dump: one extended `INSERT` per table, cut
+/// like mysqldump's into statements of about [`Self::STATEMENT`] bytes.
+struct AppDump<W: std::io::Write> {
+    out: W,
+    written: u64,
+    /// Table of the open statement and its length so far.
+    open: Option<(&'static str, usize)>,
+}
+
+impl<W: std::io::Write> AppDump<W> {
+    const STATEMENT: usize = 1 << 20;
+    const HEAD: &'static str = "-- MySQL dump 10.13  Distrib 8.0.36\n\
+/*!40101 SET NAMES utf8mb4 */;\n\
+CREATE TABLE `users` (`id` bigint, `username` varchar(64), `id_no` char(18), \
+`phone` varchar(20), `email` varchar(128), `password_hash` char(60), \
+`register_ip` varchar(45), `created_at` datetime);\n\
+CREATE TABLE `orders` (`id` bigint, `order_no` bigint, `user_id` bigint, \
+`amount` decimal(12,2), `status` varchar(16), `created_at` datetime, `paid_at` datetime);\n\
+CREATE TABLE `events` (`id` bigint, `event_id` char(36), `user_id` bigint, \
+`type` varchar(32), `payload` json, `created_at` datetime);\n";
+
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.written += bytes.len() as u64;
+        self.out.write_all(bytes)
+    }
+
+    /// Appends one row (`(…)`) of `table`, opening or cutting statements.
+    fn row(&mut self, table: &'static str, row: &[u8]) -> std::io::Result<()> {
+        match self.open {
+            Some((t, len)) if t == table && len < Self::STATEMENT => {
+                self.write(b",")?;
+                self.open = Some((t, len + row.len() + 1));
+            }
+            _ => {
+                self.close()?;
+                self.write(format!("INSERT INTO `{table}` VALUES ").as_bytes())?;
+                self.open = Some((table, row.len()));
+            }
+        }
+        self.write(row)
+    }
+
+    fn close(&mut self) -> std::io::Result<()> {
+        if self.open.take().is_some() {
+            self.write(b";\n")?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a MySQL dump of an application's database to `out`, at least
+/// `size` bytes; returns how many. A `users` table (resident ID, phone,
+/// email, register IP and a bcrypt hash per row) takes about 5.5 % of it;
+/// `orders` (19-digit order numbers, amounts, times) and `events` (UUIDs,
+/// JSON payloads with escaped quotes) hold nothing personal. Rows are
+/// written in `INSERT` statements of about 1 MiB, one per line, as
+/// mysqldump cuts them. The same arguments give the same bytes.
+pub fn app_dump<W: std::io::Write>(out: W, size: u64, seed: u64) -> std::io::Result<u64> {
+    let mut dump = AppDump {
+        out,
+        written: 0,
+        open: None,
+    };
+    dump.write(AppDump::<W>::HEAD.as_bytes())?;
+    let mut rng = Rng::new(seed);
+    let mut row = Vec::with_capacity(512);
+    let hex = |rng: &mut Rng, n: usize| -> String {
+        (0..n)
+            .map(|_| char::from(b"0123456789abcdef"[rng.below(16) as usize]))
+            .collect()
+    };
+    // Seconds around 2024-05-17.
+    let when = |rng: &mut Rng| {
+        let t = 1_715_900_000 + rng.below(30 * 86_400);
+        let (d, s) = (t / 86_400 - 19_860, t % 86_400);
+        format!(
+            "2024-05-{:02} {:02}:{:02}:{:02}",
+            1 + d % 28,
+            s / 3600,
+            s / 60 % 60,
+            s % 60
+        )
+    };
+    // Tables one after another, as mysqldump writes them; users take
+    // about 5.5 % of the bytes of a user's rows with their orders and events.
+    let mut users = 0u64;
+    while dump.written < size * 55 / 1000 {
+        users += 1;
+        row.clear();
+        let _ = write!(
+            row,
+            "({users},'user{users}','{}','{}','{}','$2b$12${}','{}','{}')",
+            resident_id(&mut rng),
+            mobile(&mut rng),
+            email(&mut rng),
+            hex(&mut rng, 53),
+            ipv4(&mut rng),
+            when(&mut rng),
+        );
+        dump.row("users", &row)?;
+    }
+    for order in 1..=10 * users {
+        row.clear();
+        let _ = write!(
+            row,
+            "({order},{},{},{}.{:02},'{}','{}','{}')",
+            1_790_000_000_000_000_000 + rng.below(9_000_000_000_000_000),
+            1 + rng.below(users),
+            rng.below(5_000),
+            rng.below(100),
+            rng.pick(&["PAID", "SHIPPED", "CREATED", "REFUNDED"]),
+            when(&mut rng),
+            when(&mut rng),
+        );
+        dump.row("orders", &row)?;
+    }
+    let mut event = 0;
+    while event < 10 * users || dump.written < size {
+        event += 1;
+        row.clear();
+        let _ = write!(
+            row,
+            "({event},'{}-{}-{}-{}-{}',{},'{}','{{\\\"ts\\\":{},\\\"sku\\\":{},\\\"page\\\":\\\"/items/{}\\\",\\\"sha\\\":\\\"{}\\\"}}','{}')",
+            hex(&mut rng, 8),
+            hex(&mut rng, 4),
+            hex(&mut rng, 4),
+            hex(&mut rng, 4),
+            hex(&mut rng, 12),
+            1 + rng.below(users),
+            rng.pick(&["view", "add_to_cart", "checkout", "login"]),
+            1_715_900_000_000 + rng.below(30 * 86_400_000),
+            rng.below(100_000),
+            rng.below(100_000),
+            hex(&mut rng, 40),
+            when(&mut rng),
+        );
+        dump.row("events", &row)?;
+    }
+    dump.close()?;
+    Ok(dump.written)
+}
+
 /// The start of a MySQL 8 style dump of a `users` table of [`user_row`]s,
 /// up to the `VALUES` of its one extended `INSERT` (a single line holding
 /// the whole table); [`dump_tuple`] writes the rows, `;\n` ends it.
