@@ -228,12 +228,7 @@ fn literal(data: &[u8], i: usize, backslash: bool) -> Result<Literal, Stop> {
             let mut j = content;
             let mut escaped = false;
             loop {
-                let rest = &data[j.min(data.len())..];
-                let k = if backslash {
-                    memchr2(b'\'', b'\\', rest)
-                } else {
-                    memchr(b'\'', rest)
-                };
+                let k = quote_or_backslash(&data[j.min(data.len())..], backslash);
                 j += k.ok_or(Stop::End)?;
                 if data[j] == b'\\' {
                     if !matches!(byte(j + 1)?, b'\\' | b'\'' | b'"') {
@@ -283,6 +278,45 @@ fn literal(data: &[u8], i: usize, backslash: bool) -> Result<Literal, Stop> {
     match byte(end)? {
         b',' | b')' => Ok(Literal { end, text, escaped }),
         _ => Err(Stop::NotPlain),
+    }
+}
+
+/// The first `'` (or `\\` with `backslash`) in `rest`. Most strings of
+/// a row are short: their first 16 bytes are looked at with one compare
+/// before a search of the rest.
+fn quote_or_backslash(rest: &[u8], backslash: bool) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(head) = rest.first_chunk::<16>() {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86-64 baseline; the load reads the
+        // 16 bytes of `head`, unaligned loads being allowed.
+        let found = unsafe {
+            let x = _mm_loadu_si128(head.as_ptr().cast());
+            let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\'' as i8));
+            let escape = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
+            let both = if backslash {
+                _mm_or_si128(quote, escape)
+            } else {
+                quote
+            };
+            _mm_movemask_epi8(both)
+        };
+        if found != 0 {
+            return Some(found.trailing_zeros() as usize);
+        }
+        return search(&rest[16..], backslash).map(|k| k + 16);
+    }
+    search(rest, backslash)
+}
+
+/// The first `'` (or `\\` with `backslash`) in `rest`, by `memchr`.
+fn search(rest: &[u8], backslash: bool) -> Option<usize> {
+    if backslash {
+        memchr2(b'\'', b'\\', rest)
+    } else {
+        memchr(b'\'', rest)
     }
 }
 
