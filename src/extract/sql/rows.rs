@@ -385,6 +385,24 @@ mod tests {
     }
 
     #[test]
+    fn the_end_of_a_string_is_found_at_any_offset() {
+        for len in 0..48 {
+            for at in 0..len {
+                for (stop, backslash, found) in [
+                    (b'\'', false, Some(at)),
+                    (b'\\', true, Some(at)),
+                    (b'\\', false, None),
+                ] {
+                    let mut text = vec![b'x'; len];
+                    text[at] = stop;
+                    assert_eq!(quote_or_backslash(&text, backslash), found, "{len} {at}");
+                }
+            }
+            assert_eq!(quote_or_backslash(&vec![b'x'; len], true), None);
+        }
+    }
+
+    #[test]
     fn units_are_the_values_with_their_places() {
         /// Text, row, field and start of each unit.
         type Got = (String, Option<u64>, Option<String>, Option<(u64, u64)>);
