@@ -384,6 +384,60 @@ mod tests {
         assert_eq!(block_of("(1,'a'),(2,'b", true).map(|(b, _)| b.rows), Ok(1));
     }
 
+    /// Counts the units [`Rows::units`] sends per position in a row.
+    #[derive(Default)]
+    struct PerPosition {
+        columns: Vec<String>,
+        counts: Vec<u64>,
+    }
+
+    impl Sink for PerPosition {
+        fn unit(&mut self, unit: &Unit<'_>) {
+            let field = unit.place.field.expect("every position is named");
+            let k = self.columns.iter().position(|c| c == field).unwrap();
+            self.counts[k] += 1;
+        }
+        fn skip(&mut self, _: &str, _: &str) {}
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// On any bytes the block reader does not panic, and the units of a
+        /// block it finds are as many, per position, as it counted.
+        #[test]
+        fn a_block_sends_what_it_counted(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "(", ")", ",", "'", "''", "\\", "\\'", "\\n", "\"", "1", "-", ".", "4.5",
+                "NULL", "null", "N", "x", "张", "\u{ff}", " ", "),(", "'a'", "42",
+            ]), 0..60),
+            backslash in proptest::prelude::any::<bool>(),
+            eof in proptest::prelude::any::<bool>(),
+        ) {
+            let text = format!("({}", parts.concat());
+            let mut sent = Vec::new();
+            if let Ok(b) = block(text.as_bytes(), 0, backslash, eof, &mut sent) {
+                let columns: Vec<String> = (0..sent.len()).map(|k| format!("c{k}")).collect();
+                let mut got = PerPosition {
+                    counts: vec![0; sent.len()],
+                    columns: columns.clone(),
+                };
+                let rows = Rows {
+                    raw: &text.as_bytes()[..b.end],
+                    table: "t",
+                    columns: &columns,
+                    first_row: 1,
+                    rows: b.rows,
+                    sent: &sent,
+                    line: 1,
+                    col: 1,
+                    backslash,
+                };
+                rows.units(&mut got);
+                proptest::prop_assert_eq!(got.counts, sent);
+            }
+        }
+    }
+
     #[test]
     fn the_end_of_a_string_is_found_at_any_offset() {
         for len in 0..48 {
