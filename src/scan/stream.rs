@@ -570,6 +570,34 @@ mod tests {
             .collect()
     }
 
+    /// The reports of `input` streamed from a cursor, whose full reads
+    /// make blocks gathered and scanned `threads` at a time.
+    fn run_parallel(
+        input: &[u8],
+        block: usize,
+        max_line: usize,
+        threads: usize,
+    ) -> Vec<FileReport> {
+        let opts = ScanOptions {
+            threads,
+            ..ScanOptions::default()
+        };
+        let mut reports = Vec::new();
+        let sent = scan_stream(
+            io::Cursor::new(input),
+            "-".to_string(),
+            &opts,
+            block,
+            max_line,
+            &mut |r| {
+                reports.push(r);
+                true
+            },
+        );
+        assert!(sent);
+        reports
+    }
+
     /// The report a whole-buffer scan gives for the same text.
     fn whole(input: &[u8]) -> Vec<(u64, u64, String)> {
         located(&[scan_buffer(input, "-".to_string(), &ScanOptions::default())])
@@ -621,25 +649,7 @@ mod tests {
         for (block, max_line, threads) in
             [(97, 150, 4), (4096, MAX_LINE, 3), (1 << 20, MAX_LINE, 2)]
         {
-            let opts = ScanOptions {
-                threads,
-                ..ScanOptions::default()
-            };
-            let mut reports = Vec::new();
-            // A cursor gives full reads: blocks are gathered and scanned
-            // `threads` at a time.
-            let sent = scan_stream(
-                io::Cursor::new(input.as_bytes()),
-                "-".to_string(),
-                &opts,
-                block,
-                max_line,
-                &mut |r| {
-                    reports.push(r);
-                    true
-                },
-            );
-            assert!(sent);
+            let reports = run_parallel(input.as_bytes(), block, max_line, threads);
             assert_eq!(located(&reports), expected, "{block} {max_line} {threads}");
             assert_eq!(
                 reports
@@ -663,23 +673,7 @@ mod tests {
         }
         let expected = whole(input.as_bytes());
         assert_eq!(expected.len(), 120_000);
-        let opts = ScanOptions {
-            threads: 3,
-            ..ScanOptions::default()
-        };
-        let mut reports = Vec::new();
-        let sent = scan_stream(
-            io::Cursor::new(input.as_bytes()),
-            "-".to_string(),
-            &opts,
-            1 << 20,
-            MAX_LINE,
-            &mut |r| {
-                reports.push(r);
-                true
-            },
-        );
-        assert!(sent);
+        let reports = run_parallel(input.as_bytes(), 1 << 20, MAX_LINE, 3);
         assert_eq!(located(&reports), expected);
         let most = reports.iter().map(|r| r.findings.len()).max();
         assert!(most <= Some(2 * crate::scan::FLUSH_FINDINGS), "{most:?}");
