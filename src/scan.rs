@@ -27,7 +27,7 @@ use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
 use crate::extract::text::Locator;
 use crate::extract::{
-    self, archive, json, sql, table, Extracted, Format, Limits, Place, Sink, Unit,
+    self, archive, json, sql, sqlite, table, Extracted, Format, Limits, Place, Sink, Unit,
 };
 use crate::report::baseline::{Baseline, BaselineWriter};
 use crate::report::inventory::Summary;
@@ -622,6 +622,11 @@ fn scan_streamed(
 /// possibly through gzip.
 enum Plan {
     Whole(Format),
+    /// A large SQLite database, opened where it is
+    /// ([`sqlite::extract_file`]).
+    SqliteInPlace {
+        len: u64,
+    },
     Stream {
         format: Format,
         gzip: bool,
@@ -746,6 +751,11 @@ const KEEP_BUFFER: usize = 16 << 20;
 /// chunks of whole records) instead of being read whole.
 const STREAM_ABOVE: u64 = 4 << 20;
 
+/// SQLite databases larger than this are opened where they are rather
+/// than read into memory (and copied into SQLite's), when their header
+/// allows it ([`sqlite::readable_in_place`]).
+const SQLITE_IN_PLACE_ABOVE: u64 = 16 << 20;
+
 /// JSON documents (not JSON lines) larger than this are scanned as text,
 /// streamed, without their key paths: the JSON extractor needs the whole
 /// document in memory, and memory must not grow with the input.
@@ -820,6 +830,12 @@ pub fn scan_file(
                     len,
                 }));
             }
+            if format == Format::Sqlite
+                && len > SQLITE_IN_PLACE_ABOVE
+                && sqlite::readable_in_place(buf, len)
+            {
+                return Ok(Ok(Plan::SqliteInPlace { len }));
+            }
             if format == Format::Gzip {
                 if let Some(format) = streamable_gzip(&display, buf) {
                     let gzip = true;
@@ -884,6 +900,14 @@ pub fn scan_file(
                 sent
             }
             Ok(Ok(Plan::Whole(format))) => scan_detected_to(Ok(format), buf, display, opts, send),
+            Ok(Ok(Plan::SqliteInPlace { len })) => {
+                let rows = opts.limits.max_rows_per_table;
+                let (report, alive) = collect(display, opts, Some(&mut *send), |collector| {
+                    sqlite::extract_file(path, rows, collector);
+                    (Extracted::Scanned, len)
+                });
+                alive && send(report)
+            }
         };
         if buf.capacity() > KEEP_BUFFER {
             *buf = Vec::new();

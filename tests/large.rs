@@ -256,3 +256,42 @@ fn a_json_document_over_64_mib_is_scanned_as_text() {
         "{skipped}"
     );
 }
+
+/// A SQLite database over 16 MiB is opened where it is (not read into
+/// memory): every phone is found under its table and column, and nothing
+/// is written beside the file.
+#[test]
+fn a_large_sqlite_database_is_read_in_place() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("app.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, phone TEXT, note TEXT)")
+        .unwrap();
+    let rows = 90_000u64;
+    let tx = conn.unchecked_transaction().unwrap();
+    for i in 1..=rows {
+        tx.execute(
+            "INSERT INTO users VALUES (?1, ?2, ?3)",
+            rusqlite::params![
+                i as i64,
+                format!("138{:08}", 10_000_000 + i),
+                "x".repeat(200)
+            ],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    drop(conn);
+    assert!(fs::metadata(&path).unwrap().len() > 16 << 20);
+    let doc = scan_json(&[dir.path().to_str().unwrap()]);
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len() as u64, rows);
+    assert!(findings
+        .iter()
+        .all(|f| f["table"] == "users" && f["field"] == "phone"));
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["app.db"]);
+}

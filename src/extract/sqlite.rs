@@ -6,8 +6,15 @@
 //!
 //! # Reading
 //!
-//! The extractor gets the file's *bytes* (the file may sit inside an
-//! archive), never a path. It opens an in-memory connection and
+//! **In place.** A large database file on disk whose header is consistent
+//! (no WAL, as many whole pages as the header counts; [`readable_in_place`])
+//! is opened where it is ([`extract_file`]): read-only, through an
+//! `immutable=1` URI, so SQLite takes no lock and creates no journal, WAL or
+//! shared-memory file beside it, and reads pages as it needs them (memory is
+//! its page cache). Everything else below applies to both ways in.
+//!
+//! **From memory.** Otherwise the extractor gets the file's *bytes* (the
+//! file may sit inside an archive). It opens an in-memory connection and
 //! deserializes a copy of the bytes into it, read-only
 //! (`SQLITE_DESERIALIZE_READONLY`), then sets `PRAGMA query_only=1`,
 //! `PRAGMA temp_store=MEMORY` and `PRAGMA cell_size_check=1`, and turns off
@@ -104,11 +111,12 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{Cursor, Read as _};
 use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
 
 use encoding_rs::GB18030;
 use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, MAIN_DB};
+use rusqlite::{Connection, OpenFlags, MAIN_DB};
 
 use super::{Place, Sink, Unit};
 
@@ -137,6 +145,43 @@ pub fn is_sqlite(head: &[u8]) -> bool {
 /// what is read, in which order, and how failures are reported; this never
 /// panics on any input.
 pub fn extract(data: &[u8], max_rows_per_table: Option<u64>, sink: &mut dyn Sink) {
+    extract_opened(|| open(data), max_rows_per_table, sink);
+}
+
+/// Whether the database whose file is `len` bytes long and starts with
+/// `head` (its first 100 bytes at least) can be read in place with
+/// [`extract_file`]: a valid header, not in WAL mode (the `-wal` file would
+/// be needed), and exactly as many whole pages as the header counts (a
+/// truncated file needs the header fixes of the in-memory way).
+pub fn readable_in_place(head: &[u8], len: u64) -> bool {
+    let Some(header) = head.get(..HEADER_LEN).filter(|_| is_sqlite(head)) else {
+        return false;
+    };
+    let raw = u16::from_be_bytes([header[16], header[17]]);
+    let page = if raw == 1 { 65536 } else { u64::from(raw) };
+    let pages = u32::from_be_bytes([header[28], header[29], header[30], header[31]]);
+    let wal = header[18] == 2 || header[19] == 2;
+    (512..=65536).contains(&page)
+        && page.is_power_of_two()
+        && !wal
+        && header[24..28] == header[92..96]
+        && pages > 0
+        && len == u64::from(pages) * page
+}
+
+/// [`extract`] for a database file on disk that [`readable_in_place`]
+/// accepts, opened where it is instead of copied into memory. The file is
+/// never written to: SQLite opens it read-only and immutable.
+pub fn extract_file(path: &Path, max_rows_per_table: Option<u64>, sink: &mut dyn Sink) {
+    extract_opened(|| open_file(path), max_rows_per_table, sink);
+}
+
+/// [`extract`] on the connection `open` makes.
+fn extract_opened(
+    open: impl FnOnce() -> Result<(Connection, Option<String>), String>,
+    max_rows_per_table: Option<u64>,
+    sink: &mut dyn Sink,
+) {
     sink.encoding(ENCODING);
     let mut guard = Guarded {
         sink,
@@ -144,7 +189,7 @@ pub fn extract(data: &[u8], max_rows_per_table: Option<u64>, sink: &mut dyn Sink
         table: None,
     };
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        extract_database(data, max_rows_per_table, &mut guard)
+        extract_database(open, max_rows_per_table, &mut guard)
     }));
     match outcome {
         Ok(Ok(())) => {}
@@ -209,11 +254,11 @@ struct Table {
 /// Opens the database, lists its tables and reads them. `Err` is the reason
 /// the database as a whole could not be read.
 fn extract_database(
-    data: &[u8],
+    open: impl FnOnce() -> Result<(Connection, Option<String>), String>,
     max_rows: Option<u64>,
     sink: &mut Guarded<'_>,
 ) -> Result<(), String> {
-    let (conn, truncated) = open(data)?;
+    let (conn, truncated) = open()?;
     if let Some(reason) = truncated {
         sink.skip("", &reason);
     }
@@ -279,16 +324,7 @@ fn open(data: &[u8]) -> Result<(Connection, Option<String>), String> {
     let bytes = Cursor::new(&header[..]).chain(&data[HEADER_LEN..len]);
     conn.deserialize_read_exact(MAIN_DB, bytes, len, true)
         .map_err(|e| format!("SQLite database could not be loaded: {e}"))?;
-    // Functions with side effects are never run from the schema; the memory
-    // database is read-only and the connection query-only; temporary
-    // b-trees (sorting) stay in memory. Failures here change nothing about
-    // what is read.
-    let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false);
-    let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true);
-    conn.execute_batch(
-        "PRAGMA query_only = 1; PRAGMA temp_store = MEMORY; PRAGMA cell_size_check = 1;",
-    )
-    .map_err(|e| format!("SQLite database could not be set up read-only: {e}"))?;
+    harden(&conn)?;
     if truncated.is_some() {
         // A table whose root page is missing makes the schema invalid;
         // `writable_schema` makes SQLite pass over it (the truncation is
@@ -298,6 +334,43 @@ fn open(data: &[u8]) -> Result<(Connection, Option<String>), String> {
         let _ = conn.execute_batch("PRAGMA writable_schema = 1;");
     }
     Ok((conn, truncated))
+}
+
+/// A read-only, immutable connection to the database file at `path`.
+fn open_file(path: &Path) -> Result<(Connection, Option<String>), String> {
+    let path = path
+        .to_str()
+        .ok_or("SQLite database path is not valid UTF-8")?;
+    // A URI: `%`, `?` and `#` are escaped, the rest is the path.
+    let mut uri = String::from("file:");
+    for c in path.chars() {
+        match c {
+            '%' | '?' | '#' => {
+                let _ = write!(uri, "%{:02X}", c as u32);
+            }
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?mode=ro&immutable=1");
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&uri, flags).map_err(|e| open_failure(&e))?;
+    harden(&conn)?;
+    Ok((conn, None))
+}
+
+/// Functions with side effects are never run from the schema; the
+/// database is read-only and the connection query-only; temporary b-trees
+/// (sorting) stay in memory. Failures of the first two change nothing
+/// about what is read.
+fn harden(conn: &Connection) -> Result<(), String> {
+    let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false);
+    let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true);
+    conn.execute_batch(
+        "PRAGMA query_only = 1; PRAGMA temp_store = MEMORY; PRAGMA cell_size_check = 1;",
+    )
+    .map_err(|e| format!("SQLite database could not be set up read-only: {e}"))
 }
 
 /// How many bytes of a file of `len` bytes with `header` to load (whole
@@ -943,6 +1016,53 @@ mod tests {
                 .unwrap();
         });
         (data, people)
+    }
+
+    /// A database read in place gives the units its bytes give, and the
+    /// directory it sits in is as it was: no journal, WAL or shared-memory
+    /// file, the file's bytes unchanged.
+    #[test]
+    fn a_database_read_in_place_is_read_as_its_bytes() {
+        let (data, _) = big_db();
+        let dir = tempfile::tempdir().unwrap();
+        // A name that needs escaping in a URI.
+        let path = dir.path().join("shop #1 ?100%.db");
+        std::fs::write(&path, &data).unwrap();
+        assert!(readable_in_place(&data, data.len() as u64));
+        let mut rec = Recorder::default();
+        extract_file(&path, None, &mut rec);
+        assert!(rec.skips.is_empty(), "{:?}", rec.skips);
+        assert_eq!(cells(&rec), cells(&run(&data, None)));
+        assert_eq!(cells(&rec).len(), 1200);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [path.file_name().unwrap()]);
+        assert_eq!(std::fs::read(&path).unwrap(), data);
+        // With a row limit too.
+        let mut rec = Recorder::default();
+        extract_file(&path, Some(2), &mut rec);
+        assert_eq!(cells(&rec), cells(&run(&data, Some(2))));
+    }
+
+    /// Only a database whose header is consistent is read in place: not in
+    /// WAL mode, as many whole pages as it counts.
+    #[test]
+    fn what_is_readable_in_place() {
+        let (data, _) = big_db();
+        let len = data.len() as u64;
+        assert!(readable_in_place(&data, len));
+        assert!(!readable_in_place(&data, len - 1), "a partial last page");
+        assert!(!readable_in_place(&data, len - 4096), "a page missing");
+        assert!(!readable_in_place(&data[..50], len), "a short head");
+        let mut wal = data.clone();
+        wal[18..20].copy_from_slice(&[2, 2]);
+        assert!(!readable_in_place(&wal, len), "WAL");
+        let mut stale = data.clone();
+        stale[95] ^= 1;
+        assert!(!readable_in_place(&stale, len), "page count not valid");
+        assert!(!readable_in_place(b"not sqlite at all", len));
     }
 
     #[test]
