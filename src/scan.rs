@@ -546,7 +546,7 @@ pub fn scan_buffer(data: &[u8], path: String, opts: &ScanOptions) -> FileReport 
 
 /// Scans the contents of one file (or stdin) named `path`, sending its
 /// findings to `send` as they are collected: partial reports every
-/// [`FLUSH_FINDINGS`], then the final one. False when the reporter is gone.
+/// 1 024 findings, then the final one. False when the reporter is gone.
 pub fn scan_buffer_to(
     data: &[u8],
     path: String,
@@ -766,7 +766,7 @@ const JSON_WHOLE_MAX: u64 = 64 << 20;
 /// `--max-filesize`); otherwise it is taken from the open file, which spares
 /// resolving the path a second time. The first 8 KiB are read and sniffed
 /// first, so a binary file is skipped without reading the rest of it. Large
-/// text files are streamed ([`stream::scan_stream`]): memory stays bounded
+/// text files are streamed (`stream::scan_stream`): memory stays bounded
 /// and their blocks are scanned on all cores; large SQL dumps are tokenized
 /// as they are read ([`sql::extract_reader`]). False when the reporter is
 /// gone.

@@ -477,7 +477,7 @@ const MAX_RECORD: usize = 64 << 20;
 /// the same places. Each chunk is read up to a line break, decoded on its
 /// own (UTF-8, else GB18030: a line break is never inside a character of
 /// either) and appended to the decoded rest of the chunk before, which
-/// [`Records::emit`] splits up to its last complete record. The encoding
+/// `Records::emit` splits up to its last complete record. The encoding
 /// reported, the delimiter and the header come from the first chunk. Input
 /// in UTF-16 is read whole and given to [`extract`]. Returns a read error,
 /// after sending what came before it.
