@@ -7,7 +7,7 @@
 //! # Reading
 //!
 //! **In place.** A large database file on disk whose header is consistent
-//! (no WAL, as many whole pages as the header counts; [`readable_in_place`])
+//! (as many whole pages as the header counts; [`readable_in_place`])
 //! is opened where it is ([`extract_file`]): read-only, through an
 //! `immutable=1` URI, so SQLite takes no lock and creates no journal, WAL or
 //! shared-memory file beside it, and reads pages as it needs them (memory is
@@ -150,9 +150,10 @@ pub fn extract(data: &[u8], max_rows_per_table: Option<u64>, sink: &mut dyn Sink
 
 /// Whether the database whose file is `len` bytes long and starts with
 /// `head` (its first 100 bytes at least) can be read in place with
-/// [`extract_file`]: a valid header, not in WAL mode (the `-wal` file would
-/// be needed), and exactly as many whole pages as the header counts (a
-/// truncated file needs the header fixes of the in-memory way).
+/// [`extract_file`]: a valid header and exactly as many whole pages as it
+/// counts (a truncated file needs the header fixes of the in-memory way).
+/// A database in WAL mode is read in place as from memory: the main file
+/// only, since an immutable database has no `-wal` file to SQLite.
 pub fn readable_in_place(head: &[u8], len: u64) -> bool {
     let Some(header) = head.get(..HEADER_LEN).filter(|_| is_sqlite(head)) else {
         return false;
@@ -160,10 +161,8 @@ pub fn readable_in_place(head: &[u8], len: u64) -> bool {
     let raw = u16::from_be_bytes([header[16], header[17]]);
     let page = if raw == 1 { 65536 } else { u64::from(raw) };
     let pages = u32::from_be_bytes([header[28], header[29], header[30], header[31]]);
-    let wal = header[18] == 2 || header[19] == 2;
     (512..=65536).contains(&page)
         && page.is_power_of_two()
-        && !wal
         && header[24..28] == header[92..96]
         && pages > 0
         && len == u64::from(pages) * page
@@ -998,6 +997,17 @@ mod tests {
         let rec = run(&data, None);
         assert!(rec.skips.is_empty(), "{:?}", rec.skips);
         assert_eq!(cells(&rec), vec![cell("t", 1, "id_no", &people[0].1)]);
+        // In place, while the writer still holds the -wal and -shm files:
+        // the same, and those files are left as they are.
+        assert!(readable_in_place(&data, data.len() as u64));
+        let beside = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+        let (wal, shm) = (beside("wal.db-wal"), beside("wal.db-shm"));
+        let mut rec = Recorder::default();
+        extract_file(&path, None, &mut rec);
+        assert!(rec.skips.is_empty(), "{:?}", rec.skips);
+        assert_eq!(cells(&rec), vec![cell("t", 1, "id_no", &people[0].1)]);
+        assert_eq!((beside("wal.db-wal"), beside("wal.db-shm")), (wal, shm));
+        assert_eq!(std::fs::read(&path).unwrap(), data);
         drop(conn);
     }
 
@@ -1046,8 +1056,8 @@ mod tests {
         assert_eq!(cells(&rec), cells(&run(&data, Some(2))));
     }
 
-    /// Only a database whose header is consistent is read in place: not in
-    /// WAL mode, as many whole pages as it counts.
+    /// Only a database whose header is consistent is read in place: as
+    /// many whole pages as it counts.
     #[test]
     fn what_is_readable_in_place() {
         let (data, _) = big_db();
@@ -1056,9 +1066,6 @@ mod tests {
         assert!(!readable_in_place(&data, len - 1), "a partial last page");
         assert!(!readable_in_place(&data, len - 4096), "a page missing");
         assert!(!readable_in_place(&data[..50], len), "a short head");
-        let mut wal = data.clone();
-        wal[18..20].copy_from_slice(&[2, 2]);
-        assert!(!readable_in_place(&wal, len), "WAL");
         let mut stale = data.clone();
         stale[95] ^= 1;
         assert!(!readable_in_place(&stale, len), "page count not valid");
