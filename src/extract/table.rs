@@ -110,7 +110,7 @@ const MAX_HEADER_DIGIT_RUN: usize = 4;
 pub fn extract(name: &str, data: &[u8], sink: &mut dyn Sink) {
     let (text, encoding) = super::text::decode(data);
     sink.encoding(encoding);
-    match sniff_delimiter(&text, is_tsv(name)) {
+    match sniff_delimiter(&text, is_tsv(name), false) {
         Some(delim) => emit(&text, delim, sink),
         None => sink.unit(&Unit {
             text: &text,
@@ -273,9 +273,11 @@ fn blank(bytes: &[u8]) -> bool {
 }
 
 /// The delimiter of `text`, or `None` when no candidate is consistent.
-fn sniff_delimiter(text: &[u8], tsv: bool) -> Option<u8> {
+/// `more`: the input goes on after `text` (the first chunk of a stream),
+/// so its last record may be cut short, as when the sample is cut.
+fn sniff_delimiter(text: &[u8], tsv: bool, more: bool) -> Option<u8> {
     let sample = &text[..text.len().min(SNIFF_BYTES)];
-    let truncated = sample.len() < text.len();
+    let truncated = more || sample.len() < text.len();
     let mut best: Option<(usize, usize, u8)> = None;
     for delim in CANDIDATES {
         let Some((fields, outliers)) = shape(sample, delim, truncated) else {
@@ -508,7 +510,7 @@ fn read_chunks(
         let (records, line) = state.get_or_insert_with(|| {
             sink.encoding(encoding);
             (
-                sniff_delimiter(&text, is_tsv(name)).map(|d| Records::new(&text, d)),
+                sniff_delimiter(&text, is_tsv(name), !last).map(|d| Records::new(&text, d)),
                 1,
             )
         });
