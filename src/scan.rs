@@ -985,32 +985,7 @@ impl<'t> Batch<'t> {
     }
 
     /// Adds a report; false when the reporter is gone.
-    /// Adds a report to the batch. One with more than [`FLUSH_FINDINGS`]
-    /// findings (a block of a dense text stream holds 100 000s) goes in
-    /// parts of that many, so that the channel's bound on messages also
-    /// bounds the findings waiting in it.
-    fn send(&mut self, mut report: FileReport) -> bool {
-        if report.findings.len() > FLUSH_FINDINGS {
-            let mut findings = std::mem::take(&mut report.findings).into_iter();
-            while findings.len() > FLUSH_FINDINGS {
-                let part = FileReport {
-                    path: report.path.clone(),
-                    raw_path: report.raw_path.clone(),
-                    outcome: Outcome::Partial { bytes: 0 },
-                    findings: findings.by_ref().take(FLUSH_FINDINGS).collect(),
-                    skipped_parts: Vec::new(),
-                    columns: Vec::new(),
-                };
-                if !self.add(part) {
-                    return false;
-                }
-            }
-            report.findings = findings.collect();
-        }
-        self.add(report)
-    }
-
-    fn add(&mut self, report: FileReport) -> bool {
+    fn send(&mut self, report: FileReport) -> bool {
         let partial = matches!(report.outcome, Outcome::Partial { .. });
         self.findings += report.findings.len();
         self.reports.push(report);
