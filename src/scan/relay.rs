@@ -96,7 +96,7 @@ struct Recorder<'r, 's> {
 
 impl Recorder<'_, '_> {
     /// Sends the batch when it is full.
-    fn sent_some(&mut self) {
+    fn send_if_full(&mut self) {
         if self.batch.text.len() >= BATCH_BYTES || self.batch.calls.len() >= BATCH_CALLS {
             self.send();
         }
@@ -163,7 +163,7 @@ impl Sink for Recorder<'_, '_> {
             cell: p.cell,
             row: p.row,
         });
-        self.sent_some();
+        self.send_if_full();
     }
 
     fn rows(&mut self, rows: &Rows<'_>) {
@@ -192,7 +192,7 @@ impl Sink for Recorder<'_, '_> {
             col: rows.col,
             backslash: rows.backslash,
         });
-        self.sent_some();
+        self.send_if_full();
     }
 
     fn skip(&mut self, what: &str, reason: &str) {

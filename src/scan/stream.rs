@@ -335,10 +335,10 @@ impl Stream<'_> {
                 let tail = (last && count == 1).then(|| skipped_parts.take());
                 alive = self.finish_block(scanned, start, tail.flatten(), send);
             }
-            for (i, (found, scan)) in others.into_iter().enumerate() {
+            for (i, (handed, scan)) in others.into_iter().enumerate() {
                 let start = (self.line, self.col);
                 if alive {
-                    for mut report in found.iter() {
+                    for mut report in handed.iter() {
                         shift_findings(&mut report, start);
                         if !send(report) {
                             alive = false;
@@ -347,7 +347,7 @@ impl Stream<'_> {
                     }
                 }
                 // Dropped, so that a scan still sending stops.
-                drop(found);
+                drop(handed);
                 let scanned = scan.join().expect("a block scan panicked");
                 let tail = (last && i + 2 == count).then(|| skipped_parts.take());
                 alive = alive && self.finish_block(scanned, start, tail.flatten(), send);
