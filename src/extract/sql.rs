@@ -103,7 +103,7 @@ use std::io::{self, Read};
 use std::rc::Rc;
 
 use encoding_rs::{Decoder, DecoderResult, GB18030, UTF_16LE};
-use memchr::{memchr, memchr2, memmem};
+use memchr::{memchr, memmem};
 
 use super::{Origin, Place, Sink, Unit};
 use crate::source::sniff;
@@ -2008,9 +2008,9 @@ impl<'d, 's> Parser<'d, 's> {
     /// the next backslash if it comes first.
     fn quote_or_escape(&self, rest: &[u8], quote: u8, esc: Escapes) -> Option<usize> {
         match esc {
-            Escapes::Plain => memchr(quote, rest),
+            Escapes::Plain => rows::quote_or_backslash(rest, quote, false),
             _ if self.gbk => find_gbk(rest, quote),
-            _ => memchr2(quote, b'\\', rest),
+            _ => rows::quote_or_backslash(rest, quote, true),
         }
     }
 
@@ -2641,14 +2641,7 @@ impl<'d, 's> Parser<'d, 's> {
                 }
             }
             b'0'..=b'9' | b'-' => {
-                let digits = usize::from(data[s] == b'-');
-                let len = data[s + digits..]
-                    .iter()
-                    .position(|&b| !(b.is_ascii_digit() || b == b'.'))?;
-                if len == 0 || !data[s + digits].is_ascii_digit() {
-                    return None;
-                }
-                let e = s + digits + len;
+                let (e, _) = rows::number(data, s).ok()?;
                 (Some((s, e)), e)
             }
             _ => return None,

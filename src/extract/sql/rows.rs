@@ -228,7 +228,7 @@ fn literal(data: &[u8], i: usize, backslash: bool) -> Result<Literal, Stop> {
             let mut j = content;
             let mut escaped = false;
             loop {
-                let k = quote_or_backslash(&data[j.min(data.len())..], backslash);
+                let k = quote_or_backslash(&data[j.min(data.len())..], b'\'', backslash);
                 j += k.ok_or(Stop::End)?;
                 if data[j] == b'\\' {
                     if !matches!(byte(j + 1)?, b'\\' | b'\'' | b'"') {
@@ -250,20 +250,10 @@ fn literal(data: &[u8], i: usize, backslash: bool) -> Result<Literal, Stop> {
             (j + 1, text, escaped)
         }
         b'0'..=b'9' | b'-' => {
-            let sign = usize::from(data[i] == b'-');
-            let mut dots = 0;
-            let len = data[(i + sign).min(data.len())..]
-                .iter()
-                .position(|&b| {
-                    dots += usize::from(b == b'.');
-                    !(b.is_ascii_digit() || b == b'.')
-                })
-                .ok_or(Stop::End)?;
-            let digit_first = data[i + sign].is_ascii_digit() && len > 0;
-            if !digit_first || dots > 1 {
+            let (e, dots) = number(data, i)?;
+            if dots > 1 {
                 return Err(Stop::NotPlain);
             }
-            let e = i + sign + len;
             (e, Some((i, e)), false)
         }
         b'N' | b'n' => {
@@ -281,10 +271,31 @@ fn literal(data: &[u8], i: usize, backslash: bool) -> Result<Literal, Stop> {
     }
 }
 
-/// The first `'` (or `\\` with `backslash`) in `rest`. Most strings of
-/// a row are short: their first 16 bytes are looked at with one compare
-/// before a search of the rest.
-fn quote_or_backslash(rest: &[u8], backslash: bool) -> Option<usize> {
+/// The plain number at `data[i]` (`42`, `-7`, `4073.95`: an optional
+/// minus, then digits and dots, a digit first): its end and how many dots
+/// it has. [`Stop::End`] when `data` ends inside it.
+pub(super) fn number(data: &[u8], i: usize) -> Result<(usize, usize), Stop> {
+    let sign = usize::from(data.get(i) == Some(&b'-'));
+    let mut dots = 0;
+    let len = data
+        .get(i + sign..)
+        .unwrap_or_default()
+        .iter()
+        .position(|&b| {
+            dots += usize::from(b == b'.');
+            !(b.is_ascii_digit() || b == b'.')
+        })
+        .ok_or(Stop::End)?;
+    if len == 0 || !data[i + sign].is_ascii_digit() {
+        return Err(Stop::NotPlain);
+    }
+    Ok((i + sign + len, dots))
+}
+
+/// The first `quote` (or `\\` with `backslash`) in `rest`: where a
+/// string's text stops. Most strings of a dump are short: their first 16
+/// bytes are looked at with one compare before a search of the rest.
+pub(super) fn quote_or_backslash(rest: &[u8], quote: u8, backslash: bool) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     if let Some(head) = rest.first_chunk::<16>() {
         use std::arch::x86_64::{
@@ -294,7 +305,7 @@ fn quote_or_backslash(rest: &[u8], backslash: bool) -> Option<usize> {
         // 16 bytes of `head`, unaligned loads being allowed.
         let found = unsafe {
             let x = _mm_loadu_si128(head.as_ptr().cast());
-            let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\'' as i8));
+            let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(quote as i8));
             let escape = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
             let both = if backslash {
                 _mm_or_si128(quote, escape)
@@ -306,17 +317,17 @@ fn quote_or_backslash(rest: &[u8], backslash: bool) -> Option<usize> {
         if found != 0 {
             return Some(found.trailing_zeros() as usize);
         }
-        return search(&rest[16..], backslash).map(|k| k + 16);
+        return search(&rest[16..], quote, backslash).map(|k| k + 16);
     }
-    search(rest, backslash)
+    search(rest, quote, backslash)
 }
 
-/// The first `'` (or `\\` with `backslash`) in `rest`, by `memchr`.
-fn search(rest: &[u8], backslash: bool) -> Option<usize> {
+/// The first `quote` (or `\\` with `backslash`) in `rest`, by `memchr`.
+fn search(rest: &[u8], quote: u8, backslash: bool) -> Option<usize> {
     if backslash {
-        memchr2(b'\'', b'\\', rest)
+        memchr2(quote, b'\\', rest)
     } else {
-        memchr(b'\'', rest)
+        memchr(quote, rest)
     }
 }
 
@@ -449,10 +460,14 @@ mod tests {
                 ] {
                     let mut text = vec![b'x'; len];
                     text[at] = stop;
-                    assert_eq!(quote_or_backslash(&text, backslash), found, "{len} {at}");
+                    assert_eq!(
+                        quote_or_backslash(&text, b'\'', backslash),
+                        found,
+                        "{len} {at}"
+                    );
                 }
             }
-            assert_eq!(quote_or_backslash(&vec![b'x'; len], true), None);
+            assert_eq!(quote_or_backslash(&vec![b'x'; len], b'\'', true), None);
         }
     }
 
