@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::hash::BuildHasher;
-use std::io::{self, Read, Write};
+use std::io::{self, BufReader, Read, Seek, Write};
 use std::path::Path;
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -25,7 +25,7 @@ use crate::detect::context::{self, Evidence, KindSet};
 use crate::detect::custom::CustomDetectors;
 use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
-use crate::extract::text::Locator;
+use crate::extract::text::{self, Locator};
 use crate::extract::{
     self, archive, json, sql, sqlite, table, Extracted, Format, Limits, Place, Sink, Unit,
 };
@@ -432,7 +432,7 @@ const PIECE: usize = 1 << 20;
 
 /// End of the piece of `text` starting at `from`: the whole rest when it is
 /// short, else after the last line break in the second half of [`PIECE`]
-/// bytes, or else at [`stream::space_cut`] (values do not span those), or
+/// bytes, or else at [`text::space_cut`] (values do not span those), or
 /// else at [`PIECE`] bytes, moved back to the start of a UTF-8 character.
 fn piece_end(text: &[u8], from: usize) -> usize {
     let rest = &text[from..];
@@ -442,7 +442,7 @@ fn piece_end(text: &[u8], from: usize) -> usize {
     let window = &rest[..PIECE];
     let cut = memchr::memrchr(b'\n', &window[PIECE / 2..])
         .map(|k| PIECE / 2 + k + 1)
-        .or_else(|| stream::space_cut(window))
+        .or_else(|| text::space_cut(window))
         .unwrap_or_else(|| {
             let start = (PIECE / 2..=PIECE).rev().find(|&k| rest[k] & 0xC0 != 0x80);
             start.unwrap_or(PIECE)
@@ -634,10 +634,22 @@ enum Plan {
         /// The file's size.
         len: u64,
     },
+    /// A large zip or tar archive (`gzip`: a `.tar.gz`), read from the
+    /// file one member at a time, not held whole.
+    Archive {
+        format: Format,
+        gzip: bool,
+        rest: File,
+        len: u64,
+    },
 }
 
+/// Read buffer of an archive read from its file.
+const ARCHIVE_BUFFER: usize = 256 << 10;
+
 /// The format inside a gzip file named `name` whose first compressed bytes
-/// are `head`, when it can be streamed (plain text or a SQL dump).
+/// are `head`, when it can be streamed (plain text, a SQL dump, a tar
+/// archive).
 fn streamable_gzip(name: &str, head: &[u8]) -> Option<Format> {
     let mut inner = Vec::new();
     // A head cut mid-stream fails to decode further: keep what it gave.
@@ -649,7 +661,7 @@ fn streamable_gzip(name: &str, head: &[u8]) -> Option<Format> {
         return None;
     }
     let format = extract::detect_format(&archive::gzip_inner_name(name), &inner).ok()?;
-    matches!(format, Format::Text | Format::SqlDump).then_some(format)
+    matches!(format, Format::Text | Format::SqlDump | Format::Tar).then_some(format)
 }
 
 /// A reader that counts the bytes it returned.
@@ -836,15 +848,36 @@ pub fn scan_file(
             {
                 return Ok(Ok(Plan::SqliteInPlace { len }));
             }
+            if len > STREAM_ABOVE && matches!(format, Format::Zip | Format::Tar) {
+                let gzip = false;
+                return Ok(Ok(Plan::Archive {
+                    format,
+                    gzip,
+                    rest,
+                    len,
+                }));
+            }
             if format == Format::Gzip {
-                if let Some(format) = streamable_gzip(&display, buf) {
-                    let gzip = true;
-                    return Ok(Ok(Plan::Stream {
-                        format,
-                        gzip,
-                        rest,
-                        len,
-                    }));
+                match streamable_gzip(&display, buf) {
+                    Some(Format::Tar) => {
+                        let (format, gzip) = (Format::Tar, true);
+                        return Ok(Ok(Plan::Archive {
+                            format,
+                            gzip,
+                            rest,
+                            len,
+                        }));
+                    }
+                    Some(format) => {
+                        let gzip = true;
+                        return Ok(Ok(Plan::Stream {
+                            format,
+                            gzip,
+                            rest,
+                            len,
+                        }));
+                    }
+                    None => {}
                 }
             }
             // A head shorter than asked for ended at the end of the file.
@@ -868,7 +901,7 @@ pub fn scan_file(
                 let head = std::mem::take(buf);
                 let read = io::Cursor::new(&head[..]).chain(rest);
                 let mut input: Box<dyn Read + Send> = if gzip {
-                    Box::new(archive::GzipStream::new(read, len, &opts.limits))
+                    Box::new(archive::gzip_stream(read, len, &opts.limits))
                 } else {
                     Box::new(read)
                 };
@@ -898,6 +931,37 @@ pub fn scan_file(
                 drop(input);
                 *buf = head;
                 sent
+            }
+            Ok(Ok(Plan::Archive {
+                format,
+                gzip,
+                mut rest,
+                len,
+            })) => {
+                let limits = opts.limits;
+                let (report, alive) = collect(display, opts, Some(&mut *send), |collector| {
+                    if format == Format::Zip {
+                        // The zip reader seeks; the head read is read again.
+                        match rest.rewind() {
+                            Ok(()) => {
+                                let file = BufReader::with_capacity(ARCHIVE_BUFFER, rest);
+                                archive::extract_zip_reader(file, len, &limits, 0, collector);
+                            }
+                            Err(err) => collector.skip("", &source::read_failure(&err)),
+                        }
+                    } else {
+                        let read = io::Cursor::new(&buf[..]).chain(rest);
+                        let read = BufReader::with_capacity(ARCHIVE_BUFFER, read);
+                        if gzip {
+                            let tar = archive::gzip_stream(read, len, &limits);
+                            archive::extract_tar_reader(tar, &limits, 0, collector);
+                        } else {
+                            archive::extract_tar_reader(read, &limits, 0, collector);
+                        }
+                    }
+                    (Extracted::Scanned, len)
+                });
+                alive && send(report)
             }
             Ok(Ok(Plan::Whole(format))) => scan_detected_to(Ok(format), buf, display, opts, send),
             Ok(Ok(Plan::SqliteInPlace { len })) => {

@@ -295,3 +295,135 @@ fn a_large_sqlite_database_is_read_in_place() {
         .collect();
     assert_eq!(names, ["app.db"]);
 }
+
+/// Archives over 4 MiB are read from their files one member at a time,
+/// and a member over 16 MiB in a line-based format is streamed: a zip, a
+/// tar and a `.tar.gz` holding a 17 MiB log and a dump report exactly the
+/// findings of the same files scanned on their own, under their member
+/// names.
+#[test]
+fn large_archives_are_read_member_by_member() {
+    use std::io::Write as _;
+    let dir = TempDir::new().unwrap();
+    let plain = dir.path().join("plain");
+    let packed = dir.path().join("packed");
+    fs::create_dir_all(&plain).unwrap();
+    fs::create_dir_all(&packed).unwrap();
+    let (log, planted) = big_log(9, 17);
+    let mut rng = Rng::new(10);
+    let mut dump = synth::DUMP_HEAD.as_bytes().to_vec();
+    for row in 0..2000 {
+        synth::dump_tuple(&synth::user_row(&mut rng, row), row == 0, &mut dump);
+    }
+    dump.extend_from_slice(b";\n");
+    // Incompressible bytes, so that the compressed archives are large too
+    // (a binary member is passed over silently).
+    let noise: Vec<u8> = (0..(5 << 20) / 8)
+        .flat_map(|_| rng.next_u64().to_le_bytes())
+        .collect();
+    let members: [(&str, &[u8]); 3] = [
+        ("logs/app.log", log.as_bytes()),
+        ("db/prod.sql", &dump),
+        ("noise.bin", &noise),
+    ];
+    fs::create_dir_all(plain.join("logs")).unwrap();
+    fs::create_dir_all(plain.join("db")).unwrap();
+    for (name, data) in &members[..2] {
+        fs::write(plain.join(name), data).unwrap();
+    }
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in &members {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(data).unwrap();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, name, *data).unwrap();
+    }
+    let tar = tar.into_inner().unwrap();
+    let mut tgz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    tgz.write_all(&tar).unwrap();
+    fs::write(
+        packed.join("bundle.zip"),
+        zip.finish().unwrap().into_inner(),
+    )
+    .unwrap();
+    fs::write(packed.join("bundle.tar"), &tar).unwrap();
+    fs::write(packed.join("bundle.tar.gz"), tgz.finish().unwrap()).unwrap();
+    for name in ["bundle.zip", "bundle.tar", "bundle.tar.gz"] {
+        assert!(fs::metadata(packed.join(name)).unwrap().len() > 4 << 20);
+    }
+
+    // Findings without the path, by member (or file) name.
+    let strip = |doc: &Value, archive: Option<&str>| -> Vec<String> {
+        let mut found: Vec<String> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| archive.is_none_or(|a| f["path"].as_str().unwrap().ends_with(a)))
+            .map(|f| {
+                let mut f = f.as_object().unwrap().clone();
+                let path = f.remove("path").unwrap();
+                let name = match f.remove("member") {
+                    Some(member) => member.as_str().unwrap().to_string(),
+                    None => path
+                        .as_str()
+                        .unwrap()
+                        .split("plain/")
+                        .nth(1)
+                        .unwrap()
+                        .to_string(),
+                };
+                format!("{name} {}", Value::Object(f))
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let alone = scan_json(&[plain.to_str().unwrap()]);
+    let expected = strip(&alone, None);
+    let in_log = expected
+        .iter()
+        .filter(|f| f.starts_with("logs/app.log "))
+        .count();
+    assert_eq!(in_log, planted.len());
+    assert!(
+        expected
+            .iter()
+            .filter(|f| f.starts_with("db/prod.sql "))
+            .count()
+            >= 3 * 2000
+    );
+    // A budget far under the log's size: the streamed members hold nothing
+    // and are not charged; the 5 MiB binary member would be held, and is
+    // refused.
+    let doc = scan_json(&[packed.to_str().unwrap(), "--max-archive-size", "1M"]);
+    for name in ["bundle.zip", "bundle.tar", "bundle.tar.gz"] {
+        assert_eq!(strip(&doc, Some(name)), expected, "{name}");
+    }
+    let s = &doc["summary"];
+    assert_eq!(s["files_scanned"], 3);
+    assert_eq!(s["files_skipped"], 0);
+    let mut skipped: Vec<String> = s["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} {}",
+                p["path"].as_str().unwrap().rsplit('/').next().unwrap(),
+                p["member"],
+                p["reason"]
+            )
+        })
+        .collect();
+    skipped.sort();
+    let reason = "\"archive size limit reached (1 MiB uncompressed)\"";
+    assert_eq!(
+        skipped,
+        ["bundle.tar", "bundle.tar.gz", "bundle.zip"]
+            .map(|a| format!("{a} \"noise.bin\" {reason}"))
+    );
+}

@@ -1,13 +1,21 @@
-//! Archives: gzip, zip and tar, read in memory, never extracted to disk.
+//! Archives: gzip, zip and tar, read in memory or from their file, never
+//! extracted to disk.
 //!
 //! # Design
 //!
-//! Every archive is read from the bytes already in memory. Each member is
-//! read into a buffer and handed to [`super::extract`] one level deeper, so a
-//! member is recognised (text, CSV, spreadsheet, another archive …) exactly
-//! like a file would be, and nested archives recurse naturally. Nothing is
-//! ever written to disk, and member names are only ever used as strings, so
-//! hostile names (`../../etc/passwd`) are harmless.
+//! An archive is read from bytes in memory, or, when it is a large file of
+//! its own, from the file ([`extract_zip_reader`] seeks in it,
+//! [`extract_tar_reader`] reads it once, through gzip for a `.tar.gz`).
+//! Members are read one at a time. A member of up to [`HOLD_MAX`] bytes is
+//! read into a buffer and handed to [`super::extract`] one level deeper,
+//! so it is recognised (text, CSV, spreadsheet, another archive …) exactly
+//! like a file would be, and nested archives recurse naturally. A longer
+//! member in a line-based format (text, CSV, JSON lines, SQL dump, by its
+//! name and first bytes) is streamed through that format's reader
+//! instead, so a 5 GB log in a zip costs a few MB of memory; other long
+//! members are read on whole, under the budget. Nothing is ever written
+//! to disk, and member names are only ever used as strings, so hostile
+//! names (`../../etc/passwd`) are harmless.
 //!
 //! **Member chains.** Members are handed a `MemberSink` that wraps the
 //! sink of the archive: it sets `place.member` to the member's name, or
@@ -29,14 +37,15 @@
 //! comes out is counted.
 //! - A [`Budget`] of uncompressed bytes ([`Limits::max_archive_bytes`]) is
 //!   created by the top-level archive and shared, through
-//!   [`Sink::archive_budget`], by every archive nested in it. Every byte
-//!   decompressed or copied out of a zip member or a gzip stream is charged,
-//!   including the bytes of members that are then refused. Tar members are
-//!   slices of bytes already in memory (the file itself, or a decompressed
-//!   stream that was charged), so they cost nothing.
+//!   [`Sink::archive_budget`], by every archive nested in it. It bounds
+//!   what is held in memory: every byte of a member that is held, or of a
+//!   gzip stream decompressed in memory, is charged, including the bytes of
+//!   members that are then refused. A streamed member holds nothing and is
+//!   not charged.
 //! - A zip member or gzip stream larger than [`RATIO_FLOOR`] whose
 //!   uncompressed/compressed ratio exceeds [`Limits::max_ratio`] is refused;
-//!   small, highly compressible text still scans.
+//!   small, highly compressible text still scans. A streamed member is cut
+//!   where it passes the ratio ([`Capped`]), and the rest is reported.
 //!
 //! A member that goes over a limit is skipped with the reason, and the rest
 //! of the archive is still scanned. Declared sizes may refuse a member early
@@ -46,19 +55,20 @@
 //! decoded, then reported. Binary members (images, executables …) are
 //! ignored silently: listing them would flood the summary.
 //!
-//! Memory: a member is held in one buffer at a time per nesting level,
-//! bounded by the budget.
+//! Memory: at most one member is held at a time per nesting level, bounded
+//! by [`HOLD_MAX`] when it is in a line-based format, else by the budget.
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::io::{self, Cursor, Read};
+use std::io::{self, Cursor, Read, Seek};
 use std::rc::Rc;
 
 use flate2::read::MultiGzDecoder;
 use zip::result::ZipError;
 use zip::{CompressionMethod, ZipArchive};
 
-use super::{Extracted, Limits, Place, Sink, Unit};
+use super::{Extracted, Format, Limits, Place, Sink, Unit};
+use crate::source::sniff;
 
 /// Uncompressed size up to which the compression ratio is not checked, so
 /// that small, highly compressible text files still scan.
@@ -119,18 +129,19 @@ pub fn extract_gzip(
     }
     let budget = budget_of(sink, limits);
     let decoder = MultiGzDecoder::new(data);
-    let (content, error) = match read_bounded(decoder, data.len() as u64, None, limits, &budget) {
-        Bounded::Whole(content) => (content, None),
-        Bounded::Partial(content, error) => (content, Some(error)),
-        Bounded::OverRatio => {
-            sink.skip("", &ratio_reason(limits));
-            return Extracted::Scanned;
-        }
-        Bounded::OverBudget => {
-            sink.skip("", &budget_reason(limits));
-            return Extracted::Scanned;
-        }
-    };
+    let (content, error) =
+        match read_bounded(decoder, ratio_cap(data.len() as u64, limits), None, &budget) {
+            Bounded::Whole(content) => (content, None),
+            Bounded::Partial(content, error) => (content, Some(error)),
+            Bounded::OverRatio => {
+                sink.skip("", &ratio_reason(limits));
+                return Extracted::Scanned;
+            }
+            Bounded::OverBudget => {
+                sink.skip("", &budget_reason(limits));
+                return Extracted::Scanned;
+            }
+        };
     let mut extracted = Extracted::Scanned;
     if error.is_none() || !content.is_empty() {
         // gzip inside gzip is one more level; anything else shares this one.
@@ -164,53 +175,92 @@ pub fn extract_gzip(
 /// held, but reading fails once the output passes the ratio limit
 /// (plus 1 MiB), so a bomb costs no more time than a real file. Errors
 /// in the stream are [`io::ErrorKind::InvalidData`], with the reason.
-pub struct GzipStream<R: Read> {
-    decoder: MultiGzDecoder<R>,
+pub fn gzip_stream<R: Read>(input: R, compressed: u64, limits: &Limits) -> Capped<GzipStream<R>> {
+    let limit = compressed
+        .saturating_mul(limits.max_ratio)
+        .saturating_add(1 << 20);
+    Capped::new(
+        GzipStream(MultiGzDecoder::new(input)),
+        limit,
+        ratio_reason(limits),
+    )
+}
+
+/// A gzip stream whose errors say that they are the stream's.
+pub struct GzipStream<R: Read>(MultiGzDecoder<R>);
+
+impl<R: Read> Read for GzipStream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            let what = format!("gzip stream truncated or corrupt: {e}");
+            io::Error::new(io::ErrorKind::InvalidData, what)
+        })
+    }
+}
+
+/// A reader that fails, with `reason` ([`io::ErrorKind::InvalidData`]),
+/// once it has produced more than `limit` bytes: the ratio guard of a
+/// stream that is not held in memory.
+pub struct Capped<R> {
+    inner: R,
     produced: u64,
     limit: u64,
     reason: String,
+    /// The limit was hit.
+    over: bool,
 }
 
-impl<R: Read> GzipStream<R> {
-    /// Decompresses `input`, a gzip file of `compressed` bytes.
-    pub fn new(input: R, compressed: u64, limits: &Limits) -> Self {
-        GzipStream {
-            decoder: MultiGzDecoder::new(input),
+impl<R> Capped<R> {
+    /// `inner`, failing after `limit` bytes (and at most one read more).
+    pub fn new(inner: R, limit: u64, reason: String) -> Self {
+        Capped {
+            inner,
             produced: 0,
-            limit: compressed
-                .saturating_mul(limits.max_ratio)
-                .saturating_add(1 << 20),
-            reason: ratio_reason(limits),
+            limit,
+            reason,
+            over: false,
         }
     }
 }
 
-impl<R: Read> Read for GzipStream<R> {
+impl<R: Read> Read for Capped<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.produced > self.limit {
+            self.over = true;
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 self.reason.clone(),
             ));
         }
-        let n = self.decoder.read(buf).map_err(|e| {
-            let what = format!("gzip stream truncated or corrupt: {e}");
-            io::Error::new(io::ErrorKind::InvalidData, what)
-        })?;
+        let n = self.inner.read(buf)?;
         self.produced += n as u64;
         Ok(n)
     }
 }
 
-/// Extracts every file member of a zip archive. Directories and symbolic
-/// links are ignored; encrypted members, unsupported compression methods,
-/// over-limit and corrupt members are skipped with the reason.
+/// Extracts every file member of a zip archive held in memory (see
+/// [`extract_zip_reader`]).
 pub fn extract_zip(data: &[u8], limits: &Limits, depth: u32, sink: &mut dyn Sink) {
+    extract_zip_reader(Cursor::new(data), data.len() as u64, limits, depth, sink);
+}
+
+/// Extracts every file member of the zip archive `reader`, `len` bytes
+/// long: in memory, or a file read where it is. Directories and symbolic
+/// links are ignored; encrypted members, unsupported compression methods,
+/// over-limit and corrupt members are skipped with the reason. Members are
+/// read one at a time as [`extract_member_from`] says.
+pub fn extract_zip_reader<R: Read + Seek>(
+    reader: R,
+    len: u64,
+    limits: &Limits,
+    depth: u32,
+    sink: &mut dyn Sink,
+) {
     if too_deep(limits, depth, sink) {
         return;
     }
     let budget = budget_of(sink, limits);
-    let mut archive = match ZipArchive::new(Cursor::new(data)) {
+    let mut archive = match ZipArchive::new(reader) {
         Ok(archive) => archive,
         Err(error) => {
             sink.skip("", &format!("corrupt zip archive: {error}"));
@@ -240,14 +290,16 @@ pub fn extract_zip(data: &[u8], limits: &Limits, depth: u32, sink: &mut dyn Sink
             sink.skip(&member.name, "encrypted member");
             continue;
         }
-        let read = match archive.by_index(index) {
-            Ok(file) => read_bounded(
-                file,
-                member.compressed.min(data.len() as u64),
-                Some(member.size),
-                limits,
-                &budget,
-            ),
+        match archive.by_index(index) {
+            Ok(file) => {
+                let about = Member {
+                    name: &member.name,
+                    kind: "zip member",
+                    compressed: Some(member.compressed.min(len)),
+                    declared: member.size,
+                };
+                extract_member_from(&about, file, limits, depth, &budget, sink);
+            }
             Err(ZipError::UnsupportedArchive(what)) => {
                 let reason = if zip::SUPPORTED_COMPRESSION_METHODS.contains(&member.method) {
                     format!("unsupported zip member: {what}")
@@ -258,41 +310,31 @@ pub fn extract_zip(data: &[u8], limits: &Limits, depth: u32, sink: &mut dyn Sink
                     )
                 };
                 sink.skip(&member.name, &reason);
-                continue;
             }
-            Err(error) => {
-                sink.skip(&member.name, &format!("corrupt zip member: {error}"));
-                continue;
-            }
-        };
-        match read {
-            Bounded::Whole(content) => {
-                extract_member(&member.name, &content, limits, depth, &budget, sink)
-            }
-            Bounded::Partial(content, error) => {
-                if !content.is_empty() {
-                    extract_member(&member.name, &content, limits, depth, &budget, sink);
-                }
-                let reason = format!("zip member truncated or corrupt: {error}");
-                sink.skip(&member.name, &reason);
-            }
-            Bounded::OverRatio => sink.skip(&member.name, &ratio_reason(limits)),
-            Bounded::OverBudget => sink.skip(&member.name, &budget_reason(limits)),
+            Err(error) => sink.skip(&member.name, &format!("corrupt zip member: {error}")),
         }
     }
 }
 
-/// Extracts every regular file member of a tar archive. Members are slices
-/// of `data`, not copies. Other entry types (directories, links, devices)
-/// are ignored; sparse files and members cut short are skipped with the
-/// reason, and a corrupt header ends the archive with a skip.
+/// Extracts every regular file member of a tar archive held in memory (see
+/// [`extract_tar_reader`]).
 pub fn extract_tar(data: &[u8], limits: &Limits, depth: u32, sink: &mut dyn Sink) {
+    extract_tar_reader(data, limits, depth, sink);
+}
+
+/// Extracts every regular file member of the tar archive read from
+/// `reader`, in one pass (a `.tar.gz` of many GB decompressed as it is
+/// read). Members are read as [`extract_member_from`] says. Other entry
+/// types (directories, links, devices) are ignored; sparse files and
+/// members cut short are skipped with the reason, and a corrupt header
+/// ends the archive with a skip.
+pub fn extract_tar_reader<R: Read>(reader: R, limits: &Limits, depth: u32, sink: &mut dyn Sink) {
     if too_deep(limits, depth, sink) {
         return;
     }
     let budget = budget_of(sink, limits);
-    let mut archive = tar::Archive::new(Cursor::new(data));
-    let entries = match archive.entries_with_seek() {
+    let mut archive = tar::Archive::new(reader);
+    let entries = match archive.entries() {
         Ok(entries) => entries,
         Err(error) => {
             sink.skip("", &format!("corrupt tar archive: {error}"));
@@ -316,13 +358,20 @@ pub fn extract_tar(data: &[u8], limits: &Limits, depth: u32, sink: &mut dyn Sink
             sink.skip(&name, "sparse file in tar archive (not supported)");
             continue;
         }
-        let content = usize::try_from(entry.raw_file_position())
-            .ok()
-            .zip(usize::try_from(entry.size()).ok())
-            .and_then(|(start, len)| data.get(start..start.checked_add(len)?));
-        match content {
-            Some(content) => extract_member(&name, content, limits, depth, &budget, sink),
-            None => sink.skip(&name, "tar member truncated"),
+        let size = entry.size();
+        let about = Member {
+            name: &name,
+            kind: "tar member",
+            compressed: None,
+            declared: size,
+        };
+        // The archive ends inside the member: it is scanned as far as it
+        // goes, then reported, and nothing follows.
+        if extract_member_from(&about, entry, limits, depth, &budget, sink)
+            .is_some_and(|n| n < size)
+        {
+            sink.skip(&name, "tar member truncated");
+            break;
         }
     }
 }
@@ -374,7 +423,7 @@ fn measure_bounded(
     limits: &Limits,
     budget: &Budget,
 ) -> Option<Bounded> {
-    let ratio_cap = compressed.saturating_mul(limits.max_ratio).max(RATIO_FLOOR);
+    let ratio_cap = ratio_cap(compressed, limits);
     let remaining = budget.remaining();
     if declared > ratio_cap {
         return Some(Bounded::OverRatio);
@@ -436,6 +485,173 @@ fn method_name(method: CompressionMethod) -> String {
         .find(|(known, _)| *known == method)
         .map(|(_, name)| name.to_string())
         .unwrap_or_else(|| method.to_string())
+}
+
+/// Members up to this many bytes are held in memory and extracted like a
+/// file. The head of a longer one decides: text, CSV, JSON lines and SQL
+/// dumps are streamed through their readers, so memory stays bounded
+/// whatever their size; other formats (an archive or a spreadsheet in an
+/// archive) are read on whole, under the budget.
+pub const HOLD_MAX: usize = 16 << 20;
+
+/// What an archive says about a member before it is read.
+struct Member<'a> {
+    name: &'a str,
+    /// `zip member` or `tar member`, for messages.
+    kind: &'static str,
+    /// Compressed size, for the ratio guard; `None` for members stored as
+    /// they are (tar).
+    compressed: Option<u64>,
+    /// Declared uncompressed size (untrusted).
+    declared: u64,
+}
+
+impl Member<'_> {
+    /// The most bytes the ratio guard lets the member produce.
+    fn ratio_cap(&self, limits: &Limits) -> u64 {
+        self.compressed
+            .map_or(u64::MAX, |compressed| ratio_cap(compressed, limits))
+    }
+}
+
+/// Reads a member from `reader` and extracts it one level deeper, under
+/// its name, as [`HOLD_MAX`] says: held in memory, or streamed. The budget
+/// is charged with the bytes of members held (or refused), not with
+/// those of members streamed, which hold nothing: the ratio guard follows
+/// a streamed member to its end instead. Returns how many bytes the member
+/// had when it was read to its end (`None` when it was refused or failed).
+fn extract_member_from(
+    member: &Member<'_>,
+    mut reader: impl Read,
+    limits: &Limits,
+    depth: u32,
+    budget: &Budget,
+    sink: &mut dyn Sink,
+) -> Option<u64> {
+    let name = member.name;
+    let ratio_cap = member.ratio_cap(limits);
+    let remaining = budget.remaining();
+    let hold = HOLD_MAX as u64;
+    if member.declared > ratio_cap {
+        sink.skip(name, &ratio_reason(limits));
+        return None;
+    }
+    // A small member is held whole: refused early when it cannot fit.
+    if member.declared <= hold && member.declared > remaining {
+        sink.skip(name, &budget_reason(limits));
+        return None;
+    }
+    let capacity = member.declared.min(hold).min(CAPACITY_HINT);
+    let mut content = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    let result = (&mut reader)
+        .take(hold.min(ratio_cap) + 1)
+        .read_to_end(&mut content);
+    let read = content.len() as u64;
+    let over = if read > ratio_cap {
+        Some(ratio_reason(limits))
+    } else if read <= hold || !streamable(name, &content) {
+        budget.charge(read);
+        (read > remaining).then(|| budget_reason(limits))
+    } else {
+        return stream_member(member, content, reader, limits, budget, sink);
+    };
+    if let Some(reason) = over {
+        sink.skip(name, &reason);
+        return None;
+    }
+    let error = match result {
+        Err(error) => Some(error),
+        // Longer than is held, and not streamed: read on, whole.
+        Ok(_) if read > hold => match read_bounded(reader, ratio_cap - read, None, budget) {
+            Bounded::Whole(rest) => {
+                content.extend_from_slice(&rest);
+                None
+            }
+            Bounded::Partial(rest, error) => {
+                content.extend_from_slice(&rest);
+                Some(error)
+            }
+            Bounded::OverRatio => {
+                sink.skip(name, &ratio_reason(limits));
+                return None;
+            }
+            Bounded::OverBudget => {
+                sink.skip(name, &budget_reason(limits));
+                return None;
+            }
+        },
+        Ok(_) => None,
+    };
+    if error.is_none() || !content.is_empty() {
+        extract_member(name, &content, limits, depth, budget, sink);
+    }
+    match error {
+        None => Some(content.len() as u64),
+        Some(error) => {
+            let reason = format!("{} truncated or corrupt: {error}", member.kind);
+            sink.skip(name, &reason);
+            None
+        }
+    }
+}
+
+/// Whether the member `name` whose first bytes are `head` is in a format
+/// read as a stream: text, CSV, JSON lines, a SQL dump.
+fn streamable(name: &str, head: &[u8]) -> bool {
+    let head = &head[..head.len().min(sniff::SNIFF_LEN)];
+    matches!(
+        super::detect_format(name, head),
+        Ok(Format::Text | Format::Csv | Format::SqlDump | Format::JsonLines)
+    )
+}
+
+/// Streams a member longer than [`HOLD_MAX`] in a line-based format
+/// ([`streamable`]): its `head`, read already, then the rest of `reader`,
+/// under the ratio guard. A read error ends it with a skip saying how far it was read.
+fn stream_member(
+    member: &Member<'_>,
+    head: Vec<u8>,
+    reader: impl Read,
+    limits: &Limits,
+    budget: &Budget,
+    sink: &mut dyn Sink,
+) -> Option<u64> {
+    let held = head.len() as u64;
+    let format = super::detect_format(member.name, &head[..head.len().min(sniff::SNIFF_LEN)]);
+    let rest = Capped::new(
+        reader,
+        member.ratio_cap(limits).saturating_sub(held),
+        ratio_reason(limits),
+    );
+    let mut input = Cursor::new(head).chain(rest);
+    let mut inner = MemberSink {
+        inner: sink,
+        name: Some(member.name),
+        budget: budget.clone(),
+        chain: String::new(),
+    };
+    let result = match format {
+        Ok(Format::Csv) => super::table::extract_reader(member.name, &mut input, &mut inner),
+        Ok(Format::SqlDump) => {
+            super::sql::extract_reader(&mut input, &[], limits.max_rows_per_table, &mut inner)
+        }
+        Ok(Format::JsonLines) => super::json::extract_lines_reader(&mut input, &mut inner),
+        _ => super::text::extract_reader(&mut input, &mut inner),
+    };
+    let (_, rest) = input.into_inner();
+    let read = held + rest.produced;
+    match result {
+        Ok(()) => Some(read),
+        Err(error) => {
+            let reason = if rest.over {
+                ratio_reason(limits)
+            } else {
+                format!("{} truncated or corrupt: {error}", member.kind)
+            };
+            sink.skip(member.name, &format!("{reason} (after {read} bytes)"));
+            None
+        }
+    }
 }
 
 /// Extracts one member's bytes one level deeper, under its name. Binary
@@ -515,6 +731,12 @@ fn budget_reason(limits: &Limits) -> String {
     )
 }
 
+/// The most a stream of `compressed` bytes may produce under the ratio
+/// guard (never less than [`RATIO_FLOOR`]).
+fn ratio_cap(compressed: u64, limits: &Limits) -> u64 {
+    compressed.saturating_mul(limits.max_ratio).max(RATIO_FLOOR)
+}
+
 /// The outcome of a bounded read.
 #[derive(Debug)]
 enum Bounded {
@@ -528,18 +750,16 @@ enum Bounded {
     OverBudget,
 }
 
-/// Reads a decompressing stream whose input is `compressed` bytes into
-/// memory, refusing it if it produces more than the ratio allows or than
-/// the budget has left. `declared` (a header's claim) may refuse early but
-/// is never trusted otherwise. Every byte read is charged to the budget.
+/// Reads a decompressing stream into memory, refusing it if it produces
+/// more than `ratio_cap` (see [`ratio_cap`]) or than the budget has left.
+/// `declared` (a header's claim) may refuse early but is never trusted
+/// otherwise. Every byte read is charged to the budget.
 fn read_bounded(
     reader: impl Read,
-    compressed: u64,
+    ratio_cap: u64,
     declared: Option<u64>,
-    limits: &Limits,
     budget: &Budget,
 ) -> Bounded {
-    let ratio_cap = compressed.saturating_mul(limits.max_ratio).max(RATIO_FLOOR);
     let remaining = budget.remaining();
     match declared {
         Some(size) if size > ratio_cap => return Bounded::OverRatio,
@@ -916,18 +1136,18 @@ mod tests {
         let budget = Budget::new(1 << 30);
         // A stream that lies about its size: endless output.
         let endless = io::repeat(b'a');
-        let got = read_bounded(endless, 1000, Some(10), &limits, &budget);
+        let got = read_bounded(endless, ratio_cap(1000, &limits), Some(10), &budget);
         assert!(matches!(got, Bounded::OverRatio), "{got:?}");
         // Everything decompressed was charged.
         assert_eq!(budget.remaining(), (1 << 30) - (RATIO_FLOOR + 1));
 
         let budget = Budget::new(5000);
-        let got = read_bounded(io::repeat(b'a'), 1 << 30, None, &limits, &budget);
+        let got = read_bounded(io::repeat(b'a'), ratio_cap(1 << 30, &limits), None, &budget);
         assert!(matches!(got, Bounded::OverBudget), "{got:?}");
         assert_eq!(budget.remaining(), 0);
 
         let budget = Budget::new(5000);
-        let got = read_bounded(&b"abc"[..], 3, Some(1), &limits, &budget);
+        let got = read_bounded(&b"abc"[..], ratio_cap(3, &limits), Some(1), &budget);
         assert!(
             matches!(got, Bounded::Whole(ref v) if v == b"abc"),
             "{got:?}"
@@ -936,7 +1156,7 @@ mod tests {
 
         // A declared size over a limit refuses without reading.
         let budget = Budget::new(5000);
-        let got = read_bounded(&b"abc"[..], 3, Some(6000), &limits, &budget);
+        let got = read_bounded(&b"abc"[..], ratio_cap(3, &limits), Some(6000), &budget);
         assert!(matches!(got, Bounded::OverBudget), "{got:?}");
         assert_eq!(budget.remaining(), 5000);
     }
@@ -1144,5 +1364,147 @@ mod tests {
                 extract(name, &damaged, &Limits::default(), 0, &mut r);
             }
         }
+    }
+
+    /// Text of `lines` lines of random hex (which compresses about 2:1),
+    /// with `planted` values on the given lines.
+    fn hex_lines(lines: usize, planted: &[(usize, String)]) -> Vec<u8> {
+        let mut rng = Rng::new(7);
+        let mut out = Vec::with_capacity(lines * 65);
+        for n in 1..=lines {
+            match planted.iter().find(|(line, _)| *line == n) {
+                Some((_, value)) => out.extend(format!("value {value} here\n").as_bytes()),
+                None => {
+                    for _ in 0..4 {
+                        out.extend(format!("{:016x}", rng.next_u64()).as_bytes());
+                    }
+                    out.push(b'\n');
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_member_over_the_hold_limit_is_streamed_whatever_the_budget() {
+        // 24 MiB of text: more than is held, and more than the budget.
+        let lines = (24 << 20) / 65;
+        let middle = (HOLD_MAX / 65) + 3;
+        let planted = [(1, id(40)), (middle, id(41)), (lines, id(42))];
+        let big = hex_lines(lines, &planted);
+        assert!(big.len() > HOLD_MAX + (4 << 20));
+        let mut rows = b"name,id_no\n".to_vec();
+        for n in 0..(HOLD_MAX / 30) {
+            rows.extend(format!("user{n},{:020}\n", n).as_bytes());
+        }
+        rows.extend(format!("last,{}\n", id(43)).as_bytes());
+        let nested = zip(&[("n.txt", &hex_lines((3 << 20) / 65, &[]))]);
+        let data = zip(&[
+            ("logs/app.log", &big),
+            ("roster.csv", &rows),
+            ("nested.zip", &nested),
+        ]);
+        let limits = Limits {
+            max_archive_bytes: 2 << 20,
+            ..Limits::default()
+        };
+        let r = scan("x.zip", &data, &limits);
+        let member = Some("logs/app.log".to_string());
+        assert_eq!(locate(&r, &id(40)), (member.clone(), 1));
+        assert_eq!(locate(&r, &id(41)), (member.clone(), middle as u64));
+        assert_eq!(locate(&r, &id(42)), (member, lines as u64));
+        // The text came in several units, of whole lines.
+        let units: Vec<_> = r
+            .units
+            .iter()
+            .filter(|u| u.member.as_deref() == Some("logs/app.log"))
+            .collect();
+        assert!(units.len() > 4, "{}", units.len());
+        assert!(units.iter().all(|u| u.col == 1 && u.text.ends_with('\n')));
+        let found = r.containing(&id(43));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].member.as_deref(), Some("roster.csv"));
+        assert_eq!(found[0].field.as_deref(), Some("id_no"));
+        assert_eq!(
+            found[0].line,
+            Some(rows.iter().filter(|&&b| b == b'\n').count() as u64)
+        );
+        // Streamed members hold nothing and are not charged; the nested
+        // zip is held, and leaves too little for its member.
+        assert_eq!(r.skips, [skip("nested.zip!n.txt", &budget_reason(&limits))]);
+    }
+
+    #[test]
+    fn a_long_member_that_cannot_be_streamed_is_held_under_the_budget() {
+        let lines = (HOLD_MAX + (1 << 20)) / 65;
+        let big = hex_lines(lines, &[(lines, id(44))]);
+        let inner = zip_with(CompressionMethod::Stored, &[("deep.log", &big)]);
+        let data = zip(&[("inner.zip", &inner)]);
+        let r = scan("x.zip", &data, &Limits::default());
+        assert_eq!(
+            locate(&r, &id(44)),
+            (Some("inner.zip!deep.log".into()), lines as u64)
+        );
+        assert!(r.skips.is_empty(), "{:?}", r.skips);
+        // The head is charged when the member is not streamed.
+        let limits = Limits {
+            max_archive_bytes: HOLD_MAX as u64 + 2,
+            ..Limits::default()
+        };
+        let r = scan("x.zip", &data, &limits);
+        assert!(r.units.is_empty());
+        assert_eq!(r.skips, [skip("inner.zip", &budget_reason(&limits))]);
+        let limits = Limits {
+            max_archive_bytes: HOLD_MAX as u64 - 1,
+            ..Limits::default()
+        };
+        let r = scan("x.zip", &data, &limits);
+        assert!(r.units.is_empty());
+        assert_eq!(r.skips, [skip("inner.zip", &budget_reason(&limits))]);
+    }
+
+    #[test]
+    fn a_tar_member_over_the_hold_limit_is_streamed() {
+        let lines = (HOLD_MAX + (2 << 20)) / 65;
+        let big = hex_lines(lines, &[(2, id(45)), (lines - 1, id(46))]);
+        let data = tar(&[
+            ("big.log", &big),
+            ("after.txt", format!("{}\n", id(47)).as_bytes()),
+        ]);
+        for (name, data) in [("x.tar", data.clone()), ("x.tgz", gz(&data))] {
+            let r = scan(name, &data, &Limits::default());
+            assert_eq!(locate(&r, &id(45)), (Some("big.log".into()), 2), "{name}");
+            assert_eq!(
+                locate(&r, &id(46)),
+                (Some("big.log".into()), lines as u64 - 1)
+            );
+            assert_eq!(locate(&r, &id(47)), (Some("after.txt".into()), 1));
+            assert!(r.skips.is_empty(), "{name}: {:?}", r.skips);
+        }
+        // Cut inside the big member: scanned as far as it goes.
+        let r = scan("x.tar", &data[..HOLD_MAX + (1 << 20)], &Limits::default());
+        assert_eq!(locate(&r, &id(45)), (Some("big.log".into()), 2));
+        assert_eq!(r.skips, [skip("big.log", "tar member truncated")]);
+    }
+
+    #[test]
+    fn capped_reader_fails_past_its_limit() {
+        let mut capped = Capped::new(io::repeat(b'a'), 10_000, "too much".into());
+        let mut out = Vec::new();
+        let err = capped.read_to_end(&mut out).unwrap_err();
+        assert_eq!(err.to_string(), "too much");
+        assert!(capped.over);
+        assert!(
+            out.len() > 10_000 && out.len() < 10_000 + (64 << 10),
+            "{}",
+            out.len()
+        );
+        let mut capped = Capped::new(&b"abc"[..], 3, "too much".into());
+        let mut out = Vec::new();
+        capped.read_to_end(&mut out).unwrap();
+        assert_eq!(
+            (out.as_slice(), capped.produced, capped.over),
+            (&b"abc"[..], 3, false)
+        );
     }
 }

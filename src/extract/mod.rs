@@ -131,7 +131,8 @@ pub trait Sink {
 pub struct Limits {
     /// How deep archives may nest (an archive in a file is depth 1).
     pub max_depth: u32,
-    /// Total uncompressed bytes read from one top-level archive.
+    /// Uncompressed bytes one top-level archive may hold in memory (members
+    /// read whole); streamed members are not counted.
     pub max_archive_bytes: u64,
     /// Largest allowed ratio of uncompressed to compressed size of a member.
     pub max_ratio: u64,

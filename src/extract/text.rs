@@ -76,6 +76,102 @@ pub fn extract(data: &[u8], sink: &mut dyn Sink) {
     });
 }
 
+/// Chunks of a streamed text: about this many bytes.
+const CHUNK: usize = 4 << 20;
+
+/// A line longer than this is sent in pieces, cut by [`space_cut`].
+pub const MAX_LINE: usize = 8 << 20;
+
+/// Decodes text read from `reader` and sends it as line-numbered units of
+/// about [`CHUNK`] bytes of whole lines (a longer line in pieces): a large
+/// text that is not a file of its own (an archive member) is scanned with
+/// bounded memory. UTF-16 text is read whole.
+pub fn extract_reader(reader: &mut dyn std::io::Read, sink: &mut dyn Sink) -> std::io::Result<()> {
+    read_text(reader, CHUNK, MAX_LINE, sink)
+}
+
+/// [`extract_reader`] in chunks of `chunk` bytes, lines cut at `max`.
+fn read_text(
+    reader: &mut dyn std::io::Read,
+    chunk: usize,
+    max: usize,
+    sink: &mut dyn Sink,
+) -> std::io::Result<()> {
+    let mut chunks = LineChunks::new(reader, chunk, max)?;
+    if chunks.utf16() {
+        extract(&chunks.into_whole()?, sink);
+        return Ok(());
+    }
+    let mut text = Vec::new();
+    let (mut line, mut col) = (1, 1);
+    let mut said = None;
+    while let Some((encoding, _)) = chunks.next(&mut text)? {
+        if said != Some(encoding) {
+            sink.encoding(encoding);
+            said = Some(encoding);
+        }
+        let place = Place {
+            line: Some(line),
+            col,
+            ..Place::default()
+        };
+        sink.unit(&Unit { text: &text, place });
+        match memchr::memrchr(b'\n', &text) {
+            Some(last) => {
+                line += bytecount::count(&text, b'\n') as u64;
+                col = 1 + chars(&text[last + 1..]);
+            }
+            None => col += chars(&text),
+        }
+        text.clear();
+    }
+    Ok(())
+}
+
+/// Where text of `max` bytes with a line too long for it is cut: after its
+/// last line break, else at [`space_cut`], else before the UTF-8 character
+/// that the end of `text` cuts.
+pub fn long_line_cut(text: &[u8]) -> usize {
+    if let Some(k) = memchr::memrchr(b'\n', text) {
+        return k + 1;
+    }
+    space_cut(text).unwrap_or_else(|| {
+        // The last character's first byte, and how long it says it is.
+        let continuation = |b: u8| b & 0xC0 == 0x80;
+        let back = text
+            .iter()
+            .rev()
+            .take(3)
+            .take_while(|&&b| continuation(b))
+            .count();
+        let Some(lead) = text.len().checked_sub(back + 1) else {
+            return text.len();
+        };
+        let len = match text[lead] {
+            0xF0.. => 4,
+            0xE0.. => 3,
+            0xC0.. => 2,
+            _ => 1,
+        };
+        if lead + len > text.len() && lead > 0 {
+            lead
+        } else {
+            text.len()
+        }
+    })
+}
+
+/// Where text that must be cut can be: after the last whitespace or
+/// control byte, `"` or `,` in its second half (never inside a UTF-8 or
+/// GB18030 character, nor inside a value; the quote and comma are for
+/// minified JSON and CSV), if there is one.
+pub fn space_cut(text: &[u8]) -> Option<usize> {
+    text.iter()
+        .rposition(|&b| b <= b' ' || b == b'"' || b == b',')
+        .filter(|&i| i + 1 >= text.len() / 2)
+        .map(|i| i + 1)
+}
+
 /// Decodes `data` to UTF-8; returns the text and the name of the encoding.
 pub fn decode(data: &[u8]) -> (Cow<'_, [u8]>, &'static str) {
     if let Some((enc, bom_len)) = Encoding::for_bom(data) {
@@ -129,7 +225,7 @@ pub fn utf16(data: &[u8]) -> Option<(&'static Encoding, usize)> {
 /// each decoded on its own with [`decode_8bit`] (a line break is never
 /// inside a character of UTF-8 or GB18030): how line-based formats stream
 /// a large file with bounded memory. A line longer than `max` bytes is cut
-/// there. A UTF-8 BOM is left out; UTF-16 input must be read whole
+/// before that, by [`long_line_cut`]. A UTF-8 BOM is left out; UTF-16 input must be read whole
 /// ([`LineChunks::utf16`]).
 pub struct LineChunks<'r> {
     reader: &'r mut dyn std::io::Read,
@@ -185,13 +281,15 @@ impl<'r> LineChunks<'r> {
                 return Ok(None);
             }
             self.started = true;
-            let cut = match memchr::memrchr(b'\n', &self.raw) {
-                _ if self.end || self.raw.len() >= self.max => self.raw.len(),
-                Some(k) => k + 1,
-                None => {
-                    self.fill()?;
-                    continue;
-                }
+            let cut = if self.raw.len() > self.max {
+                long_line_cut(&self.raw[..self.max])
+            } else if self.end {
+                self.raw.len()
+            } else if let Some(k) = memchr::memrchr(b'\n', &self.raw) {
+                k + 1
+            } else {
+                self.fill()?;
+                continue;
             };
             let (decoded, encoding) = decode_8bit(&self.raw[..cut]);
             out.extend_from_slice(&decoded);
@@ -219,6 +317,7 @@ impl<'r> LineChunks<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::extract::testing::Recorder;
     use proptest::prelude::*;
 
     proptest! {
@@ -286,5 +385,59 @@ mod tests {
         let data = b"\xff\xfftel 13812345678 \x80";
         let (text, _) = decode(data);
         assert_eq!(&*text, data);
+    }
+
+    /// Line and column of every byte offset that starts a character.
+    fn positions(text: &str) -> Vec<(usize, (u64, u64))> {
+        let (mut line, mut col) = (1, 1);
+        let mut out = Vec::new();
+        for (at, c) in text.char_indices() {
+            out.push((at, (line, col)));
+            if c == '\n' {
+                line += 1;
+                col = 1;
+            } else {
+                col += 1;
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn streamed_text_is_the_text_with_its_places(
+            pieces in prop::collection::vec(prop::sample::select(vec!["ab", " ", "\n", "身份", "12345", ",", "\"x\""]), 0..200),
+            chunk in 1usize..40,
+            max in 4usize..60,
+        ) {
+            let text: String = pieces.concat();
+            let mut recorder = Recorder::default();
+            read_text(&mut text.as_bytes(), chunk, max, &mut recorder).unwrap();
+            let joined: String = recorder.units.iter().map(|u| u.text.as_str()).collect();
+            prop_assert_eq!(&joined, &text);
+            let places = positions(&text);
+            let mut at = 0;
+            for unit in &recorder.units {
+                if !unit.text.is_empty() {
+                    let (_, want) = places.iter().find(|(p, _)| *p == at).copied().unwrap();
+                    prop_assert_eq!((unit.line.unwrap(), unit.col), want);
+                }
+                prop_assert!(unit.text.len() <= max);
+                at += unit.text.len();
+            }
+        }
+    }
+
+    #[test]
+    fn long_lines_are_cut_at_a_break_a_space_or_a_character() {
+        assert_eq!(long_line_cut(b"ab\ncd ef"), 3);
+        assert_eq!(long_line_cut(b"abcd ef"), 5);
+        assert_eq!(long_line_cut(b"abcdefgh"), 8);
+        assert_eq!(long_line_cut("身".as_bytes()), 3);
+        // "身" is 3 bytes: a cut inside it moves before it.
+        let text = "abcdefg身".as_bytes();
+        assert_eq!(long_line_cut(&text[..9]), 7);
+        assert_eq!(long_line_cut(&text[..8]), 7);
+        assert_eq!(long_line_cut(text), 10);
     }
 }

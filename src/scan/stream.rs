@@ -102,20 +102,9 @@ fn decode_utf16(decoder: &mut Decoder, src: &[u8], last: bool, out: &mut Vec<u8>
 }
 
 /// Where to cut text that has no line break and has grown to the line
-/// limit: at [`space_cut`], else anywhere.
+/// limit: at [`text::space_cut`], else anywhere.
 fn cut_long_line(text: &[u8]) -> usize {
-    space_cut(text).unwrap_or(text.len())
-}
-
-/// Where text that must be cut can be: after the last whitespace or
-/// control byte, `"` or `,` in its second half (never inside a UTF-8 or
-/// GB18030 character, nor inside a value; the quote and comma are for
-/// minified JSON and CSV), if there is one.
-pub(super) fn space_cut(text: &[u8]) -> Option<usize> {
-    text.iter()
-        .rposition(|&b| b <= b' ' || b == b'"' || b == b',')
-        .filter(|&i| i + 1 >= text.len() / 2)
-        .map(|i| i + 1)
+    text::space_cut(text).unwrap_or(text.len())
 }
 
 thread_local! {
