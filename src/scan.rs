@@ -648,8 +648,8 @@ enum Plan {
 const ARCHIVE_BUFFER: usize = 256 << 10;
 
 /// The format inside a gzip file named `name` whose first compressed bytes
-/// are `head`, when it can be streamed (plain text, a SQL dump, a tar
-/// archive).
+/// are `head`, when it can be streamed (plain text, a SQL dump, CSV, JSON
+/// lines, a tar archive).
 fn streamable_gzip(name: &str, head: &[u8]) -> Option<Format> {
     let mut inner = Vec::new();
     // A head cut mid-stream fails to decode further: keep what it gave.
@@ -661,7 +661,11 @@ fn streamable_gzip(name: &str, head: &[u8]) -> Option<Format> {
         return None;
     }
     let format = extract::detect_format(&archive::gzip_inner_name(name), &inner).ok()?;
-    matches!(format, Format::Text | Format::SqlDump | Format::Tar).then_some(format)
+    matches!(
+        format,
+        Format::Text | Format::SqlDump | Format::Csv | Format::JsonLines | Format::Tar
+    )
+    .then_some(format)
 }
 
 /// A reader that counts the bytes it returned.
@@ -918,7 +922,8 @@ pub fn scan_file(
                         })
                     }
                     Format::Csv => {
-                        let name = display.clone();
+                        // `x.tsv.gz` is told by `x.tsv`.
+                        let name = archive::gzip_inner_name(&display).into_owned();
                         scan_streamed(&mut input, display, opts, send, |input, sink| {
                             table::extract_reader(&name, input, sink)
                         })

@@ -187,7 +187,18 @@ fn gzipped_dumps_and_logs_are_decompressed_as_they_are_scanned() {
     }
     dump.extend_from_slice(b";\n");
     let (log, planted) = big_log(5, 3);
-    for (name, data) in [("prod.sql", &dump[..]), ("app.log", log.as_bytes())] {
+    // A TSV (told by its name inside the `.gz`) of 5 MB, a phone per row.
+    let mut tsv = String::from("name\tmobile\tnote\n");
+    let mut phones = 0;
+    while tsv.len() < 5 << 20 {
+        writeln!(tsv, "user{phones}\t{}\tsome, note", synth::mobile(&mut rng)).unwrap();
+        phones += 1;
+    }
+    for (name, data) in [
+        ("prod.sql", &dump[..]),
+        ("app.log", log.as_bytes()),
+        ("users.tsv", tsv.as_bytes()),
+    ] {
         fs::write(dir.path().join(name), data).unwrap();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(data).unwrap();
@@ -213,6 +224,13 @@ fn gzipped_dumps_and_logs_are_decompressed_as_they_are_scanned() {
     assert_eq!(of("prod.sql"), of("prod.sql.gz"));
     assert_eq!(of("app.log").len(), planted.len());
     assert_eq!(of("app.log"), of("app.log.gz"));
+    assert_eq!(of("users.tsv").len(), phones);
+    assert!(
+        of("users.tsv")[0].contains(r#""field":"mobile""#),
+        "{}",
+        of("users.tsv")[0]
+    );
+    assert_eq!(of("users.tsv"), of("users.tsv.gz"));
     assert_eq!(doc["summary"]["files_skipped"], 0);
 }
 

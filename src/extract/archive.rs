@@ -128,46 +128,15 @@ pub fn extract_gzip(
         return Extracted::Scanned;
     }
     let budget = budget_of(sink, limits);
+    let content = Member {
+        name: &gzip_inner_name(name),
+        element: None,
+        kind: "gzip stream",
+        compressed: Some(data.len() as u64),
+        declared: 0,
+    };
     let decoder = MultiGzDecoder::new(data);
-    let (content, error) =
-        match read_bounded(decoder, ratio_cap(data.len() as u64, limits), None, &budget) {
-            Bounded::Whole(content) => (content, None),
-            Bounded::Partial(content, error) => (content, Some(error)),
-            Bounded::OverRatio => {
-                sink.skip("", &ratio_reason(limits));
-                return Extracted::Scanned;
-            }
-            Bounded::OverBudget => {
-                sink.skip("", &budget_reason(limits));
-                return Extracted::Scanned;
-            }
-        };
-    let mut extracted = Extracted::Scanned;
-    if error.is_none() || !content.is_empty() {
-        // gzip inside gzip is one more level; anything else shares this one.
-        let inner_depth = if content.starts_with(GZIP_MAGIC) {
-            depth + 1
-        } else {
-            depth
-        };
-        let mut inner = MemberSink {
-            inner: sink,
-            name: None,
-            budget,
-            chain: String::new(),
-        };
-        extracted = super::extract(
-            &gzip_inner_name(name),
-            &content,
-            limits,
-            inner_depth,
-            &mut inner,
-        );
-    }
-    if let Some(error) = error {
-        sink.skip("", &format!("gzip stream truncated or corrupt: {error}"));
-    }
-    extracted
+    extract_member_from(&content, decoder, limits, depth, &budget, sink).1
 }
 
 /// A gzip file decompressed as it is read, for files too large to hold
@@ -294,11 +263,12 @@ pub fn extract_zip_reader<R: Read + Seek>(
             Ok(file) => {
                 let about = Member {
                     name: &member.name,
+                    element: Some(&member.name),
                     kind: "zip member",
                     compressed: Some(member.compressed.min(len)),
                     declared: member.size,
                 };
-                extract_member_from(&about, file, limits, depth, &budget, sink);
+                let _ = extract_member_from(&about, file, limits, depth, &budget, sink);
             }
             Err(ZipError::UnsupportedArchive(what)) => {
                 let reason = if zip::SUPPORTED_COMPRESSION_METHODS.contains(&member.method) {
@@ -361,15 +331,15 @@ pub fn extract_tar_reader<R: Read>(reader: R, limits: &Limits, depth: u32, sink:
         let size = entry.size();
         let about = Member {
             name: &name,
+            element: Some(&name),
             kind: "tar member",
             compressed: None,
             declared: size,
         };
         // The archive ends inside the member: it is scanned as far as it
         // goes, then reported, and nothing follows.
-        if extract_member_from(&about, entry, limits, depth, &budget, sink)
-            .is_some_and(|n| n < size)
-        {
+        let (read, _) = extract_member_from(&about, entry, limits, depth, &budget, sink);
+        if read.is_some_and(|n| n < size) {
             sink.skip(&name, "tar member truncated");
             break;
         }
@@ -496,8 +466,12 @@ pub const HOLD_MAX: usize = 16 << 20;
 
 /// What an archive says about a member before it is read.
 struct Member<'a> {
+    /// The name its format is told by.
     name: &'a str,
-    /// `zip member` or `tar member`, for messages.
+    /// What it adds to the member chain: its name, or nothing for the
+    /// content of a gzip stream, which stands for the file itself.
+    element: Option<&'a str>,
+    /// `zip member`, `tar member` or `gzip stream`, for messages.
     kind: &'static str,
     /// Compressed size, for the ratio guard; `None` for members stored as
     /// they are (tar).
@@ -507,6 +481,21 @@ struct Member<'a> {
 }
 
 impl Member<'_> {
+    /// What skips of the member as a whole are reported under.
+    fn what(&self) -> &str {
+        self.element.unwrap_or("")
+    }
+
+    /// The sink its content goes to: `sink`, adding the member to the chain.
+    fn sink<'s>(&'s self, sink: &'s mut dyn Sink, budget: &Budget) -> MemberSink<'s> {
+        MemberSink {
+            inner: sink,
+            name: self.element,
+            budget: budget.clone(),
+            chain: String::new(),
+        }
+    }
+
     /// The most bytes the ratio guard lets the member produce.
     fn ratio_cap(&self, limits: &Limits) -> u64 {
         self.compressed
@@ -514,12 +503,14 @@ impl Member<'_> {
     }
 }
 
-/// Reads a member from `reader` and extracts it one level deeper, under
-/// its name, as [`HOLD_MAX`] says: held in memory, or streamed. The budget
-/// is charged with the bytes of members held (or refused), not with
-/// those of members streamed, which hold nothing: the ratio guard follows
-/// a streamed member to its end instead. Returns how many bytes the member
-/// had when it was read to its end (`None` when it was refused or failed).
+/// Reads a member from `reader` and extracts it one level deeper (the
+/// content of a gzip stream: at the stream's level), as [`HOLD_MAX`]
+/// says: held in memory, or streamed. The budget is charged with the bytes
+/// of members held (or refused), not with those of members streamed, which
+/// hold nothing: the ratio guard follows a streamed member to its end
+/// instead. Returns how many bytes the member had when it was read to its
+/// end (`None` when it was refused or failed), and what it turned out to
+/// be.
 fn extract_member_from(
     member: &Member<'_>,
     mut reader: impl Read,
@@ -527,19 +518,20 @@ fn extract_member_from(
     depth: u32,
     budget: &Budget,
     sink: &mut dyn Sink,
-) -> Option<u64> {
-    let name = member.name;
+) -> (Option<u64>, Extracted) {
+    let refused = |sink: &mut dyn Sink, reason: &str| {
+        sink.skip(member.what(), reason);
+        (None, Extracted::Scanned)
+    };
     let ratio_cap = member.ratio_cap(limits);
     let remaining = budget.remaining();
     let hold = HOLD_MAX as u64;
     if member.declared > ratio_cap {
-        sink.skip(name, &ratio_reason(limits));
-        return None;
+        return refused(sink, &ratio_reason(limits));
     }
     // A small member is held whole: refused early when it cannot fit.
     if member.declared <= hold && member.declared > remaining {
-        sink.skip(name, &budget_reason(limits));
-        return None;
+        return refused(sink, &budget_reason(limits));
     }
     let capacity = member.declared.min(hold).min(CAPACITY_HINT);
     let mut content = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
@@ -547,17 +539,19 @@ fn extract_member_from(
         .take(hold.min(ratio_cap) + 1)
         .read_to_end(&mut content);
     let read = content.len() as u64;
-    let over = if read > ratio_cap {
-        Some(ratio_reason(limits))
-    } else if read <= hold || !streamable(name, &content) {
+    if read > ratio_cap {
         budget.charge(read);
-        (read > remaining).then(|| budget_reason(limits))
-    } else {
-        return stream_member(member, content, reader, limits, budget, sink);
-    };
-    if let Some(reason) = over {
-        sink.skip(name, &reason);
-        return None;
+        return refused(sink, &ratio_reason(limits));
+    }
+    if read > hold && result.is_ok() && streamable(member.name, &content) {
+        return (
+            stream_member(member, content, reader, limits, budget, sink),
+            Extracted::Scanned,
+        );
+    }
+    budget.charge(read);
+    if read > remaining {
+        return refused(sink, &budget_reason(limits));
     }
     let error = match result {
         Err(error) => Some(error),
@@ -571,26 +565,28 @@ fn extract_member_from(
                 content.extend_from_slice(&rest);
                 Some(error)
             }
-            Bounded::OverRatio => {
-                sink.skip(name, &ratio_reason(limits));
-                return None;
-            }
-            Bounded::OverBudget => {
-                sink.skip(name, &budget_reason(limits));
-                return None;
-            }
+            Bounded::OverRatio => return refused(sink, &ratio_reason(limits)),
+            Bounded::OverBudget => return refused(sink, &budget_reason(limits)),
         },
         Ok(_) => None,
     };
+    let mut extracted = Extracted::Scanned;
     if error.is_none() || !content.is_empty() {
-        extract_member(name, &content, limits, depth, budget, sink);
+        // A member is one level deeper than its archive; the content of a
+        // gzip stream shares its level, unless it is gzip again.
+        let level = match member.element {
+            Some(_) => depth + 1,
+            None => depth + u32::from(content.starts_with(GZIP_MAGIC)),
+        };
+        let mut inner = member.sink(sink, budget);
+        extracted = super::extract(member.name, &content, limits, level, &mut inner);
     }
     match error {
-        None => Some(content.len() as u64),
+        None => (Some(content.len() as u64), extracted),
         Some(error) => {
             let reason = format!("{} truncated or corrupt: {error}", member.kind);
-            sink.skip(name, &reason);
-            None
+            sink.skip(member.what(), &reason);
+            (None, extracted)
         }
     }
 }
@@ -624,12 +620,7 @@ fn stream_member(
         ratio_reason(limits),
     );
     let mut input = Cursor::new(head).chain(rest);
-    let mut inner = MemberSink {
-        inner: sink,
-        name: Some(member.name),
-        budget: budget.clone(),
-        chain: String::new(),
-    };
+    let mut inner = member.sink(sink, budget);
     let result = match format {
         Ok(Format::Csv) => super::table::extract_reader(member.name, &mut input, &mut inner),
         Ok(Format::SqlDump) => {
@@ -648,30 +639,10 @@ fn stream_member(
             } else {
                 format!("{} truncated or corrupt: {error}", member.kind)
             };
-            sink.skip(member.name, &format!("{reason} (after {read} bytes)"));
+            sink.skip(member.what(), &format!("{reason} (after {read} bytes)"));
             None
         }
     }
-}
-
-/// Extracts one member's bytes one level deeper, under its name. Binary
-/// members are ignored.
-fn extract_member(
-    name: &str,
-    content: &[u8],
-    limits: &Limits,
-    depth: u32,
-    budget: &Budget,
-    sink: &mut dyn Sink,
-) {
-    let mut member = MemberSink {
-        inner: sink,
-        name: Some(name),
-        budget: budget.clone(),
-        chain: String::new(),
-    };
-    // A binary member is not reported: there would be one line per image.
-    let _ = super::extract(name, content, limits, depth + 1, &mut member);
 }
 
 /// Skips the archive, with the reason, when it is nested too deep.
@@ -1505,6 +1476,40 @@ mod tests {
         assert_eq!(
             (out.as_slice(), capped.produced, capped.over),
             (&b"abc"[..], 3, false)
+        );
+    }
+
+    #[test]
+    fn gzip_content_over_the_hold_limit_is_streamed() {
+        let lines = (HOLD_MAX + (1 << 20)) / 65;
+        let log = hex_lines(lines, &[(3, id(48)), (lines, id(49))]);
+        let packed = gz(&log);
+        // The compressed member is held and charged; its content is not.
+        let limits = Limits {
+            max_archive_bytes: packed.len() as u64 + 100,
+            ..Limits::default()
+        };
+        let data = tar(&[("logs/app.log.1.gz", &packed)]);
+        let r = scan("rotated.tar", &data, &limits);
+        let member = Some("logs/app.log.1.gz".to_string());
+        assert_eq!(locate(&r, &id(48)), (member.clone(), 3));
+        assert_eq!(locate(&r, &id(49)), (member, lines as u64));
+        assert!(r.skips.is_empty(), "{:?}", r.skips);
+        // A gzip file on its own, cut short: scanned as far as it decodes.
+        let r = scan(
+            "app.log.gz",
+            &packed[..packed.len() - 1000],
+            &Limits::default(),
+        );
+        assert_eq!(locate(&r, &id(48)), (None, 3));
+        assert_eq!(r.skips.len(), 1);
+        assert_eq!(r.skips[0].0, "");
+        assert!(
+            r.skips[0]
+                .1
+                .starts_with("gzip stream truncated or corrupt: "),
+            "{:?}",
+            r.skips
         );
     }
 }
