@@ -398,10 +398,10 @@ impl Scanner<'_> {
     fn mark(&mut self, p: usize, resume: usize) -> usize {
         let byte = self.text.get(p).copied();
         if byte.is_some_and(is_digit) {
-            return self.digit_run(self.run_start(p, resume));
+            return self.run_or_timestamp(self.run_start(p, resume));
         }
         if p > resume && is_digit(self.text[p - 1]) {
-            let next = self.digit_run(self.run_start(p - 1, resume));
+            let next = self.run_or_timestamp(self.run_start(p - 1, resume));
             if next > p {
                 return next;
             }
@@ -410,6 +410,16 @@ impl Scanner<'_> {
             Some(AT) => self.at_sign(p),
             Some(SEP) => self.separator(p),
             _ => p + 1,
+        }
+    }
+
+    /// Handles the digit run starting at `s`, or passes over the date or
+    /// timestamp starting there ([`skip::timestamp_end`]); returns where
+    /// scanning resumes.
+    fn run_or_timestamp(&mut self, s: usize) -> usize {
+        match skip::timestamp_end(self.text, s) {
+            Some(end) => end,
+            None => self.digit_run(s),
         }
     }
 

@@ -165,6 +165,58 @@ pub(crate) fn digits_start(text: &[u8], end: usize) -> usize {
         .map_or(0, |p| p + 1)
 }
 
+/// End of the date or timestamp at `s` when nothing in it can start a
+/// value, so that its digit runs and separators need no look of their
+/// own: `2024-05-17`, or `2024-05-17T15:23:45` (or a space for the `T`)
+/// with an optional fraction of 1 to 9 digits after `.` or `,`. Logs and
+/// dumps hold one or two per line, and each costs the scanner four marks
+/// (a chain of groups, a MAC separator, a decimal point) that can never
+/// make a value.
+///
+/// `None` whenever the shape could be part of something longer: a letter,
+/// digit or joining punctuation before it, a longer fraction, or after it a
+/// digit, `:`, `.`, `@`, or a space or `-` before a digit (the seconds
+/// could start a chain `86 138 1234 5678`, a MAC, an address). The scanner then
+/// looks at the runs one by one as usual; the differential tests in
+/// `detect::tests` check that the two agree.
+pub(crate) fn timestamp_end(text: &[u8], s: usize) -> Option<usize> {
+    const DATE: &[u8; 10] = b"0000-00-00";
+    const TIME: &[u8; 9] = b"T00:00:00";
+    let fits = |at: usize, shape: &[u8]| {
+        text.get(at..at + shape.len()).is_some_and(|bytes| {
+            bytes.iter().zip(shape).all(|(&b, &want)| match want {
+                b'0' => b.is_ascii_digit(),
+                b'T' => b == b'T' || b == b' ',
+                _ => b == want,
+            })
+        })
+    };
+    let joins = |b: u8| b.is_ascii_alphanumeric() || b"-.:+_@/%\\".contains(&b);
+    if (s > 0 && joins(text[s - 1])) || !fits(s, DATE) {
+        return None;
+    }
+    let mut end = s + DATE.len();
+    if fits(end, TIME) {
+        end += TIME.len();
+        if matches!(text.get(end), Some(b'.' | b','))
+            && text.get(end + 1).is_some_and(u8::is_ascii_digit)
+        {
+            let fraction = digits_end(text, end + 1);
+            if fraction - end - 1 > 9 {
+                return None;
+            }
+            end = fraction;
+        }
+    }
+    // What joins digits into a value: `.` (addresses), `:` (MACs), a space
+    // or `-` before more digits (chains), `@` (emails).
+    let after = |k: usize| text.get(end + k).copied().unwrap_or(b'\n');
+    let glued = after(0).is_ascii_digit()
+        || matches!(after(0), b':' | b'.' | b'@')
+        || (matches!(after(0), b' ' | b'-') && after(1).is_ascii_digit());
+    (!glued).then_some(end)
+}
+
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use super::{Classes, WINDOW};
@@ -291,6 +343,32 @@ mod tests {
         assert_eq!(marks.window(64), 1 << 2, "following window");
         assert_eq!(Marks::new(&text).window(64), 1 << 2, "after a jump");
         assert_eq!(Marks::new(&text).window(63), 1 << 3, "unaligned");
+    }
+
+    #[test]
+    fn timestamps_are_passed_over_only_when_nothing_can_follow_on() {
+        let end = |text: &str, s: usize| timestamp_end(text.as_bytes(), s);
+        assert_eq!(end("2024-05-17T15:23:45.145+08:00 INFO", 0), Some(23));
+        assert_eq!(end("at 2024-05-17 15:23:45,145 INFO", 3), Some(26));
+        assert_eq!(end("('2024-05-24 19:03:58','x')", 2), Some(21));
+        assert_eq!(end("2024-05-17T15:23:45Z", 0), Some(19));
+        assert_eq!(end("d=2024-05-17,", 2), Some(12));
+        assert_eq!(end("2024-05-17", 0), Some(10));
+        // Joined to what is before or after.
+        assert_eq!(end("x2024-05-17 15:23:45 ", 1), None);
+        assert_eq!(end("9-2024-05-17 15:23:45 ", 2), None);
+        assert_eq!(end("2024-05-17 15:23:45:67:89:ab", 0), None);
+        assert_eq!(end("2024-05-17 15:23:86 138 1234 5678", 0), None);
+        assert_eq!(end("2024-05-17 15:23:45.1.2.3", 0), None);
+        assert_eq!(end("2024-05-17 15:23:45.", 0), None);
+        assert_eq!(end("2024-05-17 15:23:45.1234567890 ", 0), None);
+        assert_eq!(end("2024-05-17 15:23:45,13812345678", 0), None);
+        assert_eq!(end("2024-05-17 13812345678", 0), None);
+        assert_eq!(end("2024-05-17T15:23", 0), Some(10));
+        assert_eq!(end("2024-05-17@x.cn", 0), None);
+        // Not the shape.
+        assert_eq!(end("2024-5-17 ", 0), None);
+        assert_eq!(end("2024-05-1", 0), None);
     }
 
     #[test]
