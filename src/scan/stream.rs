@@ -407,16 +407,31 @@ pub fn scan_stream<R: Read>(
         let (size, line_cut) = stream
             .as_ref()
             .map_or((buf.len(), max_line), |s| s.read_size(buf.len(), max_line));
-        let n = match read_full(&mut input, &mut buf[..size]) {
-            Ok(0) => break,
-            Ok(n) => n,
+        // UTF-8 (or 8-bit) input is read straight after the pending part
+        // line, not copied there from `buf`.
+        let direct = stream
+            .as_mut()
+            .filter(|s| matches!(s.decoding, Decoding::Bytes));
+        let read = match direct {
+            Some(s) => {
+                let searched = s.pending.len();
+                s.pending.resize(searched + size, 0);
+                let read = read_full(&mut input, &mut s.pending[searched..]);
+                s.pending.truncate(searched + *read.as_ref().unwrap_or(&0));
+                read.map(|n| (n, Some(searched)))
+            }
+            None => read_full(&mut input, &mut buf[..size]).map(|n| (n, None)),
+        };
+        let (n, searched) = match read {
+            Ok((0, _)) => break,
+            Ok(read) => read,
             Err(err) => {
                 error = Some(err);
                 break;
             }
         };
         total += n as u64;
-        let mut data = &buf[..n];
+        let mut data = &buf[..if searched.is_some() { 0 } else { n }];
         if stream.is_none() {
             let (decoding, bom) = match first(&path, data) {
                 First::Lines(decoding, bom) => (decoding, bom),
@@ -452,11 +467,17 @@ pub fn scan_stream<R: Read>(
         };
         s.unblocked += n as u64;
         // `pending` holds no line break: look only at what was added.
-        let searched = s.pending.len();
-        match &mut s.decoding {
-            Decoding::Bytes => s.pending.extend_from_slice(data),
-            Decoding::Utf16(decoder) => decode_utf16(decoder, data, false, &mut s.pending),
-        }
+        let searched = match searched {
+            Some(searched) => searched,
+            None => {
+                let searched = s.pending.len();
+                match &mut s.decoding {
+                    Decoding::Bytes => s.pending.extend_from_slice(data),
+                    Decoding::Utf16(decoder) => decode_utf16(decoder, data, false, &mut s.pending),
+                }
+                searched
+            }
+        };
         let cut = match memchr::memrchr(b'\n', &s.pending[searched..]) {
             Some(i) => Some(searched + i + 1),
             None if s.pending.len() >= line_cut => Some(cut_long_line(&s.pending)),
