@@ -1324,6 +1324,33 @@ mod tests {
         }
     }
 
+    /// The file's candidate counts are the sums of its pieces' and units'
+    /// (all of them: a table of round numbers in valid mobile segments,
+    /// whole days in seconds, is judged on the whole file).
+    #[test]
+    fn a_file_of_round_numbers_in_mobile_segments_is_implausible() {
+        let table: String = (0..30)
+            .map(|i| {
+                format!(
+                    "(\"2399-01-{i:02}\", {}),\n",
+                    13_537_929_600u64 + i * 86_400
+                )
+            })
+            .collect();
+        let opts = ScanOptions::default();
+        let report = scan_buffer(table.as_bytes(), "days.txt".into(), &opts);
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        let csv: String = format!(
+            "day,seconds\n{}",
+            table
+                .replace("(\"", "")
+                .replace("\",", ",")
+                .replace("),", "")
+        );
+        let report = scan_buffer(csv.as_bytes(), "days.csv".into(), &opts);
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+    }
+
     #[test]
     fn pieces_end_at_a_line_break_else_whitespace_else_a_character() {
         let mut text = vec![b'a'; PIECE + 10];

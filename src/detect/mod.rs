@@ -265,6 +265,7 @@ impl std::ops::AddAssign for Stats {
         self.mobile_valid += other.mobile_valid;
         self.card_candidates += other.card_candidates;
         self.card_valid += other.card_valid;
+        self.mobile_round += other.mobile_round;
     }
 }
 
