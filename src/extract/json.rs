@@ -119,8 +119,8 @@ const MAX_LINE: usize = 64 << 20;
 /// [`extract_lines`] on input read from `reader` in chunks of whole lines
 /// ([`super::text::LineChunks`]), so memory does not grow with the file:
 /// the same units and places. The encoding reported is the first chunk's;
-/// UTF-16 input is read whole. Returns a read error, after sending what
-/// came before it.
+/// UTF-16 input is decoded as it is read. Returns a read error, after
+/// sending what came before it.
 pub fn extract_lines_reader(
     reader: &mut dyn std::io::Read,
     sink: &mut dyn Sink,
@@ -135,10 +135,6 @@ fn read_lines(
     sink: &mut dyn Sink,
 ) -> std::io::Result<()> {
     let mut chunks = super::text::LineChunks::new(reader, chunk, MAX_LINE)?;
-    if chunks.utf16() {
-        extract_lines(&chunks.into_whole()?, sink);
-        return Ok(());
-    }
     let mut out = Emitter::new(sink);
     let (mut text, mut number, mut first) = (Vec::new(), 1, true);
     while let Some((encoding, _)) = chunks.next(&mut text)? {
@@ -613,12 +609,18 @@ mod tests {
                 0..40,
             ),
             chunk in 1usize..200,
+            utf16 in proptest::bool::ANY,
         ) {
-            let data = lines.concat();
+            let text = lines.concat();
+            let data: Vec<u8> = if utf16 {
+                [0xff, 0xfe].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect()
+            } else {
+                text.into_bytes()
+            };
             let mut whole = crate::extract::testing::Recorder::default();
-            extract_lines(data.as_bytes(), &mut whole);
+            extract_lines(&data, &mut whole);
             let mut streamed = crate::extract::testing::Recorder::default();
-            read_lines(&mut data.as_bytes(), chunk, &mut streamed).unwrap();
+            read_lines(&mut &data[..], chunk, &mut streamed).unwrap();
             proptest::prop_assert_eq!(streamed.units, whole.units);
             proptest::prop_assert_eq!(streamed.encodings, whole.encodings);
         }

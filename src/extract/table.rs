@@ -481,8 +481,8 @@ const MAX_RECORD: usize = 64 << 20;
 /// either) and appended to the decoded rest of the chunk before, which
 /// `Records::emit` splits up to its last complete record. The encoding
 /// reported, the delimiter and the header come from the first chunk. Input
-/// in UTF-16 is read whole and given to [`extract`]. Returns a read error,
-/// after sending what came before it.
+/// in UTF-16 is decoded as it is read ([`LineChunks`]). Returns a read
+/// error, after sending what came before it.
 pub fn extract_reader(name: &str, reader: &mut dyn Read, sink: &mut dyn Sink) -> io::Result<()> {
     read_chunks(name, reader, CHUNK, sink)
 }
@@ -495,10 +495,6 @@ fn read_chunks(
     sink: &mut dyn Sink,
 ) -> io::Result<()> {
     let mut chunks = LineChunks::new(reader, chunk, MAX_RECORD)?;
-    if chunks.utf16() {
-        extract(name, &chunks.into_whole()?, sink);
-        return Ok(());
-    }
     let mut text: Vec<u8> = Vec::new();
     let mut state: Option<(Option<Records>, u64)> = None;
     while let Some((encoding, end)) = chunks.next(&mut text)? {
@@ -586,7 +582,7 @@ mod tests {
             filler in prop::sample::select(vec![0usize, 1 << 20]),
             chunk in prop_oneof![1usize..64, 64usize..70_000],
             tsv in any::<bool>(),
-            gbk in any::<bool>(),
+            encoding in 0..4,
         ) {
             // Past the first MiB (the delimiter's sample) the chunks are
             // split into records as they come.
@@ -595,15 +591,20 @@ mod tests {
                 data.extend_from_slice(b"x,y,13812345678\n");
             }
             data.extend(tail.concat());
-            if gbk {
-                let text = String::from_utf8(data).expect("pieces are UTF-8");
-                data = encoding_rs::GBK.encode(&text).0.into_owned();
-            }
+            let text = String::from_utf8(data).expect("pieces are UTF-8");
+            let decoded_len = text.len();
+            data = match encoding {
+                0 => text.into_bytes(),
+                1 => encoding_rs::GBK.encode(&text).0.into_owned(),
+                // UTF-16 with a BOM, little- and big-endian.
+                2 => [0xff, 0xfe].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect(),
+                _ => [0xfe, 0xff].into_iter().chain(text.encode_utf16().flat_map(u16::to_be_bytes)).collect(),
+            };
             let name = if tsv { "t.tsv" } else { "t.csv" };
             let whole = run(name, &data);
             let mut streamed = Recorder::default();
             read_chunks(name, &mut &data[..], chunk, &mut streamed).unwrap();
-            let text_mode = whole.units.len() == 1 && whole.units[0].text.len() + 3 >= data.len();
+            let text_mode = whole.units.len() == 1 && whole.units[0].text.len() + 3 >= decoded_len;
             if text_mode {
                 // No delimiter: blocks of lines instead of one unit, the same text.
                 let joined: String = streamed.units.iter().map(|u| u.text.as_str()).collect();

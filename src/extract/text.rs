@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::{Encoding, GB18030, UTF_16BE, UTF_16LE};
+use encoding_rs::{Decoder, Encoding, GB18030, UTF_16BE, UTF_16LE};
 
 use super::{Place, Sink, Unit};
 use crate::source::sniff;
@@ -85,7 +85,7 @@ pub const MAX_LINE: usize = 8 << 20;
 /// Decodes text read from `reader` and sends it as line-numbered units of
 /// about [`CHUNK`] bytes of whole lines (a longer line in pieces): a large
 /// text that is not a file of its own (an archive member) is scanned with
-/// bounded memory. UTF-16 text is read whole.
+/// bounded memory.
 pub fn extract_reader(reader: &mut dyn std::io::Read, sink: &mut dyn Sink) -> std::io::Result<()> {
     read_text(reader, CHUNK, MAX_LINE, sink)
 }
@@ -98,10 +98,6 @@ fn read_text(
     sink: &mut dyn Sink,
 ) -> std::io::Result<()> {
     let mut chunks = LineChunks::new(reader, chunk, max)?;
-    if chunks.utf16() {
-        extract(&chunks.into_whole()?, sink);
-        return Ok(());
-    }
     let mut text = Vec::new();
     let (mut line, mut col) = (1, 1);
     let mut said = None;
@@ -225,13 +221,18 @@ pub fn utf16(data: &[u8]) -> Option<(&'static Encoding, usize)> {
 /// each decoded on its own with [`decode_8bit`] (a line break is never
 /// inside a character of UTF-8 or GB18030): how line-based formats stream
 /// a large file with bounded memory. A line longer than `max` bytes is cut
-/// before that, by [`long_line_cut`]. A UTF-8 BOM is left out; UTF-16 input must be read whole
-/// ([`LineChunks::utf16`]).
+/// before that, by [`long_line_cut`]. A UTF-8 BOM is left out; UTF-16
+/// input (by BOM or NUL pattern in its first chunk) is decoded as it is
+/// read, and its chunks cut in the decoded text.
 pub struct LineChunks<'r> {
     reader: &'r mut dyn std::io::Read,
+    /// What was read and not given yet: bytes, or for UTF-16 input the
+    /// text decoded to UTF-8.
     raw: Vec<u8>,
     size: usize,
     max: usize,
+    /// The decoder of UTF-16 input (by BOM or NUL pattern, see [`utf16`]).
+    utf16: Option<Decoder>,
     /// The reader has ended.
     end: bool,
     /// A chunk was given (empty input gives one empty chunk).
@@ -250,26 +251,23 @@ impl<'r> LineChunks<'r> {
             raw: Vec::new(),
             size,
             max,
+            utf16: None,
             end: false,
             started: false,
         };
+        // The first read is long enough to tell the encoding by.
+        chunks.size = size.max(sniff::SNIFF_LEN);
         chunks.fill()?;
-        if chunks.raw.starts_with(b"\xef\xbb\xbf") && !chunks.utf16() {
+        chunks.size = size;
+        if let Some((encoding, bom)) = utf16(&chunks.raw) {
+            let mut decoder = encoding.new_decoder_without_bom_handling();
+            let bytes = std::mem::take(&mut chunks.raw);
+            decode_utf16(&mut decoder, &bytes[bom..], chunks.end, &mut chunks.raw);
+            chunks.utf16 = Some(decoder);
+        } else if chunks.raw.starts_with(b"\xef\xbb\xbf") {
             chunks.raw.drain(..3);
         }
         Ok(chunks)
-    }
-
-    /// Whether the input is UTF-16 (see [`utf16`]).
-    pub fn utf16(&self) -> bool {
-        utf16(&self.raw).is_some()
-    }
-
-    /// The whole input, for input that cannot be read in chunks.
-    pub fn into_whole(self) -> std::io::Result<Vec<u8>> {
-        let mut raw = self.raw;
-        self.reader.read_to_end(&mut raw)?;
-        Ok(raw)
     }
 
     /// Appends the next chunk, decoded, to `out`; returns its encoding's
@@ -291,27 +289,60 @@ impl<'r> LineChunks<'r> {
                 self.fill()?;
                 continue;
             };
-            let (decoded, encoding) = decode_8bit(&self.raw[..cut]);
-            out.extend_from_slice(&decoded);
-            drop(decoded);
+            let encoding = match &self.utf16 {
+                Some(decoder) => {
+                    out.extend_from_slice(&self.raw[..cut]);
+                    decoder.encoding().name()
+                }
+                None => {
+                    let (decoded, encoding) = decode_8bit(&self.raw[..cut]);
+                    out.extend_from_slice(&decoded);
+                    encoding
+                }
+            };
             self.raw.drain(..cut);
             self.fill()?;
             return Ok(Some((encoding, self.end && self.raw.is_empty())));
         }
     }
 
-    /// Reads until `size` more bytes are held or the input ends.
+    /// Reads until `size` more bytes are read or the input ends; UTF-16
+    /// input is decoded as it comes.
     fn fill(&mut self) -> std::io::Result<()> {
         use std::io::Read;
-        let target = self.raw.len() + self.size;
-        while self.raw.len() < target && !self.end {
-            let want = (target - self.raw.len()) as u64;
-            if (&mut *self.reader).take(want).read_to_end(&mut self.raw)? == 0 {
+        if self.end {
+            return Ok(());
+        }
+        let mut bytes = Vec::new();
+        let into = match self.utf16 {
+            Some(_) => &mut bytes,
+            None => &mut self.raw,
+        };
+        let target = into.len() + self.size;
+        while into.len() < target && !self.end {
+            let want = (target - into.len()) as u64;
+            if (&mut *self.reader).take(want).read_to_end(into)? == 0 {
                 self.end = true;
             }
         }
+        if let Some(decoder) = &mut self.utf16 {
+            decode_utf16(decoder, &bytes, self.end, &mut self.raw);
+        }
         Ok(())
     }
+}
+
+/// Decodes UTF-16 bytes `src` with `decoder`, appending UTF-8 to `out`;
+/// `last` at the end of the input (a cut character at a read's end waits
+/// in the decoder for the next read).
+pub fn decode_utf16(decoder: &mut Decoder, src: &[u8], last: bool, out: &mut Vec<u8>) {
+    let start = out.len();
+    let room = decoder
+        .max_utf8_buffer_length(src.len())
+        .unwrap_or(src.len() * 3 + 16);
+    out.resize(start + room, 0);
+    let (_, _, written, _) = decoder.decode_to_utf8(src, &mut out[start..], last);
+    out.truncate(start + written);
 }
 
 #[cfg(test)]
@@ -409,10 +440,20 @@ mod tests {
             pieces in prop::collection::vec(prop::sample::select(vec!["ab", " ", "\n", "身份", "12345", ",", "\"x\""]), 0..200),
             chunk in 1usize..40,
             max in 4usize..60,
+            utf16 in any::<bool>(),
         ) {
             let text: String = pieces.concat();
+            let data: Vec<u8> = if utf16 {
+                [0xfe, 0xff].into_iter().chain(text.encode_utf16().flat_map(u16::to_be_bytes)).collect()
+            } else {
+                text.clone().into_bytes()
+            };
             let mut recorder = Recorder::default();
-            read_text(&mut text.as_bytes(), chunk, max, &mut recorder).unwrap();
+            read_text(&mut &data[..], chunk, max, &mut recorder).unwrap();
+            if !text.is_empty() {
+                let encoding = if utf16 { "UTF-16BE" } else { "UTF-8" };
+                prop_assert_eq!(&recorder.encodings, &[encoding]);
+            }
             let joined: String = recorder.units.iter().map(|u| u.text.as_str()).collect();
             prop_assert_eq!(&joined, &text);
             let places = positions(&text);

@@ -90,17 +90,6 @@ fn first(name: &str, data: &[u8]) -> First {
     }
 }
 
-/// Decodes `src` with a UTF-16 decoder and appends the UTF-8 to `out`.
-fn decode_utf16(decoder: &mut Decoder, src: &[u8], last: bool, out: &mut Vec<u8>) {
-    let start = out.len();
-    let room = decoder
-        .max_utf8_buffer_length(src.len())
-        .unwrap_or(src.len() * 3 + 16);
-    out.resize(start + room, 0);
-    let (_, _, written, _) = decoder.decode_to_utf8(src, &mut out[start..], last);
-    out.truncate(start + written);
-}
-
 /// Where to cut text that has no line break and has grown to the line
 /// limit: at [`text::space_cut`], else anywhere.
 fn cut_long_line(text: &[u8]) -> usize {
@@ -473,7 +462,9 @@ pub fn scan_stream<R: Read>(
                 let searched = s.pending.len();
                 match &mut s.decoding {
                     Decoding::Bytes => s.pending.extend_from_slice(data),
-                    Decoding::Utf16(decoder) => decode_utf16(decoder, data, false, &mut s.pending),
+                    Decoding::Utf16(decoder) => {
+                        text::decode_utf16(decoder, data, false, &mut s.pending)
+                    }
                 }
                 searched
             }
@@ -505,7 +496,7 @@ pub fn scan_stream<R: Read>(
     match &mut stream {
         Some(s) => {
             if let Decoding::Utf16(decoder) = &mut s.decoding {
-                decode_utf16(decoder, &[], true, &mut s.pending);
+                text::decode_utf16(decoder, &[], true, &mut s.pending);
             }
             let rest = s.pending.len();
             s.cut(rest);
