@@ -1329,14 +1329,7 @@ mod tests {
     /// whole days in seconds, is judged on the whole file).
     #[test]
     fn a_file_of_round_numbers_in_mobile_segments_is_implausible() {
-        let table: String = (0..30)
-            .map(|i| {
-                format!(
-                    "(\"2399-01-{i:02}\", {}),\n",
-                    13_537_929_600u64 + i * 86_400
-                )
-            })
-            .collect();
+        let table = crate::synth::whole_days_table(30);
         let opts = ScanOptions::default();
         let report = scan_buffer(table.as_bytes(), "days.txt".into(), &opts);
         assert!(report.findings.is_empty(), "{:?}", report.findings);

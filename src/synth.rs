@@ -108,6 +108,21 @@ pub fn ipv4(rng: &mut Rng) -> String {
     )
 }
 
+/// `rows` lines of a table of whole days in seconds (`("2399-01-05",
+/// 13537929600),`): 11-digit numbers in valid mobile segments, every one
+/// a multiple of 100, the kind of table the statistics rule of
+/// [`crate::detect::Stats::implausible`] is for.
+pub fn whole_days_table(rows: u64) -> String {
+    (0..rows)
+        .map(|i| {
+            format!(
+                "(\"2399-01-{i:02}\", {}),\n",
+                13_537_929_600u64 + i * 86_400
+            )
+        })
+        .collect()
+}
+
 /// A locally administered MAC address.
 pub fn mac(rng: &mut Rng) -> String {
     let octets: Vec<String> = (0..5).map(|_| format!("{:02x}", rng.below(256))).collect();

@@ -353,14 +353,7 @@ fn precision_rules_from_second_dogfooding() {
 #[test]
 fn mobile_round_table_is_implausible() {
     // Whole days in seconds: valid segments, every one a multiple of 100.
-    let table: String = (0..30)
-        .map(|i| {
-            format!(
-                "(\"2399-01-{i:02}\", {}),\n",
-                13_537_929_600u64 + i * 86_400
-            )
-        })
-        .collect();
+    let table = synth::whole_days_table(30);
     let mut stats = Stats::default();
     let mut out = Vec::new();
     scan_counting(table.as_bytes(), Evidence::default(), &mut out, &mut stats);

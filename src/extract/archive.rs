@@ -892,6 +892,17 @@ mod tests {
         (unit.member.clone(), line)
     }
 
+    /// The one skip of a gzip file cut short.
+    fn assert_cut_short(r: &Recorder) {
+        assert_eq!(r.skips.len(), 1);
+        assert_eq!(r.skips[0].0, "");
+        let reason = &r.skips[0].1;
+        assert!(
+            reason.starts_with("gzip stream truncated or corrupt: "),
+            "{reason}"
+        );
+    }
+
     fn skip(what: &str, reason: &str) -> (String, String) {
         (what.to_string(), reason.to_string())
     }
@@ -939,15 +950,7 @@ mod tests {
         let data = gz(text.as_bytes());
         let r = scan("big.log.gz", &data[..data.len() / 2], &Limits::default());
         assert_eq!(locate(&r, &id(3)), (None, 2));
-        assert_eq!(r.skips.len(), 1);
-        assert_eq!(r.skips[0].0, "");
-        assert!(
-            r.skips[0]
-                .1
-                .starts_with("gzip stream truncated or corrupt: "),
-            "{:?}",
-            r.skips
-        );
+        assert_cut_short(&r);
     }
 
     #[test]
@@ -1502,14 +1505,6 @@ mod tests {
             &Limits::default(),
         );
         assert_eq!(locate(&r, &id(48)), (None, 3));
-        assert_eq!(r.skips.len(), 1);
-        assert_eq!(r.skips[0].0, "");
-        assert!(
-            r.skips[0]
-                .1
-                .starts_with("gzip stream truncated or corrupt: "),
-            "{:?}",
-            r.skips
-        );
+        assert_cut_short(&r);
     }
 }
