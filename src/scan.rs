@@ -644,8 +644,13 @@ enum Plan {
     },
 }
 
-/// Read buffer of an archive read from its file.
+/// Read buffer of a tar archive read from its file, in one pass.
 const ARCHIVE_BUFFER: usize = 256 << 10;
+
+/// Read buffer of a zip archive read from its file. The reader seeks to
+/// every member, which empties the buffer: a large one would read far
+/// more than a jar's many small members hold.
+const ZIP_BUFFER: usize = 8 << 10;
 
 /// The format inside a gzip file named `name` whose first compressed bytes
 /// are `head`, when it can be streamed (plain text, a SQL dump, CSV, JSON
@@ -949,7 +954,7 @@ pub fn scan_file(
                         // The zip reader seeks; the head read is read again.
                         match rest.rewind() {
                             Ok(()) => {
-                                let file = BufReader::with_capacity(ARCHIVE_BUFFER, rest);
+                                let file = BufReader::with_capacity(ZIP_BUFFER, rest);
                                 archive::extract_zip_reader(file, len, &limits, 0, collector);
                             }
                             Err(err) => collector.skip("", &source::read_failure(&err)),
