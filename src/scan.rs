@@ -283,7 +283,15 @@ impl<'m> Collector<'m> {
     /// Sends the findings collected so far as a partial report, when there
     /// are enough of them and a place to send them.
     fn maybe_flush(&mut self) {
-        if self.findings.len() < FLUSH_FINDINGS || self.flush.is_none() {
+        if self.findings.len() >= FLUSH_FINDINGS {
+            self.flush_now();
+        }
+    }
+
+    /// Sends the findings collected so far, judged by the statistics rule
+    /// on what was seen so far, when findings are sent as they come.
+    fn flush_now(&mut self) {
+        if self.flush.is_none() {
             return;
         }
         self.finish();
@@ -522,6 +530,46 @@ impl Sink for Collector<'_> {
         self.units += rows.sent.iter().sum::<u64>();
     }
 
+    /// A large text member is scanned as a stream of blocks on every core
+    /// ([`stream::scan_stream`]), when findings are sent as they come: its
+    /// reports become partial reports of the archive, its findings and
+    /// skips under the member chain.
+    fn text_stream(&mut self, member: Option<&str>, reader: &mut dyn Read) -> bool {
+        if self.flush.is_none() || self.gone {
+            return false;
+        }
+        // What came before goes first: findings stay in order.
+        self.flush_now();
+        let (opts, name) = (self.opts, self.name.to_string());
+        let Some(send) = &mut self.flush else {
+            return false;
+        };
+        let chain: Option<Arc<str>> = member.map(Arc::from);
+        let part = member.unwrap_or("").to_string();
+        let mut forward = |mut report: FileReport| {
+            for finding in &mut report.findings {
+                finding.member.clone_from(&chain);
+            }
+            for skip in &mut report.skipped_parts {
+                skip.reason = format!("{} ({})", skip.reason, skip.part);
+                skip.part.clone_from(&part);
+            }
+            if let Outcome::Skipped { reason } = &report.outcome {
+                report.skipped_parts.push(PartSkip {
+                    part: part.clone(),
+                    reason: reason.clone(),
+                });
+            }
+            // The archive's own report counts its bytes.
+            report.outcome = Outcome::Partial { bytes: 0 };
+            send(report)
+        };
+        let (block, max_line) = (stream::FILE_BLOCK, stream::MAX_LINE);
+        let reader = Filling(reader);
+        self.gone = !stream::scan_stream(reader, name, opts, block, max_line, &mut forward);
+        true
+    }
+
     fn skip(&mut self, what: &str, reason: &str) {
         self.skipped_parts.push(PartSkip {
             part: what.to_string(),
@@ -673,6 +721,29 @@ fn streamable_gzip(name: &str, head: &[u8]) -> Option<Format> {
     .then_some(format)
 }
 
+/// A reader whose reads fill the buffer unless the input ends: a
+/// decompressing reader returns a few KB per read, which
+/// [`stream::scan_stream`] would take for a pipe with nothing more for
+/// now, scanning blocks far smaller than it can.
+struct Filling<R>(R);
+
+impl<R: Read> Read for Filling<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.0.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) if filled == 0 => return Err(err),
+                // What was read is scanned; the error comes back next read.
+                Err(_) => break,
+            }
+        }
+        Ok(filled)
+    }
+}
+
 /// A reader that counts the bytes it returned.
 struct CountingReader<'r> {
     inner: &'r mut (dyn Read + Send),
@@ -697,7 +768,21 @@ fn collect(
     flush: Option<&mut Reports<'_>>,
     extract: impl FnOnce(&mut Collector<'_>) -> (Extracted, u64),
 ) -> (FileReport, bool) {
-    MATCHES.with_borrow_mut(|matches| {
+    MATCHES.with(|cell| {
+        // A text member of an archive is scanned by blocks inside the
+        // archive's collection ([`Collector::text_stream`]): the first
+        // block, on this thread, gets a buffer of its own.
+        let (mut own, mut shared);
+        let matches: &mut Vec<Match> = match cell.try_borrow_mut() {
+            Ok(borrowed) => {
+                shared = borrowed;
+                &mut shared
+            }
+            Err(_) => {
+                own = Vec::new();
+                &mut own
+            }
+        };
         // A local closure: the collector's borrow of it ends here.
         let mut forward;
         let flush: Option<&mut Reports<'_>> = match flush {

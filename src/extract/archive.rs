@@ -627,6 +627,7 @@ fn stream_member(
             super::sql::extract_reader(&mut input, &[], limits.max_rows_per_table, &mut inner)
         }
         Ok(Format::JsonLines) => super::json::extract_lines_reader(&mut input, &mut inner),
+        _ if inner.text_stream(None, &mut input) => Ok(()),
         _ => super::text::extract_reader(&mut input, &mut inner),
     };
     let (_, rest) = input.into_inner();
@@ -811,6 +812,15 @@ impl Sink for MemberSink<'_> {
 
     fn encoding(&mut self, name: &'static str) {
         self.inner.encoding(name);
+    }
+
+    fn text_stream(&mut self, member: Option<&str>, reader: &mut dyn Read) -> bool {
+        let Some(name) = self.name else {
+            return self.inner.text_stream(member, reader);
+        };
+        let mut chain = String::new();
+        Self::join(&mut chain, name, member.unwrap_or(""));
+        self.inner.text_stream(Some(&chain), reader)
     }
 
     fn archive_budget(&self) -> Option<Budget> {

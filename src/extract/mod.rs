@@ -116,6 +116,15 @@ pub trait Sink {
     fn rows(&mut self, rows: &sql::Rows<'_>) {
         rows.units(self);
     }
+    /// A large text read as a stream (an archive member over
+    /// [`archive::HOLD_MAX`], already known to be text), under the member
+    /// chain `member`. A sink that scans such a text better than unit by
+    /// unit (on several threads) reads it all and returns `true`; the
+    /// default returns `false`, and the text is then sent as units by
+    /// [`text::extract_reader`]. Read errors are the sink's to report.
+    fn text_stream(&mut self, _member: Option<&str>, _reader: &mut dyn std::io::Read) -> bool {
+        false
+    }
     /// The uncompressed-byte budget of the archive this sink receives the
     /// members of; `None` (the default) outside archives. The archive
     /// extractors wrap the sink they hand to members in one that returns
