@@ -12,7 +12,9 @@
 //! like a file would be, and nested archives recurse naturally. A longer
 //! member in a line-based format (text, CSV, JSON lines, SQL dump, by its
 //! name and first bytes) is streamed through that format's reader
-//! instead, so a 5 GB log in a zip costs a few MB of memory; other long
+//! instead (text is offered to the sink first, [`Sink::text_stream`], which
+//! the scan takes to scan it in blocks on every core), so a 5 GB log in a
+//! zip costs a few MB of memory; other long
 //! members are read on whole, under the budget. Nothing is ever written
 //! to disk, and member names are only ever used as strings, so hostile
 //! names (`../../etc/passwd`) are harmless.

@@ -1,5 +1,7 @@
-//! Streaming text: stdin (`kubectl logs -f … | piscan scan -`) and large
-//! plain-text files.
+//! Streaming text: stdin (`kubectl logs -f … | piscan scan -`), large
+//! plain-text files, and large text members of archives (through
+//! `Collector::text_stream`, their reports becoming partial reports of the
+//! archive).
 //!
 //! The input is read in blocks of up to [`BLOCK`] bytes for stdin, or
 //! [`FILE_BLOCK`] for a file (a read stops early when a pipe has nothing
