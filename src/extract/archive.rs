@@ -219,7 +219,7 @@ pub fn extract_zip(data: &[u8], limits: &Limits, depth: u32, sink: &mut dyn Sink
 /// long: in memory, or a file read where it is. Directories and symbolic
 /// links are ignored; encrypted members, unsupported compression methods,
 /// over-limit and corrupt members are skipped with the reason. Members are
-/// read one at a time as [`extract_member_from`] says.
+/// read one at a time, held or streamed as [`HOLD_MAX`] says.
 pub fn extract_zip_reader<R: Read + Seek>(
     reader: R,
     len: u64,
@@ -296,7 +296,7 @@ pub fn extract_tar(data: &[u8], limits: &Limits, depth: u32, sink: &mut dyn Sink
 
 /// Extracts every regular file member of the tar archive read from
 /// `reader`, in one pass (a `.tar.gz` of many GB decompressed as it is
-/// read). Members are read as [`extract_member_from`] says. Other entry
+/// read). Members are held or streamed as [`HOLD_MAX`] says. Other entry
 /// types (directories, links, devices) are ignored; sparse files and
 /// members cut short are skipped with the reason, and a corrupt header
 /// ends the archive with a skip.

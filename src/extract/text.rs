@@ -83,7 +83,7 @@ const CHUNK: usize = 4 << 20;
 pub const MAX_LINE: usize = 8 << 20;
 
 /// Decodes text read from `reader` and sends it as line-numbered units of
-/// about [`CHUNK`] bytes of whole lines (a longer line in pieces): a large
+/// about 4 MiB of whole lines (a longer line in pieces): a large
 /// text that is not a file of its own (an archive member) is scanned with
 /// bounded memory.
 pub fn extract_reader(reader: &mut dyn std::io::Read, sink: &mut dyn Sink) -> std::io::Result<()> {
