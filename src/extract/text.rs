@@ -80,7 +80,7 @@ pub fn extract(data: &[u8], sink: &mut dyn Sink) {
 const CHUNK: usize = 4 << 20;
 
 /// A line longer than this is sent in pieces, cut by [`space_cut`].
-pub const MAX_LINE: usize = 8 << 20;
+const MAX_LINE: usize = 8 << 20;
 
 /// Decodes text read from `reader` and sends it as line-numbered units of
 /// about 4 MiB of whole lines (a longer line in pieces): a large
@@ -127,7 +127,7 @@ fn read_text(
 /// Where text of `max` bytes with a line too long for it is cut: after its
 /// last line break, else at [`space_cut`], else before the UTF-8 character
 /// that the end of `text` cuts.
-pub fn long_line_cut(text: &[u8]) -> usize {
+fn long_line_cut(text: &[u8]) -> usize {
     if let Some(k) = memchr::memrchr(b'\n', text) {
         return k + 1;
     }
@@ -161,7 +161,7 @@ pub fn long_line_cut(text: &[u8]) -> usize {
 /// control byte, `"` or `,` in its second half (never inside a UTF-8 or
 /// GB18030 character, nor inside a value; the quote and comma are for
 /// minified JSON and CSV), if there is one.
-pub fn space_cut(text: &[u8]) -> Option<usize> {
+pub(crate) fn space_cut(text: &[u8]) -> Option<usize> {
     text.iter()
         .rposition(|&b| b <= b' ' || b == b'"' || b == b',')
         .filter(|&i| i + 1 >= text.len() / 2)
@@ -221,7 +221,7 @@ pub fn utf16(data: &[u8]) -> Option<(&'static Encoding, usize)> {
 /// each decoded on its own with [`decode_8bit`] (a line break is never
 /// inside a character of UTF-8 or GB18030): how line-based formats stream
 /// a large file with bounded memory. A line longer than `max` bytes is cut
-/// before that, by [`long_line_cut`]. A UTF-8 BOM is left out; UTF-16
+/// before that (after a line break, else a space, else a whole character). A UTF-8 BOM is left out; UTF-16
 /// input (by BOM or NUL pattern in its first chunk) is decoded as it is
 /// read, and its chunks cut in the decoded text.
 pub struct LineChunks<'r> {
@@ -335,7 +335,7 @@ impl<'r> LineChunks<'r> {
 /// Decodes UTF-16 bytes `src` with `decoder`, appending UTF-8 to `out`;
 /// `last` at the end of the input (a cut character at a read's end waits
 /// in the decoder for the next read).
-pub fn decode_utf16(decoder: &mut Decoder, src: &[u8], last: bool, out: &mut Vec<u8>) {
+pub(crate) fn decode_utf16(decoder: &mut Decoder, src: &[u8], last: bool, out: &mut Vec<u8>) {
     let start = out.len();
     let room = decoder
         .max_utf8_buffer_length(src.len())
