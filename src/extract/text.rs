@@ -221,9 +221,10 @@ pub fn utf16(data: &[u8]) -> Option<(&'static Encoding, usize)> {
 /// each decoded on its own with [`decode_8bit`] (a line break is never
 /// inside a character of UTF-8 or GB18030): how line-based formats stream
 /// a large file with bounded memory. A line longer than `max` bytes is cut
-/// before that (after a line break, else a space, else a whole character). A UTF-8 BOM is left out; UTF-16
-/// input (by BOM or NUL pattern in its first chunk) is decoded as it is
-/// read, and its chunks cut in the decoded text.
+/// before that (after a line break, else a space, else a whole
+/// character). A UTF-8 BOM is left out; UTF-16 input (by BOM or NUL
+/// pattern in its first chunk) is decoded as it is read, and its chunks
+/// cut in the decoded text.
 pub struct LineChunks<'r> {
     reader: &'r mut dyn std::io::Read,
     /// What was read and not given yet: bytes, or for UTF-16 input the
