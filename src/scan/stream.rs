@@ -215,9 +215,15 @@ struct Stream<'o> {
     unblocked: u64,
     /// The encoding reported: the first that was not UTF-8, if any.
     encoding: &'static str,
-    /// The last batch held over [`DENSE`] findings per MiB: the next
-    /// ones are read smaller (see [`Stream::read_size`]).
+    /// The first block held over [`DENSE`] findings per MiB: the rest is
+    /// read smaller (see [`Stream::read_size`]). Decided once, on the
+    /// first block, which is scanned on its own: where blocks are cut must
+    /// not depend on how many are scanned at once, since each block is
+    /// judged by the statistics rule on its own (the findings would
+    /// otherwise depend on `-j`).
     dense: bool,
+    /// The first block was scanned and `dense` decided.
+    decided: bool,
 }
 
 /// Findings per MiB of text from which a stream is dense: a line of
@@ -335,7 +341,10 @@ impl Stream<'_> {
             alive
         });
         self.spare.extend(blocks.into_iter().map(|b| b.text));
-        self.dense = found * (1 << 20) > DENSE * bytes;
+        if !self.decided {
+            self.dense = found * (1 << 20) > DENSE * bytes;
+            self.decided = true;
+        }
         alive
     }
 
@@ -451,6 +460,7 @@ pub fn scan_stream<R: Read>(
                 col: 1,
                 unblocked: 0,
                 dense: false,
+                decided: false,
             });
         }
         let Some(s) = stream.as_mut() else {
@@ -479,7 +489,7 @@ pub fn scan_stream<R: Read>(
         if let Some(len) = cut {
             s.cut(len);
         }
-        let backlog = n == size && s.batch.len() < parallel;
+        let backlog = n == size && s.batch.len() < parallel && s.decided;
         if !backlog && !s.batch.is_empty() && !s.scan_batch(false, Vec::new(), send) {
             return false;
         }
@@ -680,6 +690,36 @@ mod tests {
         assert_eq!(located(&reports), expected);
         let most = reports.iter().map(|r| r.findings.len()).max();
         assert!(most <= Some(2 * crate::scan::FLUSH_FINDINGS), "{most:?}");
+    }
+
+    /// Blocks are cut in the same places whatever the number of threads
+    /// (each block is judged by the statistics rule on its own, so the
+    /// findings would otherwise depend on `-j`): a stream dense at first
+    /// and sparse after.
+    #[test]
+    fn blocks_do_not_depend_on_the_number_of_threads() {
+        let mut input = String::new();
+        for i in 0..3_000u32 {
+            input.push_str(&format!("{i} 138{:08}\n", 10_000_001 + i));
+        }
+        for i in 0..20_000u32 {
+            input.push_str(&format!("line {i} of a log, nothing in it\n"));
+        }
+        let blocks = |threads| {
+            let reports = run_parallel(input.as_bytes(), 64 << 10, MAX_LINE, threads);
+            let bytes: Vec<u64> = reports
+                .iter()
+                .map(|r| match r.outcome {
+                    Outcome::Partial { bytes } | Outcome::Scanned { bytes, .. } => bytes,
+                    Outcome::Skipped { .. } => 0,
+                })
+                .collect();
+            (bytes, located(&reports))
+        };
+        let one = blocks(1);
+        assert!(one.0.len() > 10, "{:?}", one.0);
+        assert_eq!(one.1.len(), 3_000);
+        assert_eq!(blocks(3), one);
     }
 
     #[test]
