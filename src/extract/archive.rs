@@ -545,11 +545,10 @@ fn extract_member_from(
         budget.charge(read);
         return refused(sink, &ratio_reason(limits));
     }
-    if read > hold && result.is_ok() && streamable(member.name, &content) {
-        return (
-            stream_member(member, content, reader, limits, budget, sink),
-            Extracted::Scanned,
-        );
+    let longer = read > hold && result.is_ok();
+    if let Some(format) = longer.then(|| streamable(member.name, &content)).flatten() {
+        let read = stream_member(member, format, content, reader, limits, budget, sink);
+        return (read, Extracted::Scanned);
     }
     budget.charge(read);
     if read > remaining {
@@ -593,21 +592,25 @@ fn extract_member_from(
     }
 }
 
-/// Whether the member `name` whose first bytes are `head` is in a format
-/// read as a stream: text, CSV, JSON lines, a SQL dump.
-fn streamable(name: &str, head: &[u8]) -> bool {
+/// The format of the member `name` whose first bytes are `head`, when it
+/// is read as a stream: text, CSV, JSON lines, a SQL dump.
+fn streamable(name: &str, head: &[u8]) -> Option<Format> {
     let head = &head[..head.len().min(sniff::SNIFF_LEN)];
-    matches!(
-        super::detect_format(name, head),
-        Ok(Format::Text | Format::Csv | Format::SqlDump | Format::JsonLines)
-    )
+    super::detect_format(name, head).ok().filter(|format| {
+        matches!(
+            format,
+            Format::Text | Format::Csv | Format::SqlDump | Format::JsonLines
+        )
+    })
 }
 
-/// Streams a member longer than [`HOLD_MAX`] in a line-based format
+/// Streams a member longer than [`HOLD_MAX`] in a line-based `format`
 /// ([`streamable`]): its `head`, read already, then the rest of `reader`,
-/// under the ratio guard. A read error ends it with a skip saying how far it was read.
+/// under the ratio guard. A read error ends it with a skip saying how far
+/// it was read.
 fn stream_member(
     member: &Member<'_>,
+    format: Format,
     head: Vec<u8>,
     reader: impl Read,
     limits: &Limits,
@@ -615,7 +618,6 @@ fn stream_member(
     sink: &mut dyn Sink,
 ) -> Option<u64> {
     let held = head.len() as u64;
-    let format = super::detect_format(member.name, &head[..head.len().min(sniff::SNIFF_LEN)]);
     let rest = Capped::new(
         reader,
         member.ratio_cap(limits).saturating_sub(held),
@@ -624,11 +626,11 @@ fn stream_member(
     let mut input = Cursor::new(head).chain(rest);
     let mut inner = member.sink(sink, budget);
     let result = match format {
-        Ok(Format::Csv) => super::table::extract_reader(member.name, &mut input, &mut inner),
-        Ok(Format::SqlDump) => {
+        Format::Csv => super::table::extract_reader(member.name, &mut input, &mut inner),
+        Format::SqlDump => {
             super::sql::extract_reader(&mut input, &[], limits.max_rows_per_table, &mut inner)
         }
-        Ok(Format::JsonLines) => super::json::extract_lines_reader(&mut input, &mut inner),
+        Format::JsonLines => super::json::extract_lines_reader(&mut input, &mut inner),
         _ if inner.text_stream(None, &mut input) => Ok(()),
         _ => super::text::extract_reader(&mut input, &mut inner),
     };
