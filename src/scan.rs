@@ -565,7 +565,7 @@ impl Sink for Collector<'_> {
             send(report)
         };
         let (block, max_line) = (stream::FILE_BLOCK, stream::MAX_LINE);
-        let reader = Filling(reader);
+        let reader = stream::Filled(reader);
         self.gone = !stream::scan_stream(reader, name, opts, block, max_line, &mut forward);
         true
     }
@@ -719,29 +719,6 @@ fn streamable_gzip(name: &str, head: &[u8]) -> Option<Format> {
         Format::Text | Format::SqlDump | Format::Csv | Format::JsonLines | Format::Tar
     )
     .then_some(format)
-}
-
-/// A reader whose reads fill the buffer unless the input ends: a
-/// decompressing reader returns a few KB per read, which
-/// [`stream::scan_stream`] would take for a pipe with nothing more for
-/// now, scanning blocks far smaller than it can.
-struct Filling<R>(R);
-
-impl<R: Read> Read for Filling<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match self.0.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) if filled == 0 => return Err(err),
-                // What was read is scanned; the error comes back next read.
-                Err(_) => break,
-            }
-        }
-        Ok(filled)
-    }
 }
 
 /// A reader that counts the bytes it returned.
@@ -1020,7 +997,8 @@ pub fn scan_file(
                     }
                     _ => {
                         let (block, max_line) = (stream::FILE_BLOCK, stream::MAX_LINE);
-                        stream::scan_stream(&mut input, display, opts, block, max_line, send)
+                        let input = stream::Filled(&mut input);
+                        stream::scan_stream(input, display, opts, block, max_line, send)
                     }
                 };
                 drop(input);

@@ -521,15 +521,21 @@ pub fn scan_stream<R: Read>(
 
 /// Reads into `buf` until it is full, the input ends, or a read returns
 /// less than [`PIPE_CHUNK`] (a pipe that has nothing more for now: what
-/// there is gets scanned without waiting). Retries interrupted reads.
+/// there is gets scanned without waiting).
 fn read_full<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    fill(input, buf, PIPE_CHUNK)
+}
+
+/// Reads into `buf` until it is full, the input ends, or a read returns
+/// less than `short` bytes. Retries interrupted reads.
+fn fill<R: Read>(input: &mut R, buf: &mut [u8], short: usize) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => {
                 filled += n;
-                if n < PIPE_CHUNK {
+                if n < short {
                     break;
                 }
             }
@@ -540,6 +546,18 @@ fn read_full<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(filled)
+}
+
+/// Input that is not a pipe (a file, the rest of one after its head, a
+/// decompressing reader), whose reads fill the buffer unless the input
+/// ends: its short reads (the head's end, a few KB out of a decompressor)
+/// are no pipe with nothing more for now, and must not cut a block short.
+pub(super) struct Filled<R>(pub(super) R);
+
+impl<R: Read> Read for Filled<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        fill(&mut self.0, buf, 0)
+    }
 }
 
 #[cfg(test)]
@@ -720,6 +738,35 @@ mod tests {
         assert!(one.0.len() > 10, "{:?}", one.0);
         assert_eq!(one.1.len(), 3_000);
         assert_eq!(blocks(3), one);
+    }
+
+    /// Input that is not a pipe but returns little per read (a
+    /// decompressor, a file's head before its rest) gives the blocks the
+    /// same input read whole gives: a `.log.gz` is judged like the log.
+    #[test]
+    fn filled_input_is_cut_like_a_file() {
+        let mut input = String::new();
+        for i in 0..20_000u32 {
+            input.push_str(&format!("line {i} 手机 138{:08}\n", 10_000_001 + i));
+        }
+        let blocks = |reader: &mut dyn Read| {
+            let mut sizes = Vec::new();
+            let opts = ScanOptions::default();
+            scan_stream(reader, "-".into(), &opts, 64 << 10, MAX_LINE, &mut |r| {
+                sizes.push((
+                    r.findings.len(),
+                    matches!(r.outcome, Outcome::Partial { .. }),
+                ));
+                true
+            });
+            sizes
+        };
+        let whole = blocks(&mut io::Cursor::new(input.as_bytes()));
+        assert!(whole.len() > 10, "{whole:?}");
+        let trickled = blocks(&mut Filled(Trickle(input.as_bytes(), 1000)));
+        assert_eq!(trickled, whole);
+        // A pipe's short reads are scanned as they come.
+        assert!(blocks(&mut Trickle(input.as_bytes(), 1000)).len() > whole.len());
     }
 
     #[test]
