@@ -451,10 +451,7 @@ fn piece_end(text: &[u8], from: usize) -> usize {
     let cut = memchr::memrchr(b'\n', &window[PIECE / 2..])
         .map(|k| PIECE / 2 + k + 1)
         .or_else(|| text::space_cut(window))
-        .unwrap_or_else(|| {
-            let start = (PIECE / 2..=PIECE).rev().find(|&k| rest[k] & 0xC0 != 0x80);
-            start.unwrap_or(PIECE)
-        });
+        .unwrap_or_else(|| text::char_start(rest, PIECE, PIECE / 2));
     from + cut
 }
 

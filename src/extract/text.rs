@@ -124,37 +124,24 @@ fn read_text(
     Ok(())
 }
 
-/// Where text of `max` bytes with a line too long for it is cut: after its
-/// last line break, else at [`space_cut`], else before the UTF-8 character
-/// that the end of `text` cuts.
-fn long_line_cut(text: &[u8]) -> usize {
-    if let Some(k) = memchr::memrchr(b'\n', text) {
-        return k + 1;
-    }
-    space_cut(text).unwrap_or_else(|| {
-        // The last character's first byte, and how long it says it is.
-        let continuation = |b: u8| b & 0xC0 == 0x80;
-        let back = text
-            .iter()
-            .rev()
-            .take(3)
-            .take_while(|&&b| continuation(b))
-            .count();
-        let Some(lead) = text.len().checked_sub(back + 1) else {
-            return text.len();
-        };
-        let len = match text[lead] {
-            0xF0.. => 4,
-            0xE0.. => 3,
-            0xC0.. => 2,
-            _ => 1,
-        };
-        if lead + len > text.len() && lead > 0 {
-            lead
-        } else {
-            text.len()
-        }
-    })
+/// Where `text`, with a line too long for `max` bytes, is cut, at most
+/// `max` bytes in: after its last line break there, else at
+/// [`space_cut`], else before the UTF-8 character that byte `max` is in.
+fn long_line_cut(text: &[u8], max: usize) -> usize {
+    let window = &text[..max];
+    memchr::memrchr(b'\n', window)
+        .map(|k| k + 1)
+        .or_else(|| space_cut(window))
+        .unwrap_or_else(|| char_start(text, max, max.saturating_sub(3).max(1)))
+}
+
+/// The start of the UTF-8 character that byte `k` of `text` is in (`k`
+/// at the end of `text`), not before `floor`; `k` when there is none.
+pub(crate) fn char_start(text: &[u8], k: usize, floor: usize) -> usize {
+    (floor..=k)
+        .rev()
+        .find(|&i| text.get(i).is_none_or(|&b| b & 0xC0 != 0x80))
+        .unwrap_or(k)
 }
 
 /// Where text that must be cut can be: after the last whitespace or
@@ -281,7 +268,7 @@ impl<'r> LineChunks<'r> {
             }
             self.started = true;
             let cut = if self.raw.len() > self.max {
-                long_line_cut(&self.raw[..self.max])
+                long_line_cut(&self.raw, self.max)
             } else if self.end {
                 self.raw.len()
             } else if let Some(k) = memchr::memrchr(b'\n', &self.raw) {
@@ -472,14 +459,15 @@ mod tests {
 
     #[test]
     fn long_lines_are_cut_at_a_break_a_space_or_a_character() {
-        assert_eq!(long_line_cut(b"ab\ncd ef"), 3);
-        assert_eq!(long_line_cut(b"abcd ef"), 5);
-        assert_eq!(long_line_cut(b"abcdefgh"), 8);
-        assert_eq!(long_line_cut("身".as_bytes()), 3);
+        let cut = |text: &[u8]| long_line_cut(text, text.len());
+        assert_eq!(cut(b"ab\ncd ef"), 3);
+        assert_eq!(cut(b"abcd ef"), 5);
+        assert_eq!(cut(b"abcdefgh"), 8);
+        assert_eq!(cut("身".as_bytes()), 3);
         // "身" is 3 bytes: a cut inside it moves before it.
         let text = "abcdefg身".as_bytes();
-        assert_eq!(long_line_cut(&text[..9]), 7);
-        assert_eq!(long_line_cut(&text[..8]), 7);
-        assert_eq!(long_line_cut(text), 10);
+        assert_eq!(long_line_cut(text, 9), 7);
+        assert_eq!(long_line_cut(text, 8), 7);
+        assert_eq!(cut(text), 10);
     }
 }
