@@ -27,7 +27,7 @@ use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
 use crate::extract::text::{self, Locator};
 use crate::extract::{
-    self, archive, json, sql, sqlite, table, Extracted, Format, Limits, Place, Sink, Unit,
+    self, archive, json, sheet, sql, sqlite, table, Extracted, Format, Limits, Place, Sink, Unit,
 };
 use crate::report::baseline::{Baseline, BaselineWriter};
 use crate::report::inventory::Summary;
@@ -679,6 +679,12 @@ enum Plan {
         /// The file's size.
         len: u64,
     },
+    /// A large `.xlsx` workbook, read from the file
+    /// ([`sheet::extract_xlsx`]).
+    XlsxInPlace {
+        rest: File,
+        len: u64,
+    },
     /// A large zip or tar archive (`gzip`: a `.tar.gz`), read from the
     /// file one member at a time, not held whole.
     Archive {
@@ -916,6 +922,10 @@ pub fn scan_file(
             {
                 return Ok(Ok(Plan::SqliteInPlace { len }));
             }
+            if len > STREAM_ABOVE && format == Format::Spreadsheet && sheet::is_xlsx(&display, buf)
+            {
+                return Ok(Ok(Plan::XlsxInPlace { rest, len }));
+            }
             if len > STREAM_ABOVE && matches!(format, Format::Zip | Format::Tar) {
                 let gzip = false;
                 return Ok(Ok(Plan::Archive {
@@ -1027,6 +1037,22 @@ pub fn scan_file(
                             archive::extract_tar_reader(tar, &limits, 0, collector);
                         } else {
                             archive::extract_tar_reader(read, &limits, 0, collector);
+                        }
+                    }
+                    (Extracted::Scanned, len)
+                });
+                alive && send(report)
+            }
+            Ok(Ok(Plan::XlsxInPlace { rest, len })) => {
+                let limits = opts.limits;
+                let (report, alive) = collect(display, opts, Some(&mut *send), |collector| {
+                    // Checked against the bomb guards first, as in memory.
+                    let mut file = BufReader::new(rest);
+                    if archive::document_reader_within_limits(&mut file, len, &limits, collector) {
+                        // The zip reader seeks; the head read is read again.
+                        match file.rewind() {
+                            Ok(()) => sheet::extract_xlsx(file, collector),
+                            Err(err) => collector.skip("", &source::read_failure(&err)),
                         }
                     }
                     (Extracted::Scanned, len)

@@ -105,6 +105,76 @@ fn xlsx_cells_with_sheet_cell_and_header_field() {
     assert_eq!(column["kinds"][0]["holds"], true);
 }
 
+/// `zip_data` with a member of `len` bytes of noise added, stored
+/// uncompressed: a workbook over the size from which it is read where it
+/// is, not in memory (4 MiB), with the same cells.
+fn padded(zip_data: Vec<u8>, len: usize) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new_append(Cursor::new(zip_data)).unwrap();
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    w.start_file("xl/media/image1.bin", stored).unwrap();
+    let mut rng = Rng::new(5);
+    let noise: Vec<u8> = (0..len).map(|_| rng.below(256) as u8).collect();
+    w.write_all(&noise).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn large_xlsx_is_read_where_it_is_with_the_same_findings() {
+    let mut rng = Rng::new(12);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet().set_name("客户").unwrap();
+    for (col, head) in ["姓名", "身份证号", "手机", "银行卡"].iter().enumerate() {
+        sheet.write_string(0, col as u16, *head).unwrap();
+    }
+    for r in 1..=200u32 {
+        sheet.write_string(r, 0, "李四").unwrap();
+        sheet
+            .write_string(r, 1, synth::resident_id(&mut rng))
+            .unwrap();
+        let phone: f64 = synth::mobile(&mut rng).parse().unwrap();
+        sheet.write_number(r, 2, phone).unwrap();
+        sheet
+            .write_string(r, 3, synth::bank_card(&mut rng))
+            .unwrap();
+    }
+    let small = book.save_to_buffer().unwrap();
+    let large = padded(small.clone(), 5 << 20);
+    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    fs::write(a.path().join("book.xlsx"), &small).unwrap();
+    fs::write(b.path().join("book.xlsx"), &large).unwrap();
+    let strip = |found: Vec<Value>| -> Vec<Value> {
+        found
+            .into_iter()
+            .map(|mut f| {
+                f.as_object_mut().unwrap().remove("path");
+                f
+            })
+            .collect()
+    };
+    let in_memory = strip(findings(&a));
+    assert_eq!(in_memory.len(), 600);
+    assert_eq!(in_memory[0]["cell"], "B2");
+    assert_eq!(in_memory[0]["field"], "身份证号");
+    assert_eq!(strip(findings(&b)), in_memory);
+
+    // The bomb guards are checked before it is read, as in memory.
+    let mut bomb = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    let strings = format!("<sst><si><t>{}</t></si></sst>", "a".repeat(50 << 20));
+    bomb.start_file("xl/sharedStrings.xml", options).unwrap();
+    bomb.write_all(strings.as_bytes()).unwrap();
+    let bomb = padded(bomb.finish().unwrap().into_inner(), 5 << 20);
+    let c = TempDir::new().unwrap();
+    fs::write(c.path().join("bomb.xlsx"), &bomb).unwrap();
+    let s = summary(&c);
+    assert_eq!(s["skipped"][0]["member"], "xl/sharedStrings.xml", "{s}");
+    assert_eq!(
+        s["skipped"][0]["reason"],
+        "compression ratio above 100:1; the document was not scanned"
+    );
+}
+
 #[test]
 fn docx_paragraphs_are_lines() {
     let dir = TempDir::new().unwrap();

@@ -357,7 +357,18 @@ pub fn extract_tar_reader<R: Read>(reader: R, limits: &Limits, depth: u32, sink:
 /// document is then not read at all. A zip that cannot be opened, or a
 /// member that cannot be read, is left to the document's reader to report.
 pub fn document_within_limits(data: &[u8], limits: &Limits, sink: &mut dyn Sink) -> bool {
-    let Ok(mut archive) = ZipArchive::new(Cursor::new(data)) else {
+    document_reader_within_limits(Cursor::new(data), data.len() as u64, limits, sink)
+}
+
+/// [`document_within_limits`] for a document of `len` bytes read from
+/// `reader` (a large file, read where it is).
+pub fn document_reader_within_limits<R: Read + Seek>(
+    reader: R,
+    len: u64,
+    limits: &Limits,
+    sink: &mut dyn Sink,
+) -> bool {
+    let Ok(mut archive) = ZipArchive::new(reader) else {
         return true;
     };
     let budget = budget_of(sink, limits);
@@ -369,7 +380,7 @@ pub fn document_within_limits(data: &[u8], limits: &Limits, sink: &mut dyn Sink)
             continue;
         }
         let name = file.name().to_string();
-        let compressed = file.compressed_size().min(data.len() as u64);
+        let compressed = file.compressed_size().min(len);
         let declared = file.size();
         let over = match measure_bounded(file, compressed, declared, limits, &budget) {
             Some(over) => over,

@@ -173,7 +173,7 @@ pub fn extract(name: &str, data: &[u8], sink: &mut dyn Sink) {
 
 /// The index of the member named `name`, ignoring ASCII case (OPC part names
 /// are case-insensitive).
-fn find<R: Read + std::io::Seek>(zip: &ZipArchive<R>, name: &str) -> Option<usize> {
+pub(super) fn find<R: Read + std::io::Seek>(zip: &ZipArchive<R>, name: &str) -> Option<usize> {
     zip.index_for_name(name).or_else(|| {
         (0..zip.len()).find(|&i| {
             zip.name_for_index(i)
@@ -431,19 +431,23 @@ impl Paragraphs {
     /// Appends the text of an entity or character reference.
     fn push_ref(&mut self, reference: &BytesRef<'_>) {
         let mut utf8 = [0; 4];
-        let text: Cow<'_, [u8]> = match reference.resolve_char_ref() {
-            Ok(Some(c)) => Cow::Borrowed(c.encode_utf8(&mut utf8).as_bytes()),
-            _ => {
-                let name = reference.decode().unwrap_or_default();
-                match quick_xml::escape::resolve_predefined_entity(&name) {
-                    Some(s) => Cow::Borrowed(s.as_bytes()),
-                    // Unknown entity or bad character reference: keep it as
-                    // written rather than drop text.
-                    None => Cow::Owned(format!("&{name};").into_bytes()),
-                }
+        self.push(&reference_text(reference, &mut utf8));
+    }
+}
+
+/// The text an entity or character reference stands for (`utf8` holds a
+/// character's encoding). An unknown entity or bad character reference is
+/// kept as written rather than dropped.
+pub(super) fn reference_text<'u>(reference: &BytesRef<'_>, utf8: &'u mut [u8; 4]) -> Cow<'u, [u8]> {
+    match reference.resolve_char_ref() {
+        Ok(Some(c)) => Cow::Borrowed(c.encode_utf8(utf8).as_bytes()),
+        _ => {
+            let name = reference.decode().unwrap_or_default();
+            match quick_xml::escape::resolve_predefined_entity(&name) {
+                Some(s) => Cow::Borrowed(s.as_bytes()),
+                None => Cow::Owned(format!("&{name};").into_bytes()),
             }
-        };
-        self.push(&text);
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! Spreadsheets (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`) via calamine.
+//! Spreadsheets (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`).
 //!
 //! Every non-empty cell of every worksheet (hidden ones included) becomes one
 //! [`Unit`] whose [`Place`] has the sheet name, the absolute zero-based
@@ -8,17 +8,21 @@
 //!
 //! # Reading
 //!
-//! The workbook is read from the in-memory bytes. The reader is chosen by the
-//! magic number and the name's extension: a zip container is `.xlsx`/`.xlsm`
-//! (default), `.xlsb` or `.ods`; a compound file (`D0 CF 11 E0`) is `.xls`,
-//! or an encrypted OOXML workbook when the name says `.xlsx`/`.xlsb`.
+//! The reader is chosen by the magic number and the name's extension: a zip
+//! container is `.xlsx`/`.xlsm` (default), `.xlsb` or `.ods`; a compound file
+//! (`D0 CF 11 E0`) is `.xls`, or an encrypted OOXML workbook when the name
+//! says `.xlsx`/`.xlsb`.
 //!
-//! `.xlsx` and `.xlsb` sheets are *streamed* cell by cell
-//! (`worksheet_cells_reader`), so memory does not depend on how far apart the
-//! used cells are: calamine's `Range` is a dense rectangle, and one stray
-//! cell at `XFD1048576` would make it 17 billion cells. `.xls` and `.ods`
-//! have no streaming reader; calamine parses them into ranges when the
-//! workbook is opened (its ODS reader caps the cells it expands).
+//! `.xlsx`/`.xlsm` workbooks are read by [`xlsx`], our own streaming reader
+//! (see there why not calamine's): its shared strings are held compactly
+//! and its sheets streamed, from memory or, for a large file, from the file
+//! where it is ([`extract_xlsx`]). The other formats are read by calamine
+//! from the in-memory bytes: `.xlsb` sheets are streamed cell by cell
+//! (`worksheet_cells_reader`), so memory does not depend on how far apart
+//! the used cells are (calamine's `Range` is a dense rectangle, and one
+//! stray cell at `XFD1048576` would make it 17 billion cells); `.xls` and
+//! `.ods` have no streaming reader, and calamine parses them into ranges when
+//! the workbook is opened (its ODS reader caps the cells it expands).
 //!
 //! # Failures
 //!
@@ -89,6 +93,8 @@ use calamine::{
 
 use super::{Place, Sink, Unit};
 
+mod xlsx;
+
 /// Leading single-cell title rows that may precede the header.
 const MAX_TITLE_ROWS: usize = 3;
 /// Distinct rows buffered before the header is decided: the titles, the
@@ -102,6 +108,10 @@ const MAX_HEADER_DIGIT_RUN: usize = 4;
 /// First serial that is not a date Excel can show (10000-01-01).
 const EXCEL_DATE_END: f64 = 2_958_466.0;
 
+/// The magic number of a compound file (`.xls`, or an encrypted OOXML
+/// workbook).
+const COMPOUND_FILE: &[u8] = b"\xd0\xcf\x11\xe0";
+
 /// Skip reason for an encrypted workbook.
 const PASSWORD: &str = "password-protected workbook (encrypted, not scanned)";
 
@@ -111,14 +121,37 @@ const PASSWORD: &str = "password-protected workbook (encrypted, not scanned)";
 /// of the spreadsheet reader on malformed input is reported the same way
 /// (a panic raised by `sink` itself is not caught).
 pub fn extract(name: &str, data: &[u8], sink: &mut dyn Sink) {
+    guarded(sink, |writer, sink| {
+        extract_workbook(name, data, writer, sink)
+    });
+}
+
+/// Whether the spreadsheet named `name` whose first bytes are `head` is an
+/// `.xlsx`/`.xlsm` workbook, which [`extract_xlsx`] reads where it is.
+pub fn is_xlsx(name: &str, head: &[u8]) -> bool {
+    head.starts_with(b"PK") && kind(name, head) == Kind::Xlsx
+}
+
+/// [`extract`] for an `.xlsx`/`.xlsm` workbook read from `reader` (a large
+/// file, opened where it is) rather than from memory: only the shared
+/// strings and one part's buffers are held.
+pub fn extract_xlsx<R: Read + Seek>(reader: R, sink: &mut dyn Sink) {
+    guarded(sink, |writer, sink| xlsx::extract(reader, writer, sink));
+}
+
+/// Runs `read` (a workbook reader) with a sheet writer, reporting its `Err`
+/// and its panics on malformed input as skips (a panic raised by `sink`
+/// itself is not caught).
+fn guarded(
+    sink: &mut dyn Sink,
+    read: impl FnOnce(&mut SheetWriter, &mut dyn Sink) -> Result<(), String>,
+) {
     let mut writer = SheetWriter::default();
     let mut guard = Guarded {
         sink,
         inside: false,
     };
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        extract_workbook(name, data, &mut writer, &mut guard)
-    }));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| read(&mut writer, &mut guard)));
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(reason)) => guard.sink.skip("", &reason),
@@ -183,7 +216,7 @@ impl Kind {
 /// Picks the reader from the magic number, then the extension.
 fn kind(name: &str, data: &[u8]) -> Kind {
     let ext = super::extension(name);
-    if data.starts_with(b"\xd0\xcf\x11\xe0") {
+    if data.starts_with(COMPOUND_FILE) {
         // A compound file: BIFF, or an encrypted OOXML package (calamine's
         // xlsx and xlsb readers recognise those and say so).
         return match ext.as_str() {
@@ -200,31 +233,6 @@ fn kind(name: &str, data: &[u8]) -> Kind {
     }
 }
 
-/// Sends the cells of one sheet (already started in the writer) from a
-/// streaming cell reader (`.xlsx` and `.xlsb` readers have the same shape but
-/// no common trait). A read error
-/// ends the sheet: the cells before it are sent, then the sheet is skipped.
-macro_rules! stream_cells {
-    ($cells:expr, $sheet:expr, $writer:expr, $sink:expr) => {{
-        let failure = loop {
-            match $cells.next_cell() {
-                Ok(Some(cell)) => {
-                    if let Some(value) = Value::from_ref(cell.get_value()) {
-                        let (row, col) = cell.get_position();
-                        $writer.cell($sink, row, col, value);
-                    }
-                }
-                Ok(None) => break None,
-                Err(e) => break Some(e.to_string()),
-            }
-        };
-        $writer.finish($sink);
-        if let Some(e) = failure {
-            $sink.skip($sheet, &format!("unreadable sheet: {e}"));
-        }
-    }};
-}
-
 /// Opens the workbook and sends its cells; `Err` is the reason the whole
 /// workbook could not be read.
 fn extract_workbook(
@@ -237,21 +245,15 @@ fn extract_workbook(
     let unreadable =
         |e: &dyn std::fmt::Display| format!("corrupt or unreadable {} workbook: {e}", kind.label());
     match kind {
-        Kind::Xlsx => {
-            let mut book = Xlsx::new(Cursor::new(data)).map_err(|e| match e {
-                XlsxError::Password => PASSWORD.to_string(),
-                e => unreadable(&e),
-            })?;
-            for sheet in scanned_sheets(&book) {
-                writer.start(&sheet);
-                match book.worksheet_cells_reader(&sheet) {
-                    Ok(mut cells) => stream_cells!(cells, &sheet, writer, sink),
-                    // A chart sheet or another part without cells.
-                    Err(XlsxError::NotAWorksheet(_)) => {}
-                    Err(e) => sink.skip(&sheet, &format!("unreadable sheet: {e}")),
-                }
-            }
+        // An encrypted workbook is a compound file; calamine tells it.
+        Kind::Xlsx if data.starts_with(COMPOUND_FILE) => {
+            return Err(match Xlsx::new(Cursor::new(data)) {
+                Err(XlsxError::Password) => PASSWORD.to_string(),
+                Err(e) => unreadable(&e),
+                Ok(_) => unreadable(&"a compound file, not a zip"),
+            });
         }
+        Kind::Xlsx => xlsx::extract(Cursor::new(data), writer, sink)?,
         Kind::Xlsb => {
             let mut book = Xlsb::new(Cursor::new(data)).map_err(|e| match e {
                 XlsbError::Password => PASSWORD.to_string(),
@@ -259,9 +261,30 @@ fn extract_workbook(
             })?;
             for sheet in scanned_sheets(&book) {
                 writer.start(&sheet);
-                match book.worksheet_cells_reader(&sheet) {
-                    Ok(mut cells) => stream_cells!(cells, &sheet, writer, sink),
-                    Err(e) => sink.skip(&sheet, &format!("unreadable sheet: {e}")),
+                let mut cells = match book.worksheet_cells_reader(&sheet) {
+                    Ok(cells) => cells,
+                    Err(e) => {
+                        sink.skip(&sheet, &format!("unreadable sheet: {e}"));
+                        continue;
+                    }
+                };
+                // A read error ends the sheet: the cells before it are
+                // sent, then the sheet is skipped.
+                let failure = loop {
+                    match cells.next_cell() {
+                        Ok(Some(cell)) => {
+                            if let Some(value) = Value::from_ref(cell.get_value()) {
+                                let (row, col) = cell.get_position();
+                                writer.cell(sink, row, col, value);
+                            }
+                        }
+                        Ok(None) => break None,
+                        Err(e) => break Some(e),
+                    }
+                };
+                writer.finish(sink);
+                if let Some(e) = failure {
+                    sink.skip(&sheet, &format!("unreadable sheet: {e}"));
                 }
             }
         }
