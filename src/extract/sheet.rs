@@ -1257,6 +1257,106 @@ mod tests {
         );
     }
 
+    /// The cells of an `.xlsx` as calamine's own reader gives them, through
+    /// the same sheet writer: what [`xlsx`] must agree with.
+    fn calamine_xlsx(data: &[u8]) -> Recorder {
+        let mut rec = Recorder::default();
+        let mut writer = SheetWriter::default();
+        let mut book = Xlsx::new(Cursor::new(data)).unwrap();
+        for sheet in scanned_sheets(&book) {
+            writer.start(&sheet);
+            let mut cells = book.worksheet_cells_reader(&sheet).unwrap();
+            while let Some(cell) = cells.next_cell().unwrap() {
+                if let Some(value) = Value::from_ref(cell.get_value()) {
+                    let (row, col) = cell.get_position();
+                    writer.cell(&mut rec, row, col, value);
+                }
+            }
+            writer.finish(&mut rec);
+        }
+        rec
+    }
+
+    /// One cell for the differential test: its kind and a seed for its value.
+    fn write_cell(sheet: &mut rust_xlsxwriter::Worksheet, row: u32, col: u16, kind: u8, seed: u64) {
+        let mut rng = Rng::new(seed);
+        let bold = Format::new().set_bold();
+        let formats = [
+            "yyyy-mm-dd",
+            "[h]:mm:ss",
+            "0.00",
+            "yyyy\"年\"m\"月\"d\"日\"",
+            "hh:mm",
+        ];
+        let texts = [
+            "姓名",
+            "a & b <c>",
+            " 空格 ",
+            "x_x000D_y",
+            "tab\tline\nend",
+            "",
+        ];
+        let text = || texts[rng.clone().below(texts.len() as u64) as usize].to_string();
+        match kind {
+            0 => sheet.write_string(row, col, text()).map(drop),
+            1 => sheet
+                .write_string(row, col, synth::resident_id(&mut rng))
+                .map(drop),
+            2 => {
+                let n: f64 = synth::mobile(&mut rng).parse().unwrap();
+                sheet.write_number(row, col, n).map(drop)
+            }
+            3 => {
+                let n = (rng.below(2_000_000) as f64 - 500_000.0) / 64.0;
+                let format = Format::new().set_num_format(formats[rng.below(5) as usize]);
+                sheet
+                    .write_number_with_format(row, col, n, &format)
+                    .map(drop)
+            }
+            4 => sheet.write_boolean(row, col, rng.below(2) == 1).map(drop),
+            5 => {
+                let parts = [(&bold, "手机 "), (&Format::default(), "13800000000")];
+                sheet.write_rich_string(row, col, &parts).map(drop)
+            }
+            6 => sheet
+                .write_formula(
+                    row,
+                    col,
+                    rust_xlsxwriter::Formula::new("=1+1").set_result("2"),
+                )
+                .map(drop),
+            _ => sheet.write_blank(row, col, &bold).map(drop),
+        }
+        .unwrap();
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Random workbooks read by [`xlsx`] and by calamine give the same
+        /// units, fields included.
+        #[test]
+        fn xlsx_reader_agrees_with_calamine(
+            sheets in proptest::collection::vec(
+                proptest::collection::vec((0u32..40, 0u16..6, 0u8..8, proptest::prelude::any::<u64>()), 0..40),
+                1..4,
+            ),
+        ) {
+            let mut book = Workbook::new();
+            for cells in &sheets {
+                let sheet = book.add_worksheet();
+                for &(row, col, kind, seed) in cells {
+                    write_cell(sheet, row, col, kind, seed);
+                }
+            }
+            let data = book.save_to_buffer().unwrap();
+            let ours = run("x.xlsx", &data);
+            let theirs = calamine_xlsx(&data);
+            proptest::prop_assert!(ours.skips.is_empty(), "{:?}", ours.skips);
+            proptest::prop_assert_eq!(&ours.units, &theirs.units);
+        }
+    }
+
     #[test]
     fn header_rule() {
         assert!(header_like("身份证号"));
