@@ -350,7 +350,7 @@ pub fn extract_tar_reader<R: Read>(reader: R, limits: &Limits, depth: u32, sink:
 
 /// Checks a zip-based document (`.xlsx`, `.docx` …) against the bomb
 /// guards before it is handed to its reader, which decompresses parts
-/// without bounds (calamine loads `sharedStrings.xml` whole). Every member
+/// without bounds (an `.xlsx`'s shared strings are held whole). Every member
 /// is decompressed once into nothing, counting, under the same ratio cap
 /// and [`Budget`] as a zip member, and charged to the budget. When one goes
 /// over a limit it is skipped with the reason and `false` is returned: the

@@ -186,7 +186,7 @@ pub enum Format {
     Zip,
     /// tar archive.
     Tar,
-    /// Spreadsheet read by calamine (`.xlsx`, `.xlsm`, `.xls`, `.ods`).
+    /// Spreadsheet (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`; see [`sheet`]).
     Spreadsheet,
     /// Word or PowerPoint (`.docx`, `.pptx`).
     OfficeText,
