@@ -13,7 +13,7 @@
 //! (`D0 CF 11 E0`) is `.xls`, or an encrypted OOXML workbook when the name
 //! says `.xlsx`/`.xlsb`.
 //!
-//! `.xlsx`/`.xlsm` workbooks are read by [`xlsx`], our own streaming reader
+//! `.xlsx`/`.xlsm` workbooks are read by `xlsx.rs`, our own streaming reader
 //! (see there why not calamine's): its shared strings are held compactly
 //! and its sheets streamed, from memory or, for a large file, from the file
 //! where it is ([`extract_xlsx`]). The other formats are read by calamine
