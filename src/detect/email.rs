@@ -89,35 +89,35 @@ pub fn around(text: &[u8], at: usize, floor: usize) -> Option<(usize, usize)> {
     is_domain(&text[at + 1..end]).then_some((start, end))
 }
 
-/// Checks a domain's labels and top-level domain.
+/// Checks a domain's labels and top-level domain. Allocates nothing: it
+/// runs for every `@` that has a local part.
 fn is_domain(domain: &[u8]) -> bool {
+    let mut buf = [0u8; MAX_DOMAIN + 1];
+    let Some(lower) = buf.get_mut(..domain.len()) else {
+        return false;
+    };
+    for (l, b) in lower.iter_mut().zip(domain) {
+        *l = b.to_ascii_lowercase();
+    }
+    let Ok(domain) = std::str::from_utf8(lower) else {
+        return false;
+    };
     let mut labels = 0;
-    let mut tld: &[u8] = &[];
-    for label in domain.split(|&b| b == b'.') {
-        if label.is_empty()
-            || label.len() > 63
-            || label[0] == b'-'
-            || label[label.len() - 1] == b'-'
-        {
+    let mut tld = "";
+    for label in domain.split('.') {
+        if label.is_empty() || label.len() > 63 || label.starts_with('-') || label.ends_with('-') {
             return false;
         }
         labels += 1;
         tld = label;
     }
-    let Ok(domain) = std::str::from_utf8(domain) else {
-        return false;
-    };
-    let (tld, domain) = (
-        String::from_utf8_lossy(tld).to_ascii_lowercase(),
-        domain.to_ascii_lowercase(),
-    );
-    let reserved = RESERVED
-        .iter()
-        .any(|r| domain == *r || domain.ends_with(&format!(".{r}")));
-    labels >= 2
-        && TLDS.contains(tld.as_str())
-        && !FILE_EXTENSIONS.contains(&tld.as_str())
-        && !reserved
+    let reserved = RESERVED.iter().any(|r| {
+        domain == *r
+            || domain
+                .strip_suffix(r)
+                .is_some_and(|head| head.ends_with('.'))
+    });
+    labels >= 2 && TLDS.contains(tld) && !FILE_EXTENSIONS.contains(&tld) && !reserved
 }
 
 #[cfg(test)]
