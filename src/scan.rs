@@ -649,7 +649,7 @@ fn scan_streamed(
         };
         // Tokenizing on one core, scanning on another.
         let result = if opts.block_threads() > 1 {
-            relay::relay(&mut counted, extract, collector)
+            relay::relay(&mut counted, |input, sink| extract(input, sink), collector)
         } else {
             extract(&mut counted, collector)
         };
@@ -1045,15 +1045,25 @@ pub fn scan_file(
             }
             Ok(Ok(Plan::XlsxInPlace { rest, len })) => {
                 let limits = opts.limits;
-                let (report, alive) = collect(display, opts, Some(&mut *send), |collector| {
+                let read = move |mut file: BufReader<File>, sink: &mut dyn Sink| {
                     // Checked against the bomb guards first, as in memory.
-                    let mut file = BufReader::new(rest);
-                    if archive::document_reader_within_limits(&mut file, len, &limits, collector) {
+                    if archive::document_reader_within_limits(&mut file, len, &limits, sink) {
                         // The zip reader seeks; the head read is read again.
-                        match file.rewind() {
-                            Ok(()) => sheet::extract_xlsx(file, collector),
-                            Err(err) => collector.skip("", &source::read_failure(&err)),
-                        }
+                        file.rewind()?;
+                        sheet::extract_xlsx(file, sink);
+                    }
+                    Ok(())
+                };
+                let (report, alive) = collect(display, opts, Some(&mut *send), |collector| {
+                    // Inflating and parsing on one core, scanning on another.
+                    let file = BufReader::new(rest);
+                    let result = if opts.block_threads() > 1 {
+                        relay::relay(file, read, collector)
+                    } else {
+                        read(file, collector)
+                    };
+                    if let Err(err) = result {
+                        collector.skip("", &source::read_failure(&err));
                     }
                     (Extracted::Scanned, len)
                 });

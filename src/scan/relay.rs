@@ -20,7 +20,7 @@
 
 use super::Names;
 use crate::extract::{sql::Rows, Place, Sink, Unit};
-use std::io::{self, Read};
+use std::io;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Mutex, PoisonError};
 
@@ -273,13 +273,10 @@ fn replay(batch: &Batch, sink: &mut dyn Sink) {
 /// Runs `extract` on `input` on a thread of its own and replays its sink
 /// calls into `sink` on this one (see the module docs); returns what
 /// `extract` returned.
-pub(super) fn relay<E>(
-    input: &mut (dyn Read + Send),
-    extract: E,
-    sink: &mut (dyn Sink + Send),
-) -> io::Result<()>
+pub(super) fn relay<I, E>(input: I, extract: E, sink: &mut (dyn Sink + Send)) -> io::Result<()>
 where
-    E: FnOnce(&mut dyn Read, &mut dyn Sink) -> io::Result<()> + Send,
+    I: Send,
+    E: FnOnce(I, &mut dyn Sink) -> io::Result<()> + Send,
 {
     let (out, batches) = sync_channel(BATCHES);
     let shared: Shared<'_> = Mutex::new(sink);
@@ -334,7 +331,7 @@ mod tests {
         let mut input = dump.as_bytes();
         relay(
             &mut input,
-            |input, sink| sql::extract_reader(input, &[], None, sink),
+            |input: &mut &[u8], sink: &mut dyn Sink| sql::extract_reader(input, &[], None, sink),
             &mut relayed,
         )
         .unwrap();
