@@ -610,8 +610,8 @@ mod tests {
     /// prefixed markup, rich text, phonetic guides, escapes, inline
     /// strings, cells and rows without references, the 1904 date system,
     /// a custom date format, a duration, a chart sheet, a sheet whose part
-    /// is missing.
-    fn workbook() -> Vec<u8> {
+    /// is missing. `edit` rewrites each part's XML.
+    fn workbook(edit: impl Fn(String) -> String) -> Vec<u8> {
         let parts = [
             (
                 "xl/_rels/workbook.xml.rels",
@@ -668,15 +668,27 @@ mod tests {
         for (name, xml) in parts {
             zip.start_file(name, zip::write::SimpleFileOptions::default())
                 .unwrap();
-            zip.write_all(xml.as_bytes()).unwrap();
+            zip.write_all(edit(xml).as_bytes()).unwrap();
         }
         zip.finish().unwrap().into_inner()
     }
 
+    fn read(data: &[u8]) -> Recorder {
+        let mut rec = Recorder::default();
+        super::super::extract("book.xlsx", data, &mut rec);
+        rec
+    }
+
+    /// Asserts that `rec` skipped only `sheet`, for a reason holding `why`.
+    fn assert_skipped(rec: &Recorder, sheet: &str, why: &str) {
+        assert_eq!(rec.skips.len(), 1, "{:?}", rec.skips);
+        assert_eq!(rec.skips[0].0, sheet);
+        assert!(rec.skips[0].1.contains(why), "{:?}", rec.skips);
+    }
+
     #[test]
     fn cells_of_a_hand_written_workbook() {
-        let mut rec = Recorder::default();
-        super::super::extract("book.xlsx", &workbook(), &mut rec);
+        let rec = read(&workbook(|xml| xml));
         let cells: Vec<(String, String, Option<String>)> = rec
             .units
             .iter()
@@ -708,33 +720,14 @@ mod tests {
             .iter()
             .all(|u| u.sheet.as_deref() == Some("数据 & 表")));
         // The chart sheet is not read; the sheet without its part is said.
-        assert_eq!(rec.skips.len(), 1, "{:?}", rec.skips);
-        assert_eq!(rec.skips[0].0, "缺");
-        assert!(
-            rec.skips[0].1.contains("xl/worksheets/gone.xml"),
-            "{:?}",
-            rec.skips
-        );
+        assert_skipped(&rec, "缺", "xl/worksheets/gone.xml");
     }
 
     #[test]
     fn a_bad_shared_string_index_ends_the_sheet() {
-        let data = workbook();
-        let mut archive = zip::ZipArchive::new(Cursor::new(&data[..])).unwrap();
-        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        for i in 0..archive.len() {
-            let mut member = archive.by_index(i).unwrap();
-            let name = member.name().to_string();
-            let mut xml = String::new();
-            std::io::Read::read_to_string(&mut member, &mut xml).unwrap();
-            out.start_file(name, zip::write::SimpleFileOptions::default())
-                .unwrap();
-            out.write_all(xml.replace("<x:v>2</x:v>", "<x:v>99</x:v>").as_bytes())
-                .unwrap();
-        }
-        let data = out.finish().unwrap().into_inner();
-        let mut rec = Recorder::default();
-        super::super::extract("book.xlsx", &data, &mut rec);
+        let rec = read(&workbook(|xml| {
+            xml.replace("<x:v>2</x:v>", "<x:v>99</x:v>")
+        }));
         assert_eq!(rec.units.len(), 2, "{:?}", rec.units);
         assert_eq!(rec.skips[0].0, "数据 & 表");
         assert!(
