@@ -79,6 +79,9 @@ for name in $corpora; do
         *) echo "compare: unknown corpus $name" >&2; exit 2 ;;
     esac
 done
+# The corpora are several GB of dirty pages: written back now, not while
+# the tools are timed (the kernel's writeback made later corpora noisy).
+sync
 
 bytes_of() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }'; }
 
