@@ -9,7 +9,9 @@
 //! once from a fixed seed with synthetic values from [`piscan::synth`].
 //! Every row of it holds values; `app_dump` is an application's dump
 //! ([`piscan::synth::app_dump`]), most of whose rows hold none and are
-//! passed over in blocks.
+//! passed over in blocks. `xlsx` is the CSV's rows as a workbook of text
+//! cells (shared strings), its throughput counted in the workbook's
+//! (compressed) bytes.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -68,6 +70,23 @@ fn jsonl(mb: usize) -> Vec<u8> {
     out
 }
 
+fn xlsx(rows: u64) -> Vec<u8> {
+    let mut rng = Rng::new(2028);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let header = ["id", "姓名", "身份证号", "手机", "卡号", "订单号", "备注"];
+    for (row, i) in (0u32..).zip(0..=rows) {
+        let cells = match i {
+            0 => header.map(String::from),
+            i => synth::user_row(&mut rng, i),
+        };
+        for (col, cell) in (0u16..).zip(&cells) {
+            sheet.write_string(row, col, cell).expect("a valid cell");
+        }
+    }
+    book.save_to_buffer().expect("writes to memory")
+}
+
 fn bench(c: &mut Criterion) {
     let dump_mb = std::env::var("PISCAN_BENCH_DUMP_MB")
         .ok()
@@ -78,6 +97,7 @@ fn bench(c: &mut Criterion) {
         ("app_dump", "app.sql", app_dump(64)),
         ("csv", "export.csv", csv(32)),
         ("jsonl", "export.jsonl", jsonl(32)),
+        ("xlsx", "roster.xlsx", xlsx(100_000)),
     ];
     let mut group = c.benchmark_group("extract_scan");
     group

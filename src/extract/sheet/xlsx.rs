@@ -483,10 +483,41 @@ fn unescape_tail(text: &mut String, from: usize) {
 struct Cell {
     row: u32,
     col: u32,
-    /// Its `t` attribute.
-    kind: Vec<u8>,
+    kind: CellType,
     /// Its style index (`s`).
     style: usize,
+}
+
+/// What a cell's `t` attribute says its value is.
+#[derive(Clone, Copy)]
+enum CellType {
+    /// `s`: an index into the shared strings.
+    Shared,
+    /// `inlineStr`, `str` (a formula's text).
+    Text,
+    /// `d`: an ISO 8601 date.
+    Iso,
+    /// `b`, `e`: a boolean or an error, no unit.
+    Nothing,
+    /// `n`, or no `t`.
+    Number,
+}
+
+impl CellType {
+    fn of(t: &[u8]) -> CellType {
+        match t {
+            b"s" => CellType::Shared,
+            b"str" | b"inlineStr" => CellType::Text,
+            b"d" => CellType::Iso,
+            b"b" | b"e" => CellType::Nothing,
+            _ => CellType::Number,
+        }
+    }
+}
+
+/// A decimal index (a style, a shared string).
+fn parse_index(digits: &[u8]) -> Option<usize> {
+    std::str::from_utf8(digits).ok()?.trim().parse().ok()
 }
 
 /// Streams the cells of one worksheet part to `writer`.
@@ -524,10 +555,22 @@ fn read_cells(
                 next_col = 0;
             }
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"c" => {
-                let (r, c) = match attr(e, b"r") {
-                    Some(a1) => {
-                        parse_a1(&a1).ok_or_else(|| format!("bad cell reference {a1:?}"))?
+                let mut at = None;
+                let mut kind = CellType::Number;
+                let mut style = 0;
+                // One pass over the attributes: this runs for every cell.
+                for a in e.attributes().with_checks(false).flatten() {
+                    match a.key.local_name().as_ref() {
+                        b"r" => at = Some(a.value),
+                        b"t" => kind = CellType::of(&a.value),
+                        b"s" => style = parse_index(&a.value).unwrap_or(0),
+                        _ => {}
                     }
+                }
+                let (r, c) = match at {
+                    Some(a1) => parse_a1(&a1).ok_or_else(|| {
+                        format!("bad cell reference {:?}", String::from_utf8_lossy(&a1))
+                    })?,
                     None => (row, next_col),
                 };
                 next_col = c.saturating_add(1);
@@ -535,8 +578,8 @@ fn read_cells(
                     cell = Some(Cell {
                         row: r,
                         col: c,
-                        kind: attr(e, b"t").map_or_else(Vec::new, |t| t.as_bytes().to_vec()),
-                        style: attr(e, b"s").and_then(|s| s.parse().ok()).unwrap_or(0),
+                        kind,
+                        style,
                     });
                     text.clear();
                     collect = Text::default();
@@ -563,16 +606,16 @@ fn cell_value<'v>(
     strings: &'v SharedStrings,
     dates: &Dates,
 ) -> Result<Option<Value<'v>>, String> {
-    let value = match cell.kind.as_slice() {
-        b"s" => {
+    let value = match cell.kind {
+        CellType::Shared => {
+            let found = parse_index(text.as_bytes()).and_then(|i| strings.get(i));
             let index = text.trim();
-            let found = index.parse().ok().and_then(|i| strings.get(i));
             Value::Text(found.ok_or_else(|| format!("no shared string {index:?}"))?)
         }
-        b"str" | b"inlineStr" => Value::Text(text),
-        b"d" => Value::Iso(text),
-        b"b" | b"e" => return Ok(None),
-        _ => match text.trim().parse::<f64>() {
+        CellType::Text => Value::Text(text),
+        CellType::Iso => Value::Iso(text),
+        CellType::Nothing => return Ok(None),
+        CellType::Number => match text.trim().parse::<f64>() {
             Ok(f) if !f.is_finite() => return Ok(None),
             Ok(f) if dates.styles.get(cell.style).copied().unwrap_or(false) => Value::Date(
                 ExcelDateTime::new(f, ExcelDateTimeType::DateTime, dates.is_1904),
@@ -585,7 +628,8 @@ fn cell_value<'v>(
 }
 
 /// The zero-based `(row, column)` of an A1 reference (`B7` gives `(6, 1)`).
-fn parse_a1(a1: &str) -> Option<(u32, u32)> {
+fn parse_a1(a1: &[u8]) -> Option<(u32, u32)> {
+    let a1 = std::str::from_utf8(a1).ok()?;
     let digits = a1.find(|c: char| c.is_ascii_digit())?;
     let (letters, number) = a1.split_at(digits);
     if letters.is_empty() || letters.len() > 3 || !letters.bytes().all(|b| b.is_ascii_alphabetic())
@@ -755,12 +799,12 @@ mod tests {
 
     #[test]
     fn a1_references() {
-        assert_eq!(parse_a1("A1"), Some((0, 0)));
-        assert_eq!(parse_a1("B7"), Some((6, 1)));
-        assert_eq!(parse_a1("aa10"), Some((9, 26)));
-        assert_eq!(parse_a1("XFD1048576"), Some((1_048_575, 16_383)));
+        assert_eq!(parse_a1(b"A1"), Some((0, 0)));
+        assert_eq!(parse_a1(b"B7"), Some((6, 1)));
+        assert_eq!(parse_a1(b"aa10"), Some((9, 26)));
+        assert_eq!(parse_a1(b"XFD1048576"), Some((1_048_575, 16_383)));
         for bad in ["", "A", "7", "A0", "#", "ABCD1", "A1B", "Ä1", "A-1"] {
-            assert_eq!(parse_a1(bad), None, "{bad}");
+            assert_eq!(parse_a1(bad.as_bytes()), None, "{bad}");
         }
     }
 
