@@ -3,7 +3,10 @@
 //! A file is binary when its first 8 KiB hold a NUL byte (as git and
 //! ripgrep decide) or when it starts with the magic number of a common
 //! binary format. UTF-16 text, which is full of NULs, is recognised first by
-//! its byte-order mark or by its alternating-NUL pattern.
+//! its byte-order mark or by its alternating-NUL pattern, in which the other
+//! bytes are almost never control characters: binary data with NULs in
+//! every other byte (the symbol table of a static library, big-endian
+//! integers) was decoded as UTF-16 "text" before.
 
 /// How much of a file is looked at.
 pub const SNIFF_LEN: usize = 8 * 1024;
@@ -14,6 +17,7 @@ pub const SNIFF_LEN: usize = 8 * 1024;
 /// NUL bytes (PE `MZ`, ID3, Ogg) are caught by the NUL rule instead.
 const MAGIC: &[(&[u8], &str)] = &[
     (b"\x7fELF", "ELF executable"),
+    (b"!<arch>\n", "ar archive (static library)"),
     (b"\xca\xfe\xba\xbe", "Java class or Mach-O"),
     (b"\xcf\xfa\xed\xfe", "Mach-O executable"),
     (b"\x00asm", "WebAssembly"),
@@ -69,15 +73,23 @@ pub fn utf16_parity(head: &[u8]) -> Option<bool> {
     if pairs < 4 || memchr::memchr(0, head).is_none() {
         return None;
     }
-    let (mut even, mut odd) = (0, 0);
+    // A character below U+0100 whose low byte is a control character other
+    // than tab, line feed, form feed and carriage return: rare in text,
+    // common in binary data (a table of big-endian integers, the symbol
+    // table of a static library).
+    let control = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\n' | 0x0c | b'\r');
+    let (mut even, mut odd, mut even_control, mut odd_control) = (0, 0, 0, 0);
     for pair in head.chunks_exact(2) {
         even += usize::from(pair[0] == 0);
         odd += usize::from(pair[1] == 0);
+        even_control += usize::from(pair[1] == 0 && control(pair[0]));
+        odd_control += usize::from(pair[0] == 0 && control(pair[1]));
     }
-    // At least 40 % of one column NUL and almost none of the other.
-    if odd * 10 >= pairs * 4 && even * 50 <= pairs {
+    // At least 40 % of one column NUL and almost none of the other, and
+    // almost no control characters.
+    if odd * 10 >= pairs * 4 && even * 50 <= pairs && even_control * 50 <= pairs {
         Some(true)
-    } else if even * 10 >= pairs * 4 && odd * 50 <= pairs {
+    } else if even * 10 >= pairs * 4 && odd * 50 <= pairs && odd_control * 50 <= pairs {
         Some(false)
     } else {
         None
@@ -128,5 +140,28 @@ mod tests {
         assert_eq!(utf16_parity(&be), Some(false));
         assert_eq!(sniff(&le), Content::Text);
         assert_eq!(sniff(&[0xff, 0xfe, b'a', 0]), Content::Text);
+        // Tabs and line breaks are text.
+        let lines: Vec<u8> = "a\tb\r\nc\n"
+            .repeat(50)
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(utf16_parity(&lines), Some(true));
+    }
+
+    #[test]
+    fn big_endian_integers_are_not_utf16() {
+        // A static library's symbol table: offsets as 32-bit big-endian
+        // integers put a NUL in every other byte, as UTF-16 BE would, but
+        // the characters would be controls (U+0001).
+        let table: Vec<u8> = (0..500u32)
+            .flat_map(|i| (0x0001_23b4 + i * 0x40).to_be_bytes())
+            .collect();
+        assert_eq!(utf16_parity(&table), None);
+        assert_eq!(sniff(&table), Content::Binary("binary data (NUL bytes)"));
+        let mut ar =
+            b"!<arch>\n/               0           0     0     0       73808     `\n".to_vec();
+        ar.extend_from_slice(&table);
+        assert_eq!(sniff(&ar), Content::Binary("ar archive (static library)"));
     }
 }
