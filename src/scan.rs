@@ -27,7 +27,8 @@ use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
 use crate::extract::text::{self, Locator};
 use crate::extract::{
-    self, archive, json, sheet, sql, sqlite, table, Extracted, Format, Limits, Place, Sink, Unit,
+    self, archive, json, office, sheet, sql, sqlite, table, Extracted, Format, Limits, Place, Sink,
+    Unit,
 };
 use crate::report::baseline::{Baseline, BaselineWriter};
 use crate::report::inventory::Summary;
@@ -679,9 +680,10 @@ enum Plan {
         /// The file's size.
         len: u64,
     },
-    /// A large `.xlsx` workbook, read from the file
-    /// ([`sheet::extract_xlsx`]).
-    XlsxInPlace {
+    /// A large `.xlsx` workbook, `.docx` or `.pptx`, read from the file
+    /// ([`sheet::extract_xlsx`], [`office::extract_reader`]).
+    DocumentInPlace {
+        format: Format,
         rest: File,
         len: u64,
     },
@@ -922,9 +924,13 @@ pub fn scan_file(
             {
                 return Ok(Ok(Plan::SqliteInPlace { len }));
             }
-            if len > STREAM_ABOVE && format == Format::Spreadsheet && sheet::is_xlsx(&display, buf)
-            {
-                return Ok(Ok(Plan::XlsxInPlace { rest, len }));
+            let in_place = match format {
+                Format::Spreadsheet => sheet::is_xlsx(&display, buf),
+                Format::OfficeText => buf.starts_with(b"PK"),
+                _ => false,
+            };
+            if len > STREAM_ABOVE && in_place {
+                return Ok(Ok(Plan::DocumentInPlace { format, rest, len }));
             }
             if len > STREAM_ABOVE && matches!(format, Format::Zip | Format::Tar) {
                 let gzip = false;
@@ -1043,14 +1049,18 @@ pub fn scan_file(
                 });
                 alive && send(report)
             }
-            Ok(Ok(Plan::XlsxInPlace { rest, len })) => {
+            Ok(Ok(Plan::DocumentInPlace { format, rest, len })) => {
                 let limits = opts.limits;
+                let name = display.clone();
                 let read = move |mut file: BufReader<File>, sink: &mut dyn Sink| {
                     // Checked against the bomb guards first, as in memory.
                     if archive::document_reader_within_limits(&mut file, len, &limits, sink) {
                         // The zip reader seeks; the head read is read again.
                         file.rewind()?;
-                        sheet::extract_xlsx(file, sink);
+                        match format {
+                            Format::Spreadsheet => sheet::extract_xlsx(file, sink),
+                            _ => office::extract_reader(&name, file, sink),
+                        }
                     }
                     Ok(())
                 };

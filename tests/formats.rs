@@ -191,14 +191,20 @@ fn docx_paragraphs_are_lines() {
         ("[Content_Types].xml", b"<Types/>"),
         ("word/document.xml", body.as_bytes()),
     ]);
-    fs::write(dir.path().join("trip.docx"), docx).unwrap();
+    // The same document over 4 MiB is read from the file where it is.
+    fs::write(dir.path().join("trip.docx"), &docx).unwrap();
+    fs::write(dir.path().join("trip-large.docx"), padded(docx, 5 << 20)).unwrap();
     let found = findings(&dir);
-    assert_eq!(found.len(), 1);
-    assert_eq!(
-        (found[0]["line"].as_u64(), found[0]["col"].as_u64()),
-        (Some(3), Some(6))
-    );
-    assert_eq!(found[0]["kind"], "cn_resident_id");
+    assert_eq!(found.len(), 2);
+    assert!(found[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("trip-large.docx"));
+    for f in &found {
+        assert_eq!((f["line"].as_u64(), f["col"].as_u64()), (Some(3), Some(6)));
+        assert_eq!(f["kind"], "cn_resident_id");
+        assert_eq!(f["match"], id.as_str());
+    }
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! Word (`.docx`) and PowerPoint (`.pptx`) text.
 //!
-//! An Office Open XML file is a zip of XML parts. The zip is read from the
-//! in-memory bytes with the `zip` crate; each XML part of interest is
-//! decompressed into memory (all parts of one file together under
-//! [`MAX_XML_BYTES`]) and read with a streaming `quick-xml` namespace reader,
-//! so no DOM is built and work is linear in the part's size.
+//! An Office Open XML file is a zip of XML parts. The zip is read with the
+//! `zip` crate from the in-memory bytes, or from the file where it is when
+//! it is large ([`extract_reader`]); each XML part of interest is
+//! decompressed as it is read (all parts of one file together under
+//! [`MAX_XML_BYTES`]) by a streaming `quick-xml` namespace reader, so no DOM
+//! is built, work is linear in the part's size, and memory holds only the
+//! paragraphs still open. A part in UTF-16 (allowed by XML, never written by
+//! Office) is read whole and transcoded.
 //!
 //! **Units.** Every paragraph is one unit: `w:p` in Word, `a:p` (DrawingML)
 //! in PowerPoint, in document order, including paragraphs in table cells and
@@ -40,7 +43,7 @@
 //! error are still sent.
 
 use std::borrow::Cow;
-use std::io::{Cursor, Read};
+use std::io::{BufRead, BufReader, Cursor, Read, Seek};
 
 use quick_xml::events::{BytesRef, Event};
 use quick_xml::name::{Namespace, ResolveResult};
@@ -51,6 +54,9 @@ use super::{Place, Sink, Unit};
 
 /// Most uncompressed XML read from one Office file, all parts together.
 pub const MAX_XML_BYTES: u64 = 256 << 20;
+
+/// Read buffer of one XML part.
+const PART_BUFFER: usize = 64 << 10;
 
 /// Encoding reported for Office XML parts.
 const ENCODING_UTF8: &str = "UTF-8 (Office XML)";
@@ -100,7 +106,13 @@ impl Kind {
 /// its bytes `data` into `sink`, one unit per paragraph. See the module
 /// documentation for the places given and what is skipped.
 pub fn extract(name: &str, data: &[u8], sink: &mut dyn Sink) {
-    let mut zip = match ZipArchive::new(Cursor::new(data)) {
+    extract_reader(name, Cursor::new(data), sink);
+}
+
+/// [`extract`] from `reader` (a large file, read where it is) rather than
+/// from memory.
+pub fn extract_reader<R: Read + Seek>(name: &str, reader: R, sink: &mut dyn Sink) {
+    let mut zip = match ZipArchive::new(reader) {
         Ok(zip) => zip,
         Err(e) => {
             sink.skip(
@@ -146,24 +158,24 @@ pub fn extract(name: &str, data: &[u8], sink: &mut dyn Sink) {
     let mut paragraphs = Paragraphs::default();
     let mut reported_encoding = false;
     for (i, (index, part)) in parts.iter().enumerate() {
-        let xml = match read_part(&mut zip, *index, &mut budget) {
-            Ok(xml) => xml,
+        let mut read = |xml: &mut dyn BufRead, encoding: &'static str| {
+            if !reported_encoding {
+                sink.encoding(encoding);
+                reported_encoding = true;
+            }
+            read_paragraphs(xml, vocab, &mut paragraphs, sink)
+        };
+        match read_part(&mut zip, *index, &mut budget, &mut read) {
+            Ok(Ok(())) => {}
+            // Paragraphs read before the damage were sent.
+            Ok(Err(reason)) => sink.skip("", &format!("{part}: {reason}")),
             Err(reason) => {
                 sink.skip("", &format!("{part}: {reason}"));
                 if i == 0 && vocab == Vocab::Word {
                     // Without the body there is nothing worth numbering.
                     return;
                 }
-                continue;
             }
-        };
-        let (xml, encoding) = to_utf8(xml);
-        if !reported_encoding {
-            sink.encoding(encoding);
-            reported_encoding = true;
-        }
-        if let Err(reason) = read_paragraphs(&xml, vocab, &mut paragraphs, sink) {
-            sink.skip("", &format!("{part}: {reason}"));
         }
     }
     if !reported_encoding {
@@ -250,12 +262,20 @@ fn powerpoint_parts<R: Read + std::io::Seek>(
     Ok(parts)
 }
 
-/// Decompresses member `index` into memory, charging its size to `budget`.
-fn read_part<R: Read + std::io::Seek>(
+/// Reads member `index` with `read` as it is decompressed, charging its
+/// size to `budget`, and returns what `read` returned. `Err` when the part
+/// cannot be opened or goes over the budget: a part whose declared size is
+/// over it is not read; one that proves longer than it said is cut one byte
+/// past the budget (what was read of it has been sent).
+fn read_part<R, T>(
     zip: &mut ZipArchive<R>,
     index: usize,
     budget: &mut u64,
-) -> Result<Vec<u8>, String> {
+    read: &mut dyn FnMut(&mut dyn BufRead, &'static str) -> T,
+) -> Result<T, String>
+where
+    R: Read + Seek,
+{
     let over = |budget: u64| {
         format!(
             "over the size limit for Office XML ({} MiB uncompressed per file, {} MiB left)",
@@ -269,30 +289,28 @@ fn read_part<R: Read + std::io::Seek>(
     if file.size() > *budget {
         return Err(over(*budget));
     }
-    // The declared size may lie: never trust it for more than a modest
-    // preallocation, and read at most one byte past the budget.
-    let mut xml = Vec::with_capacity(file.size().min(16 << 20) as usize);
-    file.take(budget.saturating_add(1))
-        .read_to_end(&mut xml)
+    // The declared size may lie: read at most one byte past the budget.
+    let allowed = budget.saturating_add(1);
+    let mut xml = BufReader::with_capacity(PART_BUFFER, file.take(allowed));
+    let head = xml
+        .fill_buf()
         .map_err(|e| format!("cannot decompress: {e}"))?;
-    let used = xml.len() as u64;
+    let result = match encoding_rs::Encoding::for_bom(head) {
+        Some((encoding, bom)) if encoding != encoding_rs::UTF_8 => {
+            let mut raw = Vec::new();
+            xml.read_to_end(&mut raw)
+                .map_err(|e| format!("cannot decompress: {e}"))?;
+            let text = encoding.decode_without_bom_handling(&raw[bom..]).0;
+            read(&mut text.as_bytes(), ENCODING_UTF16)
+        }
+        _ => read(&mut xml, ENCODING_UTF8),
+    };
+    let used = allowed - xml.get_ref().limit();
     if used > *budget {
         return Err(over(*budget));
     }
     *budget -= used;
-    Ok(xml)
-}
-
-/// The part as UTF-8, transcoding UTF-16 with a byte order mark (allowed by
-/// XML, never written by Office), and the encoding to report.
-fn to_utf8(xml: Vec<u8>) -> (Vec<u8>, &'static str) {
-    match encoding_rs::Encoding::for_bom(&xml) {
-        Some((encoding, bom)) if encoding != encoding_rs::UTF_8 => {
-            let text = encoding.decode_without_bom_handling(&xml[bom..]).0;
-            (text.into_owned().into_bytes(), ENCODING_UTF16)
-        }
-        _ => (xml, ENCODING_UTF8),
-    }
+    Ok(result)
 }
 
 /// Which XML vocabulary a part is read with.
@@ -470,7 +488,7 @@ fn send((line, text): &(u64, Vec<u8>), sink: &mut dyn Sink) {
 /// `sink` as it closes. On malformed XML, sends what was read and returns
 /// the reason.
 fn read_paragraphs(
-    xml: &[u8],
+    xml: &mut dyn BufRead,
     vocab: Vocab,
     paragraphs: &mut Paragraphs,
     sink: &mut dyn Sink,
@@ -482,16 +500,18 @@ fn read_paragraphs(
 
 /// The event loop of [`read_paragraphs`].
 fn read_events(
-    xml: &[u8],
+    xml: &mut dyn BufRead,
     vocab: Vocab,
     paragraphs: &mut Paragraphs,
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
     let mut reader = NsReader::from_reader(xml);
+    let (mut buf, mut skipped) = (Vec::new(), Vec::new());
     // Depth of open text elements (`w:t`); character data counts only inside.
     let mut in_text = 0u32;
     loop {
-        let (ns, event) = match reader.read_resolved_event() {
+        buf.clear();
+        let (ns, event) = match reader.read_resolved_event_into(&mut buf) {
             Ok((resolved, event)) => (Ns::of(&resolved), event),
             Err(e) => {
                 return Err(format!(
@@ -506,7 +526,8 @@ fn read_events(
                 Role::Text => in_text += 1,
                 Role::Chars(c) => paragraphs.push(c),
                 Role::Skip => {
-                    if let Err(e) = reader.read_to_end(e.name()) {
+                    skipped.clear();
+                    if let Err(e) = reader.read_to_end_into(e.name(), &mut skipped) {
                         return Err(format!(
                             "malformed XML at byte {}: {e}",
                             reader.error_position()
@@ -860,12 +881,27 @@ mod tests {
         let mut budget = 10;
         let data = zip_of(&[("word/document.xml", "<w:document>0123456789</w:document>")]);
         let mut zip = ZipArchive::new(Cursor::new(&data[..])).unwrap();
-        let err = read_part(&mut zip, 0, &mut budget).unwrap_err();
+        let mut count = |xml: &mut dyn BufRead, _: &'static str| xml.bytes().count();
+        let err = read_part(&mut zip, 0, &mut budget, &mut count).unwrap_err();
         assert!(err.contains("over the size limit"), "{err}");
         assert_eq!(budget, 10);
         let mut budget = 100;
-        assert!(read_part(&mut zip, 0, &mut budget).is_ok());
+        assert_eq!(read_part(&mut zip, 0, &mut budget, &mut count), Ok(35));
         assert_eq!(budget, 100 - 35);
+        // A part that says it is shorter than it is: cut one byte past the
+        // budget, and refused.
+        let mut liar = data.clone();
+        let at = liar.windows(4).position(|w| w == b"PK\x03\x04").unwrap();
+        liar[at + 22..at + 26].copy_from_slice(&5u32.to_le_bytes());
+        let central = liar.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        liar[central + 24..central + 28].copy_from_slice(&5u32.to_le_bytes());
+        let mut zip = ZipArchive::new(Cursor::new(&liar[..])).unwrap();
+        let mut budget = 10;
+        let mut read = 0;
+        let mut count = |xml: &mut dyn BufRead, _: &'static str| read = xml.bytes().count();
+        let result = read_part(&mut zip, 0, &mut budget, &mut count);
+        assert!(result.unwrap_err().contains("over the size limit"));
+        assert!(read <= 11, "{read}");
     }
 
     #[test]
