@@ -43,6 +43,7 @@ use std::io::{BufRead, BufReader, Read, Seek};
 use calamine::{ExcelDateTime, ExcelDateTimeType};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
+use zip::read::ZipFile;
 use zip::ZipArchive;
 
 use super::super::office::{find, reference_text};
@@ -116,12 +117,12 @@ pub(super) fn extract<R: Read + Seek>(
 }
 
 /// An XML part being read, with its event buffer.
-struct Xml<'r> {
-    reader: Reader<Box<dyn BufRead + 'r>>,
+struct Xml<B> {
+    reader: Reader<B>,
     buf: Vec<u8>,
 }
 
-impl Xml<'_> {
+impl<B: BufRead> Xml<B> {
     /// The next event; malformed XML is an error naming the byte.
     fn next(&mut self) -> Result<Event<'_>, String> {
         self.buf.clear();
@@ -137,17 +138,17 @@ impl Xml<'_> {
 
 /// Reads the member `name` with `read`: `None` when there is no such
 /// member, errors prefixed with the part's name.
-fn read_part<R: Read + Seek, T>(
-    zip: &mut ZipArchive<R>,
+fn read_part<'z, R: Read + Seek, T>(
+    zip: &'z mut ZipArchive<R>,
     name: &str,
-    read: impl FnOnce(&mut Xml<'_>) -> Result<T, String>,
+    read: impl FnOnce(&mut Xml<BufReader<ZipFile<'z, R>>>) -> Result<T, String>,
 ) -> Result<Option<T>, String> {
     let Some(index) = find(zip, name) else {
         return Ok(None);
     };
     let member = zip.by_index(index).map_err(|e| format!("{name}: {e}"))?;
     let mut xml = Xml {
-        reader: Reader::from_reader(Box::new(BufReader::with_capacity(PART_BUFFER, member))),
+        reader: Reader::from_reader(BufReader::with_capacity(PART_BUFFER, member)),
         buf: Vec::new(),
     };
     read(&mut xml).map(Some).map_err(|e| format!("{name}: {e}"))
@@ -188,7 +189,7 @@ impl Rel {
 }
 
 /// The relationships of the workbook part.
-fn read_rels(xml: &mut Xml<'_>) -> Result<Vec<Rel>, String> {
+fn read_rels<B: BufRead>(xml: &mut Xml<B>) -> Result<Vec<Rel>, String> {
     let mut rels = Vec::new();
     loop {
         let event = xml.next()?;
@@ -241,7 +242,7 @@ struct Book {
 }
 
 /// The sheets of the workbook part, in order, and its date system.
-fn read_workbook(xml: &mut Xml<'_>) -> Result<Book, String> {
+fn read_workbook<B: BufRead>(xml: &mut Xml<B>) -> Result<Book, String> {
     let mut book = Book {
         sheets: Vec::new(),
         is_1904: false,
@@ -277,7 +278,7 @@ struct Dates {
 
 /// For each cell style (`cellXfs/xf`, in order), whether its number format
 /// shows a date or time.
-fn read_styles(xml: &mut Xml<'_>) -> Result<Vec<bool>, String> {
+fn read_styles<B: BufRead>(xml: &mut Xml<B>) -> Result<Vec<bool>, String> {
     let mut custom: HashMap<u32, bool> = HashMap::new();
     let mut styles = Vec::new();
     let mut in_cell_styles = false;
@@ -376,7 +377,7 @@ impl SharedStrings {
 }
 
 /// Reads the shared strings part.
-fn read_strings(xml: &mut Xml<'_>) -> Result<SharedStrings, String> {
+fn read_strings<B: BufRead>(xml: &mut Xml<B>) -> Result<SharedStrings, String> {
     let mut strings = SharedStrings::default();
     let mut text = Text::default();
     let mut start = None;
@@ -521,8 +522,8 @@ fn parse_index(digits: &[u8]) -> Option<usize> {
 }
 
 /// Streams the cells of one worksheet part to `writer`.
-fn read_cells(
-    xml: &mut Xml<'_>,
+fn read_cells<B: BufRead>(
+    xml: &mut Xml<B>,
     strings: &SharedStrings,
     dates: &Dates,
     writer: &mut SheetWriter,
