@@ -6,10 +6,14 @@
 //! number holding findings: per kind a count, a distinct-value counter over
 //! 64-bit keyed hashes (exact, then a fixed-size sketch:
 //! [`super::distinct`]), how many files hold it and the few that hold most
-//! of it. What grows is the list of skipped files and of classified columns,
+//! of it. Skipped files and parts are counted by reason, and listed up to
+//! [`LISTED_PER_REASON`] per reason (the first by path: a share of a
+//! million images does not make a list of a million; `-v` says every one
+//! on stderr as it happens). What grows is the list of classified columns,
 //! which the summary lists one by one. No raw value is kept.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use serde::Serialize;
 
@@ -20,6 +24,31 @@ use crate::detect::{context, Confidence, Kind, MAX_KINDS};
 
 /// How many locations the summary lists per kind.
 const TOP_LOCATIONS: usize = 10;
+
+/// How many skipped files and parts the summary lists per reason; the rest
+/// are counted (`skipped_by_reason`, `skipped_unlisted`).
+pub const LISTED_PER_REASON: usize = 1000;
+
+/// The skipped files and parts of one reason: how many, and the first
+/// [`LISTED_PER_REASON`] of them by path (a max-heap, so the last is
+/// dropped first): the same list whatever order the files come in.
+#[derive(Debug, Default)]
+struct Skips {
+    count: u64,
+    listed: BinaryHeap<Skip>,
+}
+
+impl Skips {
+    fn add(&mut self, skip: Skip) {
+        self.count += 1;
+        if self.listed.len() < LISTED_PER_REASON {
+            self.listed.push(skip);
+        } else if self.listed.peek().is_some_and(|last| skip < *last) {
+            self.listed.pop();
+            self.listed.push(skip);
+        }
+    }
+}
 
 #[derive(Debug, Default)]
 struct KindStats {
@@ -62,7 +91,9 @@ pub struct Inventory {
     bytes_scanned: u64,
     files_with_findings: u64,
     files_skipped: u64,
-    skipped: Vec<Skip>,
+    parts_skipped: u64,
+    /// By reason.
+    skipped: BTreeMap<String, Skips>,
     columns: Vec<ColumnSummary>,
     /// Findings per kind so far of the files whose blocks are being added
     /// (their last block has not come), for those with findings: a file is
@@ -103,6 +134,7 @@ impl PerKind {
 }
 
 /// A file, or a part of one (archive member, sheet), that was not scanned.
+/// Ordered by path, then part.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Skip {
     /// Path as walked.
@@ -115,6 +147,23 @@ pub struct Skip {
     pub member: Option<String>,
     /// Why it was not scanned.
     pub reason: String,
+}
+
+impl Ord for Skip {
+    fn cmp(&self, other: &Skip) -> Ordering {
+        (&self.path, &self.member, &self.path_b64, &self.reason).cmp(&(
+            &other.path,
+            &other.member,
+            &other.path_b64,
+            &other.reason,
+        ))
+    }
+}
+
+impl PartialOrd for Skip {
+    fn partial_cmp(&self, other: &Skip) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// How many values under one name held each kind: one line of the
@@ -217,8 +266,12 @@ pub struct Summary {
     pub parts_skipped: u64,
     /// Skipped files and parts counted by reason.
     pub skipped_by_reason: BTreeMap<String, u64>,
-    /// Every skipped file and part with its reason.
+    /// The skipped files and parts with their reasons, sorted by path: every
+    /// one, up to [`LISTED_PER_REASON`] per reason (the first by path).
     pub skipped: Vec<Skip>,
+    /// Skipped files and parts counted in `skipped_by_reason` but not
+    /// listed in `skipped` (over [`LISTED_PER_REASON`] for their reason).
+    pub skipped_unlisted: u64,
     /// Columns (CSV/spreadsheet headers, JSON key paths, table columns)
     /// holding personal information, sensitive kinds first.
     pub columns: Vec<ColumnSummary>,
@@ -271,7 +324,8 @@ impl Inventory {
             bytes_scanned: 0,
             files_with_findings: 0,
             files_skipped: 0,
-            skipped: Vec::new(),
+            parts_skipped: 0,
+            skipped: BTreeMap::new(),
             columns: Vec::new(),
             streams: HashMap::new(),
         }
@@ -289,21 +343,13 @@ impl Inventory {
             }
             Outcome::Skipped { reason } => {
                 self.files_skipped += 1;
-                self.skipped.push(Skip {
-                    path: report.path.clone(),
-                    path_b64: report.raw_path.as_deref().map(super::base64),
-                    member: None,
-                    reason: reason.clone(),
-                });
+                self.skip(report, None, reason);
             }
         }
         for part in &report.skipped_parts {
-            self.skipped.push(Skip {
-                path: report.path.clone(),
-                path_b64: report.raw_path.as_deref().map(super::base64),
-                member: Some(part.part.clone()).filter(|p| !p.is_empty()),
-                reason: part.reason.clone(),
-            });
+            self.parts_skipped += 1;
+            let member = Some(part.part.as_str()).filter(|p| !p.is_empty());
+            self.skip(report, member, &part.reason);
         }
         for column in report
             .columns
@@ -345,6 +391,30 @@ impl Inventory {
         self.files_with_findings += u64::from(found);
     }
 
+    /// Counts a skipped file or part of `report`, and lists it while it is
+    /// among the first of its reason.
+    fn skip(&mut self, report: &FileReport, member: Option<&str>, reason: &str) {
+        let skips = match self.skipped.get_mut(reason) {
+            Some(skips) => skips,
+            None => self.skipped.entry(reason.to_string()).or_default(),
+        };
+        let full = skips.listed.len() >= LISTED_PER_REASON;
+        let after = |last: &Skip| {
+            (last.path.as_str(), last.member.as_deref()) <= (report.path.as_str(), member)
+        };
+        if full && skips.listed.peek().is_some_and(after) {
+            // After every listed one: only counted (no strings made).
+            skips.count += 1;
+            return;
+        }
+        skips.add(Skip {
+            path: report.path.clone(),
+            path_b64: report.raw_path.as_deref().map(super::base64),
+            member: member.map(str::to_string),
+            reason: reason.to_string(),
+        });
+    }
+
     /// Files scanned so far.
     pub fn files_scanned(&self) -> u64 {
         self.files_scanned
@@ -378,8 +448,12 @@ impl Inventory {
                 .then(b.count.cmp(&a.count))
                 .then(a.kind.cmp(b.kind))
         });
-        let mut skipped = self.skipped.clone();
-        skipped.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.member.cmp(&b.member)));
+        let mut skipped: Vec<Skip> = self
+            .skipped
+            .values()
+            .flat_map(|skips| skips.listed.iter().cloned())
+            .collect();
+        skipped.sort();
         let mut columns = self.columns.clone();
         columns.sort_by(|a, b| {
             let key = |c: &ColumnSummary| {
@@ -392,10 +466,12 @@ impl Inventory {
             };
             key(a).cmp(&key(b)).then_with(|| a.path.cmp(&b.path))
         });
-        let mut skipped_by_reason = BTreeMap::new();
-        for skip in &skipped {
-            *skipped_by_reason.entry(skip.reason.clone()).or_default() += 1;
-        }
+        let skipped_by_reason: BTreeMap<String, u64> = self
+            .skipped
+            .iter()
+            .map(|(reason, skips)| (reason.clone(), skips.count))
+            .collect();
+        let all: u64 = skipped_by_reason.values().sum();
         Summary {
             findings: kinds.iter().map(|k| k.count).sum(),
             sensitive_findings: kinds.iter().filter(|k| k.sensitive).map(|k| k.count).sum(),
@@ -404,8 +480,9 @@ impl Inventory {
             files_with_findings: self.files_with_findings,
             bytes_scanned: self.bytes_scanned,
             files_skipped: self.files_skipped,
-            parts_skipped: skipped.len() as u64 - self.files_skipped,
+            parts_skipped: self.parts_skipped,
             skipped_by_reason,
+            skipped_unlisted: all - skipped.len() as u64,
             skipped,
             columns,
             elapsed_seconds,
@@ -450,6 +527,65 @@ mod tests {
             bytes: 1,
             encoding: "UTF-8",
         }
+    }
+
+    /// Skipped files and parts are all counted, and listed up to
+    /// [`LISTED_PER_REASON`] per reason: the first by path and part,
+    /// whatever order they come in.
+    #[test]
+    fn skips_are_counted_and_the_first_listed_per_reason() {
+        let mut rng = Rng::new(8);
+        let mut images: Vec<String> = (0..2_500).map(|i| format!("img/{i:05}.png")).collect();
+        // Shuffled: the walk's order is not the paths' order.
+        for i in (1..images.len()).rev() {
+            images.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let listed = |order: &[String]| {
+            let mut inventory = Inventory::default();
+            for path in order {
+                inventory.add(&FileReport::skipped(path.clone(), "PNG image".into()));
+            }
+            let mut jar = report("lib/a.jar", scanned(), Vec::new());
+            jar.skipped_parts = (0..1_200)
+                .rev()
+                .map(|i| crate::report::PartSkip {
+                    part: format!("c/{i:04}.class"),
+                    reason: "binary data (NUL bytes)".into(),
+                })
+                .collect();
+            inventory.add(&jar);
+            inventory.add(&FileReport::skipped("z/locked".into(), "unreadable".into()));
+            inventory.summary(0.0)
+        };
+        let summary = listed(&images);
+        assert_eq!(summary.files_skipped, 2_501);
+        assert_eq!(summary.parts_skipped, 1_200);
+        assert_eq!(summary.skipped_by_reason["PNG image"], 2_500);
+        assert_eq!(summary.skipped_by_reason["binary data (NUL bytes)"], 1_200);
+        assert_eq!(summary.skipped_by_reason["unreadable"], 1);
+        assert_eq!(summary.skipped.len(), 2 * LISTED_PER_REASON + 1);
+        assert_eq!(summary.skipped_unlisted, 1_500 + 200);
+        let pngs: Vec<&str> = summary
+            .skipped
+            .iter()
+            .filter(|s| s.reason == "PNG image")
+            .map(|s| s.path.as_str())
+            .collect();
+        let mut first = images.clone();
+        first.sort();
+        first.truncate(LISTED_PER_REASON);
+        assert_eq!(pngs, first);
+        let members: Vec<&str> = summary
+            .skipped
+            .iter()
+            .filter_map(|s| s.member.as_deref())
+            .collect();
+        assert_eq!(members.first(), Some(&"c/0000.class"));
+        assert_eq!(members.last(), Some(&"c/0999.class"));
+        assert!(summary.skipped.windows(2).all(|w| w[0] <= w[1]));
+        // The same list in another order.
+        images.reverse();
+        assert_eq!(listed(&images).skipped, summary.skipped);
     }
 
     /// The top locations are the files with most findings of the kind,
