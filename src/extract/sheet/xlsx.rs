@@ -350,7 +350,7 @@ fn is_date_code(code: &str) -> bool {
 /// The shared strings: their texts one after the other, and where each
 /// ends.
 #[derive(Default)]
-pub(super) struct SharedStrings {
+struct SharedStrings {
     text: String,
     ends: Vec<u32>,
 }
@@ -505,6 +505,7 @@ enum CellType {
 }
 
 impl CellType {
+    /// The type a `t` attribute names; an unknown one is read as a number.
     fn of(t: &[u8]) -> CellType {
         match t {
             b"s" => CellType::Shared,
