@@ -74,10 +74,10 @@ pub fn utf16_parity(head: &[u8]) -> Option<bool> {
         return None;
     }
     // A character below U+0100 whose low byte is a control character other
-    // than tab, line feed, form feed and carriage return: rare in text,
-    // common in binary data (a table of big-endian integers, the symbol
-    // table of a static library).
-    let control = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\n' | 0x0c | b'\r');
+    // than tab, line breaks, form feed and escape (terminal colours in a
+    // log): rare in text, common in binary data (a table of big-endian
+    // integers, the symbol table of a static library).
+    let control = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1b);
     let (mut even, mut odd, mut even_control, mut odd_control) = (0, 0, 0, 0);
     for pair in head.chunks_exact(2) {
         even += usize::from(pair[0] == 0);
@@ -140,8 +140,8 @@ mod tests {
         assert_eq!(utf16_parity(&be), Some(false));
         assert_eq!(sniff(&le), Content::Text);
         assert_eq!(sniff(&[0xff, 0xfe, b'a', 0]), Content::Text);
-        // Tabs and line breaks are text.
-        let lines: Vec<u8> = "a\tb\r\nc\n"
+        // Tabs, line breaks and terminal colours are text.
+        let lines: Vec<u8> = "a\tb\r\n\x1b[31mc\x1b[0m\n"
             .repeat(50)
             .encode_utf16()
             .flat_map(u16::to_le_bytes)
