@@ -55,8 +55,8 @@ use super::{Place, Sink, Unit};
 /// Most uncompressed XML read from one Office file, all parts together.
 pub const MAX_XML_BYTES: u64 = 256 << 20;
 
-/// Read buffer of one XML part.
-const PART_BUFFER: usize = 64 << 10;
+/// Read buffer of one XML part (of an Office document or a workbook).
+pub(super) const PART_BUFFER: usize = 64 << 10;
 
 /// Encoding reported for Office XML parts.
 const ENCODING_UTF8: &str = "UTF-8 (Office XML)";
@@ -453,6 +453,11 @@ impl Paragraphs {
     }
 }
 
+/// The reason given for malformed XML found at byte `position` of a part.
+pub(super) fn malformed(position: u64, e: &quick_xml::Error) -> String {
+    format!("malformed XML at byte {position}: {e}")
+}
+
 /// The text an entity or character reference stands for (`utf8` holds a
 /// character's encoding). An unknown entity or bad character reference is
 /// kept as written rather than dropped.
@@ -513,12 +518,7 @@ fn read_events(
         buf.clear();
         let (ns, event) = match reader.read_resolved_event_into(&mut buf) {
             Ok((resolved, event)) => (Ns::of(&resolved), event),
-            Err(e) => {
-                return Err(format!(
-                    "malformed XML at byte {}: {e}",
-                    reader.error_position()
-                ))
-            }
+            Err(e) => return Err(malformed(reader.error_position(), &e)),
         };
         match event {
             Event::Start(e) => match vocab.role(ns, e.local_name().as_ref()) {
@@ -528,10 +528,7 @@ fn read_events(
                 Role::Skip => {
                     skipped.clear();
                     if let Err(e) = reader.read_to_end_into(e.name(), &mut skipped) {
-                        return Err(format!(
-                            "malformed XML at byte {}: {e}",
-                            reader.error_position()
-                        ));
+                        return Err(malformed(reader.error_position(), &e));
                     }
                 }
                 Role::Other => {}

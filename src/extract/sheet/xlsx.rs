@@ -46,16 +46,13 @@ use quick_xml::{Reader, XmlVersion};
 use zip::read::ZipFile;
 use zip::ZipArchive;
 
-use super::super::office::{find, reference_text};
+use super::super::office::{find, malformed, reference_text, PART_BUFFER};
 use super::super::Sink;
 use super::{SheetWriter, Value};
 
 /// The workbook part and its relationships.
 const WORKBOOK: &str = "xl/workbook.xml";
 const WORKBOOK_RELS: &str = "xl/_rels/workbook.xml.rels";
-
-/// Read buffer of one XML part.
-const PART_BUFFER: usize = 64 << 10;
 
 /// Extracts the cells of every worksheet of the workbook in `reader` into
 /// `sink` through `writer`. `Err` is the reason the workbook could not be
@@ -128,10 +125,7 @@ impl<B: BufRead> Xml<B> {
         self.buf.clear();
         match self.reader.read_event_into(&mut self.buf) {
             Ok(event) => Ok(event),
-            Err(e) => Err(format!(
-                "malformed XML at byte {}: {e}",
-                self.reader.error_position()
-            )),
+            Err(e) => Err(malformed(self.reader.error_position(), &e)),
         }
     }
 }
@@ -269,7 +263,6 @@ fn read_workbook<B: BufRead>(xml: &mut Xml<B>) -> Result<Book, String> {
 }
 
 /// Which cell styles show numbers as dates.
-#[derive(Default)]
 struct Dates {
     /// By cell style index (`s`): whether its format is a date or time.
     styles: Vec<bool>,
