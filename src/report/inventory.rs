@@ -30,24 +30,12 @@ const TOP_LOCATIONS: usize = 10;
 pub const LISTED_PER_REASON: usize = 1000;
 
 /// The skipped files and parts of one reason: how many, and the first
-/// [`LISTED_PER_REASON`] of them by path (a max-heap, so the last is
-/// dropped first): the same list whatever order the files come in.
+/// [`LISTED_PER_REASON`] of them by path and part (a max-heap, so the last
+/// is dropped first): the same list whatever order the files come in.
 #[derive(Debug, Default)]
 struct Skips {
     count: u64,
     listed: BinaryHeap<Skip>,
-}
-
-impl Skips {
-    fn add(&mut self, skip: Skip) {
-        self.count += 1;
-        if self.listed.len() < LISTED_PER_REASON {
-            self.listed.push(skip);
-        } else if self.listed.peek().is_some_and(|last| skip < *last) {
-            self.listed.pop();
-            self.listed.push(skip);
-        }
-    }
 }
 
 #[derive(Debug, Default)]
@@ -398,16 +386,18 @@ impl Inventory {
             Some(skips) => skips,
             None => self.skipped.entry(reason.to_string()).or_default(),
         };
-        let full = skips.listed.len() >= LISTED_PER_REASON;
-        let after = |last: &Skip| {
-            (last.path.as_str(), last.member.as_deref()) <= (report.path.as_str(), member)
-        };
-        if full && skips.listed.peek().is_some_and(after) {
-            // After every listed one: only counted (no strings made).
-            skips.count += 1;
-            return;
+        skips.count += 1;
+        if skips.listed.len() >= LISTED_PER_REASON {
+            let before_last = skips.listed.peek().is_some_and(|last| {
+                (report.path.as_str(), member) < (last.path.as_str(), last.member.as_deref())
+            });
+            if !before_last {
+                // After every listed one: only counted (no strings made).
+                return;
+            }
+            skips.listed.pop();
         }
-        skips.add(Skip {
+        skips.listed.push(Skip {
             path: report.path.clone(),
             path_b64: report.raw_path.as_deref().map(super::base64),
             member: member.map(str::to_string),
