@@ -680,8 +680,8 @@ enum Plan {
         /// The file's size.
         len: u64,
     },
-    /// A large `.xlsx` workbook, `.docx` or `.pptx`, read from the file
-    /// ([`sheet::extract_xlsx`], [`office::extract_reader`]).
+    /// A large `.xlsx` or `.ods` workbook, `.docx` or `.pptx`, read from the file
+    /// ([`sheet::extract_reader`], [`office::extract_reader`]).
     DocumentInPlace {
         format: Format,
         rest: File,
@@ -925,7 +925,7 @@ pub fn scan_file(
                 return Ok(Ok(Plan::SqliteInPlace { len }));
             }
             let in_place = match format {
-                Format::Spreadsheet => sheet::is_xlsx(&display, buf),
+                Format::Spreadsheet => sheet::reads_in_place(&display, buf),
                 Format::OfficeText => buf.starts_with(b"PK"),
                 _ => false,
             };
@@ -1058,7 +1058,7 @@ pub fn scan_file(
                         // The zip reader seeks; the head read is read again.
                         file.rewind()?;
                         match format {
-                            Format::Spreadsheet => sheet::extract_xlsx(file, sink),
+                            Format::Spreadsheet => sheet::extract_reader(&name, file, sink),
                             _ => office::extract_reader(&name, file, sink),
                         }
                     }

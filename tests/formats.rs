@@ -175,6 +175,90 @@ fn large_xlsx_is_read_where_it_is_with_the_same_findings() {
     );
 }
 
+/// An OpenDocument spreadsheet whose body is `tables`.
+fn ods(tables: &str) -> Vec<u8> {
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body></office:document-content>"#
+    );
+    zip(&[
+        (
+            "mimetype",
+            b"application/vnd.oasis.opendocument.spreadsheet",
+        ),
+        ("content.xml", content.as_bytes()),
+    ])
+}
+
+#[test]
+fn ods_cells_in_memory_and_in_place_and_a_repeat_bomb() {
+    let mut rng = Rng::new(13);
+    let text = |t: &str| {
+        format!(
+            r#"<table:table-cell office:value-type="string"><text:p>{t}</text:p></table:table-cell>"#
+        )
+    };
+    let mut rows = format!(
+        "<table:table-row>{}{}{}</table:table-row>",
+        text("姓名"),
+        text("身份证号"),
+        text("手机")
+    );
+    for _ in 0..200 {
+        rows += &format!(
+            r#"<table:table-row>{}{}<table:table-cell office:value-type="float" office:value="{}"/></table:table-row>"#,
+            text("李四"),
+            text(&synth::resident_id(&mut rng)),
+            synth::mobile(&mut rng)
+        );
+    }
+    // LibreOffice's padding: a million empty rows, then one more value.
+    rows += r#"<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>"#;
+    rows += &format!("<table:table-row>{}</table:table-row>", text("x"));
+    let small = ods(&format!(
+        r#"<table:table table:name="客户">{rows}</table:table>"#
+    ));
+    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    fs::write(a.path().join("book.ods"), &small).unwrap();
+    fs::write(b.path().join("book.ods"), padded(small, 5 << 20)).unwrap();
+    let strip = |found: Vec<Value>| -> Vec<Value> {
+        found
+            .into_iter()
+            .map(|mut f| {
+                f.as_object_mut().unwrap().remove("path");
+                f
+            })
+            .collect()
+    };
+    let in_memory = strip(findings(&a));
+    assert_eq!(in_memory.len(), 400);
+    assert_eq!(in_memory[0]["sheet"], "客户");
+    assert_eq!(in_memory[0]["cell"], "B2");
+    assert_eq!(in_memory[0]["field"], "身份证号");
+    assert_eq!(in_memory[1]["cell"], "C2");
+    assert_eq!(in_memory[1]["field"], "手机");
+    assert_eq!(strip(findings(&b)), in_memory);
+
+    // One ID over 16 384 columns and a million rows, in 1 KB: read in a
+    // moment, a million copies given (whole rows), the rest said to be cut.
+    let bomb = ods(&format!(
+        r#"<table:table table:name="S"><table:table-row table:number-rows-repeated="1000000">{}</table:table-row></table:table>"#,
+        text(&synth::resident_id(&mut rng)).replace(
+            "<table:table-cell ",
+            r#"<table:table-cell table:number-columns-repeated="16384" "#
+        )
+    ));
+    let c = TempDir::new().unwrap();
+    fs::write(c.path().join("bomb.ods"), &bomb).unwrap();
+    let s = summary(&c);
+    assert_eq!(s["findings"], 1_000_000 - 1_000_000 % 16_384, "{s}");
+    assert_eq!(s["skipped"][0]["member"], "S", "{s}");
+    assert_eq!(
+        s["skipped"][0]["reason"],
+        "repeated cells past 1000000 copies per workbook not expanded (the first copy of each was scanned)"
+    );
+}
+
 #[test]
 fn docx_paragraphs_are_lines() {
     let dir = TempDir::new().unwrap();

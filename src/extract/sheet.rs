@@ -13,16 +13,18 @@
 //! (`D0 CF 11 E0`) is `.xls`, or an encrypted OOXML workbook when the name
 //! says `.xlsx`/`.xlsb`.
 //!
-//! `.xlsx`/`.xlsm` workbooks are read by `xlsx.rs`, our own streaming reader
-//! (see there why not calamine's): its shared strings are held compactly
-//! and its sheets streamed, from memory or, for a large file, from the file
-//! where it is ([`extract_xlsx`]). The other formats are read by calamine
-//! from the in-memory bytes: `.xlsb` sheets are streamed cell by cell
+//! `.xlsx`/`.xlsm` workbooks are read by `xlsx.rs` and `.ods` documents by
+//! `ods.rs`, our own streaming readers (see there why not calamine's): an
+//! `.xlsx`'s shared strings are held compactly, sheets are streamed cell by
+//! cell, and an `.ods`'s repeated cells are expanded only up to an
+//! allowance, from memory or, for a large file, from the file where it is
+//! ([`extract_reader`]). The other formats are read by calamine from the
+//! in-memory bytes: `.xlsb` sheets are streamed cell by cell
 //! (`worksheet_cells_reader`), so memory does not depend on how far apart
 //! the used cells are (calamine's `Range` is a dense rectangle, and one
-//! stray cell at `XFD1048576` would make it 17 billion cells); `.xls` and
-//! `.ods` have no streaming reader, and calamine parses them into ranges when
-//! the workbook is opened (its ODS reader caps the cells it expands).
+//! stray cell at `XFD1048576` would make it 17 billion cells); `.xls` has
+//! no streaming reader, and calamine parses its sheets into ranges when the
+//! workbook is opened.
 //!
 //! # Failures
 //!
@@ -87,12 +89,14 @@ use std::io::{Cursor, Read, Seek};
 use std::panic::{self, AssertUnwindSafe};
 
 use calamine::{
-    Data, DataRef, ExcelDateTime, Ods, OdsError, Range, Reader, SheetType, Xls, XlsError, Xlsb,
-    XlsbError, Xlsx, XlsxError,
+    Data, DataRef, ExcelDateTime, Range, Reader, SheetType, Xls, XlsError, Xlsb, XlsbError, Xlsx,
+    XlsxError,
 };
 
 use super::{Place, Sink, Unit};
 
+mod ods;
+mod part;
 mod xlsx;
 
 /// Leading single-cell title rows that may precede the header.
@@ -126,17 +130,23 @@ pub fn extract(name: &str, data: &[u8], sink: &mut dyn Sink) {
     });
 }
 
-/// Whether the spreadsheet named `name` whose first bytes are `head` is an
-/// `.xlsx`/`.xlsm` workbook, which [`extract_xlsx`] reads where it is.
-pub fn is_xlsx(name: &str, head: &[u8]) -> bool {
-    head.starts_with(b"PK") && kind(name, head) == Kind::Xlsx
+/// Whether the spreadsheet named `name` whose first bytes are `head` is
+/// one that [`extract_reader`] reads where it is: an `.xlsx`/`.xlsm` or
+/// `.ods` workbook (a zip).
+pub fn reads_in_place(name: &str, head: &[u8]) -> bool {
+    head.starts_with(b"PK") && matches!(kind(name, head), Kind::Xlsx | Kind::Ods)
 }
 
-/// [`extract`] for an `.xlsx`/`.xlsm` workbook read from `reader` (a large
-/// file, opened where it is) rather than from memory: only the shared
-/// strings and one part's buffers are held.
-pub fn extract_xlsx<R: Read + Seek>(reader: R, sink: &mut dyn Sink) {
-    guarded(sink, |writer, sink| xlsx::extract(reader, writer, sink));
+/// [`extract`] for an `.xlsx`/`.xlsm` or `.ods` workbook (see
+/// [`reads_in_place`]) read from `reader` (a large file, opened where it
+/// is) rather than from memory: only an `.xlsx`'s shared strings and one
+/// part's buffers are held.
+pub fn extract_reader<R: Read + Seek>(name: &str, reader: R, sink: &mut dyn Sink) {
+    let kind = kind(name, b"PK");
+    guarded(sink, |writer, sink| match kind {
+        Kind::Ods => ods::extract(reader, writer, sink),
+        _ => xlsx::extract(reader, writer, sink),
+    });
 }
 
 /// Runs `read` (a workbook reader) with a sheet writer, reporting its `Err`
@@ -295,13 +305,7 @@ fn extract_workbook(
             })?;
             extract_ranges(&mut book, writer, sink);
         }
-        Kind::Ods => {
-            let mut book = Ods::new(Cursor::new(data)).map_err(|e| match e {
-                OdsError::Password => PASSWORD.to_string(),
-                e => unreadable(&e),
-            })?;
-            extract_ranges(&mut book, writer, sink);
-        }
+        Kind::Ods => ods::extract(Cursor::new(data), writer, sink)?,
     }
     Ok(())
 }
@@ -1151,7 +1155,7 @@ mod tests {
 
     /// A minimal OpenDocument spreadsheet with `tables` (`table:table`
     /// elements) as its body.
-    fn ods(tables: &str, encrypted: bool) -> Vec<u8> {
+    pub(super) fn ods(tables: &str, encrypted: bool) -> Vec<u8> {
         let stored =
             SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
         let encryption = if encrypted {
@@ -1245,6 +1249,106 @@ mod tests {
         let rec = run("secret.ods", &ods(&tables, true));
         assert!(rec.units.is_empty());
         assert_eq!(rec.skips, [(String::new(), PASSWORD.to_string())]);
+    }
+
+    /// The cells of an `.ods` as calamine's reader gives them.
+    fn calamine_ods(data: &[u8]) -> Recorder {
+        let mut rec = Recorder::default();
+        let mut writer = SheetWriter::default();
+        let mut book = calamine::Ods::new(Cursor::new(data)).unwrap();
+        for sheet in scanned_sheets(&book) {
+            writer.start(&sheet);
+            extract_range(
+                &book.worksheet_range(&sheet).unwrap(),
+                &mut writer,
+                &mut rec,
+            );
+            writer.finish(&mut rec);
+        }
+        rec
+    }
+
+    /// One cell of the ODS differential test, `repeats` columns wide.
+    fn ods_cell(kind: u8, repeats: u8, seed: u64) -> String {
+        let mut rng = Rng::new(seed);
+        let texts = [
+            "姓名".to_string(),
+            "a &amp; b &lt;c&gt; &#x4E2D;".to_string(),
+            " 空格 ".to_string(),
+            synth::resident_id(&mut rng),
+            synth::mobile(&mut rng),
+            String::new(),
+        ];
+        let text = &texts[rng.below(texts.len() as u64) as usize];
+        let rep = format!(r#" table:number-columns-repeated="{repeats}""#);
+        let value = |attrs: String| {
+            format!(r#"<table:table-cell{rep} {attrs}><text:p>shown</text:p></table:table-cell>"#)
+        };
+        match kind {
+            0 => format!("<table:table-cell{rep}/>"),
+            1 => format!(
+                r#"<table:table-cell{rep} office:value-type="string"><text:p>{text}</text:p></table:table-cell>"#
+            ),
+            2 => format!(
+                r#"<table:table-cell{rep} office:value-type="string"><office:annotation><text:p>note {}</text:p></office:annotation><text:p>{text}<text:s text:c="3"/>x<text:s/></text:p><text:p><text:span>in</text:span> span</text:p></table:table-cell>"#,
+                synth::mobile(&mut rng)
+            ),
+            3 => value(format!(
+                r#"office:value-type="string" office:string-value="{text}""#
+            )),
+            4 => value(format!(
+                r#"office:value-type="float" office:value="{}""#,
+                synth::mobile(&mut rng)
+            )),
+            5 => value(format!(
+                r#"office:value-type="percentage" office:value="{}""#,
+                rng.below(1000) as f64 / 8.0
+            )),
+            6 => {
+                value(r#"office:value-type="date" office:date-value="2024-03-07T08:30:00""#.into())
+            }
+            7 => value(r#"office:value-type="time" office:time-value="PT08H30M00S""#.into()),
+            8 => value(r#"office:value-type="boolean" office:boolean-value="true""#.into()),
+            _ => format!(
+                r#"<table:covered-table-cell{rep} office:value-type="string"><text:p>{text}</text:p></table:covered-table-cell>"#
+            ),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Random documents read by [`ods`] and by calamine give the same
+        /// units, fields included: repeated rows and cells, empty ones,
+        /// every value type, annotations, spaces, covered cells.
+        #[test]
+        fn ods_reader_agrees_with_calamine(
+            sheets in proptest::collection::vec(
+                proptest::collection::vec(
+                    (1u8..4, proptest::collection::vec((0u8..10, 1u8..4, proptest::prelude::any::<u64>()), 0..6)),
+                    0..12,
+                ),
+                1..4,
+            ),
+        ) {
+            let mut tables = String::new();
+            for (i, rows) in sheets.iter().enumerate() {
+                tables += &format!(r#"<table:table table:name="S{i}">"#);
+                for (repeats, cells) in rows {
+                    tables += &format!(r#"<table:table-row table:number-rows-repeated="{repeats}">"#);
+                    for &(kind, repeats, seed) in cells {
+                        tables += &ods_cell(kind, repeats, seed);
+                    }
+                    tables += "</table:table-row>";
+                }
+                tables += "</table:table>";
+            }
+            let data = ods(&tables, false);
+            let ours = run("x.ods", &data);
+            let theirs = calamine_ods(&data);
+            proptest::prop_assert!(ours.skips.is_empty(), "{:?}", ours.skips);
+            proptest::prop_assert_eq!(&ours.units, &theirs.units);
+        }
     }
 
     #[test]

@@ -35,19 +35,16 @@
 //! A cell without a reference follows the one before it in its row; a row
 //! without a number follows the row before it.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Display;
-use std::io::{BufRead, BufReader, Read, Seek};
+use std::io::{BufRead, Read, Seek};
 
 use calamine::{ExcelDateTime, ExcelDateTimeType};
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::{Reader, XmlVersion};
-use zip::read::ZipFile;
 use zip::ZipArchive;
 
-use super::super::office::{find, malformed, reference_text, PART_BUFFER};
 use super::super::Sink;
+use super::part::{attr, opened, push_text, read_part, Xml};
 use super::{SheetWriter, Value};
 
 /// The workbook part and its relationships.
@@ -111,58 +108,6 @@ pub(super) fn extract<R: Read + Seek>(
         }
     }
     Ok(())
-}
-
-/// An XML part being read, with its event buffer.
-struct Xml<B> {
-    reader: Reader<B>,
-    buf: Vec<u8>,
-}
-
-impl<B: BufRead> Xml<B> {
-    /// The next event; malformed XML is an error naming the byte.
-    fn next(&mut self) -> Result<Event<'_>, String> {
-        self.buf.clear();
-        match self.reader.read_event_into(&mut self.buf) {
-            Ok(event) => Ok(event),
-            Err(e) => Err(malformed(self.reader.error_position(), &e)),
-        }
-    }
-}
-
-/// Reads the member `name` with `read`: `None` when there is no such
-/// member, errors prefixed with the part's name.
-fn read_part<'z, R: Read + Seek, T>(
-    zip: &'z mut ZipArchive<R>,
-    name: &str,
-    read: impl FnOnce(&mut Xml<BufReader<ZipFile<'z, R>>>) -> Result<T, String>,
-) -> Result<Option<T>, String> {
-    let Some(index) = find(zip, name) else {
-        return Ok(None);
-    };
-    let member = zip.by_index(index).map_err(|e| format!("{name}: {e}"))?;
-    let mut xml = Xml {
-        reader: Reader::from_reader(BufReader::with_capacity(PART_BUFFER, member)),
-        buf: Vec::new(),
-    };
-    read(&mut xml).map(Some).map_err(|e| format!("{name}: {e}"))
-}
-
-/// The value of the attribute of `element` whose local name is `name`.
-fn attr<'e>(element: &'e BytesStart<'_>, name: &[u8]) -> Option<Cow<'e, str>> {
-    element
-        .attributes()
-        .flatten()
-        .find(|a| a.key.local_name().as_ref() == name)
-        .and_then(|a| a.normalized_value(XmlVersion::default()).ok())
-}
-
-/// The element an event opens (or opens and closes), if any.
-fn opened<'e>(event: &'e Event<'_>) -> Option<&'e BytesStart<'e>> {
-    match event {
-        Event::Start(e) | Event::Empty(e) => Some(e),
-        _ => None,
-    }
 }
 
 /// One relationship of the workbook.
@@ -425,18 +370,7 @@ impl Text {
                 None => {}
             },
             _ if self.open == 0 || self.phonetic > 0 => {}
-            Event::Text(t) => {
-                let t = t.xml10_content().map_err(|e| e.to_string())?;
-                out.push_str(&t);
-            }
-            Event::CData(t) => {
-                out.push_str(&String::from_utf8_lossy(t));
-            }
-            Event::GeneralRef(r) => {
-                let mut utf8 = [0; 4];
-                out.push_str(&String::from_utf8_lossy(&reference_text(r, &mut utf8)));
-            }
-            _ => {}
+            _ => push_text(event, out)?,
         }
         Ok(())
     }

@@ -1,0 +1,81 @@
+//! Zip members read as XML events: what the `.xlsx` and `.ods` readers
+//! share. Parts are decompressed and parsed as they are read, so only the
+//! event buffer and what a reader keeps are held; element and attribute
+//! names are matched by local name, so prefixed markup reads the same.
+
+use std::borrow::Cow;
+use std::io::{BufRead, BufReader, Read, Seek};
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
+use zip::read::ZipFile;
+use zip::ZipArchive;
+
+use super::super::office::{find, malformed, reference_text, PART_BUFFER};
+
+/// An XML part being read, with its event buffer.
+pub(super) struct Xml<B> {
+    reader: Reader<B>,
+    buf: Vec<u8>,
+}
+
+impl<B: BufRead> Xml<B> {
+    /// The next event; malformed XML is an error naming the byte.
+    pub(super) fn next(&mut self) -> Result<Event<'_>, String> {
+        self.buf.clear();
+        match self.reader.read_event_into(&mut self.buf) {
+            Ok(event) => Ok(event),
+            Err(e) => Err(malformed(self.reader.error_position(), &e)),
+        }
+    }
+}
+
+/// Reads the member `name` with `read`: `None` when there is no such
+/// member, errors prefixed with the part's name.
+pub(super) fn read_part<'z, R: Read + Seek, T>(
+    zip: &'z mut ZipArchive<R>,
+    name: &str,
+    read: impl FnOnce(&mut Xml<BufReader<ZipFile<'z, R>>>) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    let Some(index) = find(zip, name) else {
+        return Ok(None);
+    };
+    let member = zip.by_index(index).map_err(|e| format!("{name}: {e}"))?;
+    let mut xml = Xml {
+        reader: Reader::from_reader(BufReader::with_capacity(PART_BUFFER, member)),
+        buf: Vec::new(),
+    };
+    read(&mut xml).map(Some).map_err(|e| format!("{name}: {e}"))
+}
+
+/// The value of the attribute of `element` whose local name is `name`.
+pub(super) fn attr<'e>(element: &'e BytesStart<'_>, name: &[u8]) -> Option<Cow<'e, str>> {
+    element
+        .attributes()
+        .flatten()
+        .find(|a| a.key.local_name().as_ref() == name)
+        .and_then(|a| a.normalized_value(XmlVersion::default()).ok())
+}
+
+/// The element an event opens (or opens and closes), if any.
+pub(super) fn opened<'e>(event: &'e Event<'_>) -> Option<&'e BytesStart<'e>> {
+    match event {
+        Event::Start(e) | Event::Empty(e) => Some(e),
+        _ => None,
+    }
+}
+
+/// Appends the character data `event` carries (text, CDATA, an entity or
+/// character reference) to `out`; other events add nothing.
+pub(super) fn push_text(event: &Event<'_>, out: &mut String) -> Result<(), String> {
+    match event {
+        Event::Text(t) => out.push_str(&t.xml10_content().map_err(|e| e.to_string())?),
+        Event::CData(t) => out.push_str(&String::from_utf8_lossy(t)),
+        Event::GeneralRef(r) => {
+            let mut utf8 = [0; 4];
+            out.push_str(&String::from_utf8_lossy(&reference_text(r, &mut utf8)));
+        }
+        _ => {}
+    }
+    Ok(())
+}
