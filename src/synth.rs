@@ -456,6 +456,14 @@ impl LogLines {
     }
 }
 
+/// An Excel 97–2003 workbook (`.xls`, BIFF8) of one sheet named `sheet`
+/// holding `rows`: numbers of up to 15 digits as number cells (a phone
+/// stored as a number), other text as shared strings. For tests and
+/// benchmarks of the `.xls` reader.
+pub fn xls_roster(sheet: &str, rows: &[Vec<String>]) -> Vec<u8> {
+    crate::extract::sheet::xls_write::roster(sheet, rows)
+}
+
 /// Appends the Luhn check digit to `payload`.
 pub fn luhn_complete(payload: &str) -> String {
     let check = luhn::check_digit(payload.as_bytes()) as char;

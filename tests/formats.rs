@@ -175,6 +175,34 @@ fn large_xlsx_is_read_where_it_is_with_the_same_findings() {
     );
 }
 
+#[test]
+fn xls_cells_with_sheet_cell_and_header_field() {
+    let mut rng = Rng::new(14);
+    let mut rows = vec![vec!["姓名".to_string(), "身份证号".into(), "手机".into()]];
+    for _ in 0..50 {
+        rows.push(vec![
+            "王五".into(),
+            synth::resident_id(&mut rng),
+            synth::mobile(&mut rng),
+        ]);
+    }
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("roster.xls"),
+        synth::xls_roster("花名册", &rows),
+    )
+    .unwrap();
+    let found = findings(&dir);
+    assert_eq!(found.len(), 100);
+    assert_eq!(found[0]["sheet"], "花名册");
+    assert_eq!(found[0]["cell"], "B2");
+    assert_eq!(found[0]["field"], "身份证号");
+    assert_eq!(found[0]["match"], rows[1][1].as_str());
+    assert_eq!(found[1]["cell"], "C2");
+    assert_eq!(found[1]["field"], "手机");
+    assert_eq!(found[1]["match"], rows[1][2].as_str(), "a number cell");
+}
+
 /// An OpenDocument spreadsheet whose body is `tables`.
 fn ods(tables: &str) -> Vec<u8> {
     let content = format!(

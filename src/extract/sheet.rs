@@ -13,29 +13,33 @@
 //! (`D0 CF 11 E0`) is `.xls`, or an encrypted OOXML workbook when the name
 //! says `.xlsx`/`.xlsb`.
 //!
-//! `.xlsx`/`.xlsm` workbooks are read by `xlsx.rs` and `.ods` documents by
-//! `ods.rs`, our own streaming readers (see there why not calamine's): an
-//! `.xlsx`'s shared strings are held compactly, sheets are streamed cell by
-//! cell, and an `.ods`'s repeated cells are expanded only up to an
-//! allowance, from memory or, for a large file, from the file where it is
-//! ([`extract_reader`]). The other formats are read by calamine from the
-//! in-memory bytes: `.xlsb` sheets are streamed cell by cell
-//! (`worksheet_cells_reader`), so memory does not depend on how far apart
-//! the used cells are (calamine's `Range` is a dense rectangle, and one
-//! stray cell at `XFD1048576` would make it 17 billion cells); `.xls` has
-//! no streaming reader, and calamine parses its sheets into ranges when the
-//! workbook is opened.
+//! `.xlsx`/`.xlsm` workbooks are read by `xlsx.rs`, `.ods` documents by
+//! `ods.rs` and `.xls` workbooks by `xls.rs` (with `cfb.rs` for the
+//! compound file), our own readers (see each for why not calamine's): cells
+//! go to the sheet writer one by one, so memory does not depend on how far
+//! apart the used cells are, an `.xlsx`'s shared strings are held
+//! compactly, and an `.ods`'s repeated cells are expanded only up to an
+//! allowance. `.xlsx` and `.ods` are streamed from memory or, for a large
+//! file, from the file where it is ([`extract_reader`]); an `.xls` is read
+//! from memory. `.xlsb` is read by calamine from the in-memory bytes, its
+//! sheets streamed cell by cell (`worksheet_cells_reader`; calamine's
+//! `Range` is a dense rectangle, and one stray cell at `XFD1048576` would
+//! make it 17 billion cells). calamine also tells an encrypted OOXML
+//! workbook, and is the oracle of the differential property tests of the
+//! three readers of ours.
 //!
 //! # Failures
 //!
 //! A workbook that cannot be opened (truncated, not a spreadsheet, password
 //! protected) is reported with `sink.skip("", reason)`. A sheet that cannot
 //! be read is reported with `sink.skip(sheet_name, reason)`, after the units
-//! read before the error, and the other sheets are still scanned. calamine is
-//! run under `catch_unwind`, so a panic inside it on malformed input becomes
-//! a skip as well (of the sheet being read, or of the workbook), never a
-//! crash of the scan; a panic raised by the sink is re-raised, not disguised
-//! as a corrupt file.
+//! read before the error, and the other sheets are still scanned. Every
+//! reader is run under `catch_unwind`, so a panic inside it on malformed
+//! input becomes a skip as well (of the sheet being read, or of the
+//! workbook), never a crash of the scan; a panic raised by the sink is
+//! re-raised, not disguised as a corrupt file. (A failed allocation cannot
+//! be caught: it aborts the process. That is why no reader here sizes an
+//! allocation by what a file claims.)
 //!
 //! # Header rule
 //!
@@ -88,15 +92,15 @@ use std::fmt::Write as _;
 use std::io::{Cursor, Read, Seek};
 use std::panic::{self, AssertUnwindSafe};
 
-use calamine::{
-    Data, DataRef, ExcelDateTime, Range, Reader, SheetType, Xls, XlsError, Xlsb, XlsbError, Xlsx,
-    XlsxError,
-};
+use calamine::{DataRef, ExcelDateTime, Reader, SheetType, Xlsb, XlsbError, Xlsx, XlsxError};
 
 use super::{Place, Sink, Unit};
 
+mod cfb;
 mod ods;
 mod part;
+mod xls;
+pub(crate) mod xls_write;
 mod xlsx;
 
 /// Leading single-cell title rows that may precede the header.
@@ -298,13 +302,7 @@ fn extract_workbook(
                 }
             }
         }
-        Kind::Xls => {
-            let mut book = Xls::new(Cursor::new(data)).map_err(|e| match e {
-                XlsError::Password => PASSWORD.to_string(),
-                e => unreadable(&e),
-            })?;
-            extract_ranges(&mut book, writer, sink);
-        }
+        Kind::Xls => xls::extract(data, writer, sink)?,
         Kind::Ods => ods::extract(Cursor::new(data), writer, sink)?,
     }
     Ok(())
@@ -318,39 +316,6 @@ fn scanned_sheets<RS: Read + Seek, R: Reader<RS>>(book: &R) -> Vec<String> {
         .filter(|s| matches!(s.typ, SheetType::WorkSheet | SheetType::MacroSheet))
         .map(|s| s.name.clone())
         .collect()
-}
-
-/// Sends the cells of every sheet of a reader that parses sheets into
-/// ranges (`.xls`, `.ods`).
-fn extract_ranges<'d, R>(book: &mut R, writer: &mut SheetWriter, sink: &mut dyn Sink)
-where
-    R: Reader<Cursor<&'d [u8]>>,
-    R::Error: std::fmt::Display,
-{
-    for sheet in scanned_sheets(book) {
-        writer.start(&sheet);
-        match book.worksheet_range(&sheet) {
-            Ok(range) => {
-                extract_range(&range, writer, sink);
-                writer.finish(sink);
-            }
-            Err(e) => sink.skip(&sheet, &format!("unreadable sheet: {e}")),
-        }
-    }
-}
-
-/// Sends the used cells of `range` at their absolute positions.
-fn extract_range(range: &Range<Data>, writer: &mut SheetWriter, sink: &mut dyn Sink) {
-    let Some((row0, col0)) = range.start() else {
-        return;
-    };
-    for (r, c, data) in range.used_cells() {
-        if let Some(value) = Value::from_data(data) {
-            let row = row0.saturating_add(u32::try_from(r).unwrap_or(u32::MAX));
-            let col = col0.saturating_add(u32::try_from(c).unwrap_or(u32::MAX));
-            writer.cell(sink, row, col, value);
-        }
-    }
 }
 
 /// A cell value that gives a unit.
@@ -369,20 +334,6 @@ enum Value<'v> {
 }
 
 impl<'v> Value<'v> {
-    /// The value of a cell read into a range; `None` for cells that give no
-    /// unit.
-    fn from_data(data: &'v Data) -> Option<Value<'v>> {
-        Some(match data {
-            Data::String(s) => Value::Text(s),
-            Data::Int(i) => Value::Int(*i),
-            Data::Float(f) if f.is_finite() => Value::Float(*f),
-            Data::DateTime(d) => Value::Date(*d),
-            Data::DateTimeIso(s) | Data::DurationIso(s) => Value::Iso(s),
-            _ => return None,
-        })
-        .filter(Value::is_present)
-    }
-
     /// The value of a streamed cell; `None` for cells that give no unit.
     fn from_ref(data: &'v DataRef<'_>) -> Option<Value<'v>> {
         Some(match data {
@@ -470,6 +421,34 @@ fn header_like(text: &str) -> bool {
         }
     }
     true
+}
+
+/// Shared strings (`.xlsx`, `.xls`): their texts one after the other, and
+/// where each ends, 4 bytes per string rather than a `String` each.
+#[derive(Default)]
+struct SharedStrings {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl SharedStrings {
+    /// The string at `index`.
+    fn get(&self, index: usize) -> Option<&str> {
+        let end = *self.ends.get(index)? as usize;
+        let start = match index {
+            0 => 0,
+            i => self.ends[i - 1] as usize,
+        };
+        self.text.get(start..end)
+    }
+
+    /// Ends the string being written at the end of `text`.
+    fn close(&mut self) -> Result<(), String> {
+        let end = u32::try_from(self.text.len())
+            .map_err(|_| "shared strings over 4 GiB of text".to_string())?;
+        self.ends.push(end);
+        Ok(())
+    }
 }
 
 /// A cell held back until the header is decided.
@@ -637,6 +616,7 @@ fn emit(
 mod tests {
     use std::io::{Cursor, Read, Write};
 
+    use calamine::{Data, Range};
     use rust_xlsxwriter::{ExcelDateTime as XlsxDate, Format, Workbook};
     use zip::write::SimpleFileOptions;
 
@@ -1251,20 +1231,58 @@ mod tests {
         assert_eq!(rec.skips, [(String::new(), PASSWORD.to_string())]);
     }
 
+    /// Sends the cells of every sheet as calamine reads them into ranges:
+    /// the oracle of the `.ods` and `.xls` differential tests.
+    pub(super) fn extract_ranges<'d, R>(book: &mut R, writer: &mut SheetWriter, sink: &mut dyn Sink)
+    where
+        R: Reader<Cursor<&'d [u8]>>,
+        R::Error: std::fmt::Display,
+    {
+        for sheet in scanned_sheets(book) {
+            writer.start(&sheet);
+            match book.worksheet_range(&sheet) {
+                Ok(range) => {
+                    extract_range(&range, writer, sink);
+                    writer.finish(sink);
+                }
+                Err(e) => sink.skip(&sheet, &format!("unreadable sheet: {e}")),
+            }
+        }
+    }
+
+    /// Sends the used cells of `range` at their absolute positions.
+    fn extract_range(range: &Range<Data>, writer: &mut SheetWriter, sink: &mut dyn Sink) {
+        let Some((row0, col0)) = range.start() else {
+            return;
+        };
+        for (r, c, data) in range.used_cells() {
+            if let Some(value) = from_data(data) {
+                let row = row0.saturating_add(u32::try_from(r).unwrap_or(u32::MAX));
+                let col = col0.saturating_add(u32::try_from(c).unwrap_or(u32::MAX));
+                writer.cell(sink, row, col, value);
+            }
+        }
+    }
+
+    /// The value of a cell read into a range; `None` for cells that give no
+    /// unit.
+    fn from_data(data: &Data) -> Option<Value<'_>> {
+        Some(match data {
+            Data::String(s) => Value::Text(s),
+            Data::Int(i) => Value::Int(*i),
+            Data::Float(f) if f.is_finite() => Value::Float(*f),
+            Data::DateTime(d) => Value::Date(*d),
+            Data::DateTimeIso(s) | Data::DurationIso(s) => Value::Iso(s),
+            _ => return None,
+        })
+        .filter(Value::is_present)
+    }
+
     /// The cells of an `.ods` as calamine's reader gives them.
     fn calamine_ods(data: &[u8]) -> Recorder {
         let mut rec = Recorder::default();
-        let mut writer = SheetWriter::default();
         let mut book = calamine::Ods::new(Cursor::new(data)).unwrap();
-        for sheet in scanned_sheets(&book) {
-            writer.start(&sheet);
-            extract_range(
-                &book.worksheet_range(&sheet).unwrap(),
-                &mut writer,
-                &mut rec,
-            );
-            writer.finish(&mut rec);
-        }
+        extract_ranges(&mut book, &mut SheetWriter::default(), &mut rec);
         rec
     }
 

@@ -45,7 +45,7 @@ use zip::ZipArchive;
 
 use super::super::Sink;
 use super::part::{attr, opened, push_text, read_part, Xml};
-use super::{SheetWriter, Value};
+use super::{SharedStrings, SheetWriter, Value};
 
 /// The workbook part and its relationships.
 const WORKBOOK: &str = "xl/workbook.xml";
@@ -248,7 +248,7 @@ fn read_styles<B: BufRead>(xml: &mut Xml<B>) -> Result<Vec<bool>, String> {
 /// Whether the built-in number format `id` shows a date or time: 14–22,
 /// 45 and 47, and the East Asian date formats 27–36 and 50–58 (`yyyy年m月d日`
 /// in a Chinese Excel). 46 (`[h]:mm:ss`) is a duration.
-fn is_date_id(id: u32) -> bool {
+pub(super) fn is_date_id(id: u32) -> bool {
     matches!(id, 14..=22 | 27..=36 | 45 | 47 | 50..=58)
 }
 
@@ -256,7 +256,7 @@ fn is_date_id(id: u32) -> bool {
 /// section has `d`, `m`, `y`, `h` or `s` outside quotes, escapes and
 /// brackets (colours, locales, conditions). An elapsed-time bracket
 /// (`[h]`, `[mm]`) makes it a duration, which is not a date.
-fn is_date_code(code: &str) -> bool {
+pub(super) fn is_date_code(code: &str) -> bool {
     let mut chars = code.chars();
     while let Some(c) = chars.next() {
         match c {
@@ -285,32 +285,12 @@ fn is_date_code(code: &str) -> bool {
     false
 }
 
-/// The shared strings: their texts one after the other, and where each
-/// ends.
-#[derive(Default)]
-struct SharedStrings {
-    text: String,
-    ends: Vec<u32>,
-}
-
 impl SharedStrings {
-    /// The string at `index`.
-    fn get(&self, index: usize) -> Option<&str> {
-        let end = *self.ends.get(index)? as usize;
-        let start = match index {
-            0 => 0,
-            i => self.ends[i - 1] as usize,
-        };
-        self.text.get(start..end)
-    }
-
-    /// Ends the string being written at the end of `text`.
+    /// Ends the string being written at the end of `text`, decoding its
+    /// `_xHHHH_` escapes.
     fn end(&mut self, from: usize) -> Result<(), String> {
         unescape_tail(&mut self.text, from);
-        let end = u32::try_from(self.text.len())
-            .map_err(|_| "shared strings over 4 GiB of text".to_string())?;
-        self.ends.push(end);
-        Ok(())
+        self.close()
     }
 }
 
