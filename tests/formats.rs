@@ -9,6 +9,9 @@ use piscan::synth::{self, Rng};
 use serde_json::Value;
 use tempfile::TempDir;
 
+mod common;
+use common::{ods, zip};
+
 /// Scans `dir` and returns the findings of `--format jsonl --show-values`,
 /// sorted by path.
 fn findings(dir: &TempDir) -> Vec<Value> {
@@ -42,16 +45,6 @@ fn summary(dir: &TempDir) -> Value {
         .unwrap();
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     doc["summary"].clone()
-}
-
-fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, data) in entries {
-        w.start_file(*name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        w.write_all(data).unwrap();
-    }
-    w.finish().unwrap().into_inner()
 }
 
 #[test]
@@ -207,21 +200,6 @@ fn xls_cells_with_sheet_cell_and_header_field() {
     assert_eq!(found[1]["cell"], "C2");
     assert_eq!(found[1]["field"], "手机");
     assert_eq!(found[1]["match"], rows[1][2].as_str(), "a number cell");
-}
-
-/// An OpenDocument spreadsheet whose body is `tables`.
-fn ods(tables: &str) -> Vec<u8> {
-    let content = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body></office:document-content>"#
-    );
-    zip(&[
-        (
-            "mimetype",
-            b"application/vnd.oasis.opendocument.spreadsheet",
-        ),
-        ("content.xml", content.as_bytes()),
-    ])
 }
 
 #[test]

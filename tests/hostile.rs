@@ -130,6 +130,16 @@ fn hostile_tree() -> Tree {
         ("zip", common::zip(&[("r.csv", text.as_bytes())])),
         ("tar", common::tar(&[("r.csv", text.as_bytes())])),
         ("xlsx", common::xlsx(std::slice::from_ref(&text), "", 0)),
+        (
+            "xls",
+            synth::xls_roster("S", &[vec![text.clone()], vec![synth::mobile(&mut rng)]]),
+        ),
+        (
+            "ods",
+            common::ods(&format!(
+                r#"<table:table table:name="S"><table:table-row><table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell></table:table-row></table:table>"#
+            )),
+        ),
         ("docx", common::docx(std::slice::from_ref(&text))),
         ("db", common::sqlite_bytes(&people)),
     ];
@@ -300,7 +310,7 @@ fn hostile_tree_is_scanned_without_panic_hang_or_write() {
         .is_some_and(|m| m.starts_with("l3_0.zip!l2_0.zip!l1_0.zip"))
         && e["reason"] == "nested deeper than 3 archives"));
     // Damaged containers: each reported (cut files always are).
-    for ext in ["gz", "zip", "tar", "xlsx", "docx", "db"] {
+    for ext in ["gz", "zip", "tar", "xlsx", "xls", "ods", "docx", "db"] {
         let path = root
             .join(format!("cut.{ext}"))
             .to_str()

@@ -1,5 +1,5 @@
-//! Builders of small, valid container files (zip, gzip, tar, xlsx, docx,
-//! SQLite) and a recording sink, shared by the hardening tests.
+//! Builders of small, valid container files (zip, gzip, tar, xlsx, ods,
+//! docx, SQLite) and a recording sink, shared by the hardening tests.
 
 #![allow(dead_code)]
 
@@ -182,4 +182,19 @@ impl Recorder {
             .iter()
             .any(|(t, ..)| String::from_utf8_lossy(t).contains(needle))
     }
+}
+
+/// An OpenDocument spreadsheet whose body is `tables`.
+pub fn ods(tables: &str) -> Vec<u8> {
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body></office:document-content>"#
+    );
+    zip(&[
+        (
+            "mimetype",
+            b"application/vnd.oasis.opendocument.spreadsheet",
+        ),
+        ("content.xml", content.as_bytes()),
+    ])
 }
