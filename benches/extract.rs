@@ -9,9 +9,9 @@
 //! once from a fixed seed with synthetic values from [`piscan::synth`].
 //! Every row of it holds values; `app_dump` is an application's dump
 //! ([`piscan::synth::app_dump`]), most of whose rows hold none and are
-//! passed over in blocks. `xlsx` is the CSV's rows as a workbook of text
-//! cells (shared strings), its throughput counted in the workbook's
-//! (compressed) bytes.
+//! passed over in blocks. `xlsx`, `xls` and `ods` are the CSV's rows as
+//! workbooks of text cells (shared strings in the first two), their
+//! throughput counted in the workbook's (compressed) bytes.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -70,21 +70,57 @@ fn jsonl(mb: usize) -> Vec<u8> {
     out
 }
 
-fn xlsx(rows: u64) -> Vec<u8> {
+/// A header and `rows` rows of [`synth::user_row`], the CSV's rows.
+fn roster(rows: u64) -> Vec<[String; 7]> {
     let mut rng = Rng::new(2028);
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
     let header = ["id", "姓名", "身份证号", "手机", "卡号", "订单号", "备注"];
-    for (row, i) in (0u32..).zip(0..=rows) {
-        let cells = match i {
+    (0..=rows)
+        .map(|i| match i {
             0 => header.map(String::from),
             i => synth::user_row(&mut rng, i),
-        };
+        })
+        .collect()
+}
+
+fn xlsx(rows: u64) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (row, cells) in (0u32..).zip(roster(rows)) {
         for (col, cell) in (0u16..).zip(&cells) {
             sheet.write_string(row, col, cell).expect("a valid cell");
         }
     }
     book.save_to_buffer().expect("writes to memory")
+}
+
+fn xls(rows: u64) -> Vec<u8> {
+    let rows: Vec<Vec<String>> = roster(rows).into_iter().map(Vec::from).collect();
+    synth::xls_roster("Sheet1", &rows)
+}
+
+/// The roster as an OpenDocument spreadsheet of text cells, each row
+/// padded to 1 024 columns with one repeated empty cell, as LibreOffice
+/// writes.
+fn ods(rows: u64) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut content = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="Sheet1">"#,
+    );
+    for cells in roster(rows) {
+        content += "<table:table-row>";
+        for cell in &cells {
+            content += r#"<table:table-cell office:value-type="string"><text:p>"#;
+            content += cell;
+            content += "</text:p></table:table-cell>";
+        }
+        content += r#"<table:table-cell table:number-columns-repeated="1017"/></table:table-row>"#;
+    }
+    content += "</table:table></office:spreadsheet></office:body></office:document-content>";
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("content.xml", options).expect("a member");
+    zip.write_all(content.as_bytes()).expect("writes to memory");
+    zip.finish().expect("writes to memory").into_inner()
 }
 
 fn bench(c: &mut Criterion) {
@@ -98,6 +134,8 @@ fn bench(c: &mut Criterion) {
         ("csv", "export.csv", csv(32)),
         ("jsonl", "export.jsonl", jsonl(32)),
         ("xlsx", "roster.xlsx", xlsx(100_000)),
+        ("xls", "roster.xls", xls(60_000)),
+        ("ods", "roster.ods", ods(100_000)),
     ];
     let mut group = c.benchmark_group("extract_scan");
     group
