@@ -10,6 +10,8 @@
 //! that loops, points past the end or runs short is an error, never a
 //! panic or an allocation sized by the file's claims.
 
+use std::borrow::Cow;
+
 /// End of a sector chain.
 pub(super) const END_OF_CHAIN: u32 = 0xFFFF_FFFE;
 /// Length of the header, and of a version-3 sector.
@@ -24,9 +26,11 @@ const MINI_SECTOR: usize = 64;
 pub(super) const STREAM: u8 = 2;
 pub(super) const ROOT: u8 = 5;
 
-/// The stream named `name` (ASCII case ignored) of the compound file
-/// `data`: `Ok(None)` when there is none, `Err` when the file is damaged.
-pub(super) fn stream(data: &[u8], name: &str) -> Result<Option<Vec<u8>>, String> {
+/// The stream named `name` (lower-case ASCII; names are compared with
+/// case ignored) of the compound file `data`, borrowed from it when its
+/// sectors are contiguous: `Ok(None)` when there is none, `Err` when the
+/// file is damaged.
+pub(super) fn stream<'d>(data: &'d [u8], name: &str) -> Result<Option<Cow<'d, [u8]>>, String> {
     let file = File::open(data)?;
     let entries = file.chain_bytes(file.first_dir, u64::MAX)?;
     let entries: Vec<&[u8]> = entries.chunks_exact(128).collect();
@@ -71,7 +75,7 @@ pub(super) fn stream(data: &[u8], name: &str) -> Result<Option<Vec<u8>>, String>
         }
     }
     out.truncate(size as usize);
-    Ok(Some(out))
+    Ok(Some(Cow::Owned(out)))
 }
 
 /// The header's facts and the FAT.
@@ -141,14 +145,26 @@ impl<'d> File<'d> {
     }
 
     /// The bytes of the chain starting at sector `start`, at most `size`
-    /// of them (`u64::MAX`: the whole chain).
-    fn chain_bytes(&self, start: u32, size: u64) -> Result<Vec<u8>, String> {
-        let mut out = Vec::new();
+    /// of them (`u64::MAX`: the whole chain). Borrowed from the file when
+    /// the chain's sectors follow each other, as they mostly do; copied
+    /// otherwise.
+    fn chain_bytes(&self, start: u32, size: u64) -> Result<Cow<'d, [u8]>, String> {
+        let first = HEADER + start as usize * self.sector;
+        // `None` while the sectors are contiguous.
+        let mut copy: Option<Vec<u8>> = None;
+        let mut len = 0;
         let mut at = start;
-        while at != END_OF_CHAIN && (out.len() as u64) < size {
-            out.extend_from_slice(self.sector_bytes(at)?);
+        while at != END_OF_CHAIN && (len as u64) < size {
+            let bytes = self.sector_bytes(at)?;
+            if copy.is_none() && len > 0 && at as usize * self.sector + HEADER != first + len {
+                copy = Some(self.data[first..first + len].to_vec());
+            }
+            if let Some(copy) = &mut copy {
+                copy.extend_from_slice(bytes);
+            }
+            len += bytes.len();
             // A chain is no longer than the file.
-            if out.len() > self.data.len() {
+            if len > self.data.len() {
                 return Err("sector chain loops".into());
             }
             at = *self
@@ -157,12 +173,19 @@ impl<'d> File<'d> {
                 .ok_or_else(|| format!("sector {at} is not in the FAT"))?;
         }
         if size != u64::MAX {
-            if (out.len() as u64) < size {
+            if (len as u64) < size {
                 return Err("sector chain ends early".into());
             }
-            out.truncate(size as usize);
+            len = size as usize;
         }
-        Ok(out)
+        Ok(match copy {
+            Some(mut copy) => {
+                copy.truncate(len);
+                Cow::Owned(copy)
+            }
+            None if len == 0 => Cow::Borrowed(&[]),
+            None => Cow::Borrowed(&self.data[first..first + len]),
+        })
     }
 }
 
@@ -183,4 +206,49 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
 
 fn u64_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::xls_write::compound_file;
+    use super::*;
+
+    #[test]
+    fn streams_in_sectors_in_the_mini_stream_and_fragmented() {
+        let long: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let file = compound_file("Workbook", &long);
+        let read = stream(&file, "workbook").unwrap().unwrap();
+        assert!(matches!(read, Cow::Borrowed(_)), "contiguous: borrowed");
+        assert_eq!(&*read, long.as_slice());
+        assert!(stream(&file, "book").unwrap().is_none());
+
+        let short = b"a short stream".to_vec();
+        let file = compound_file("Book", &short);
+        assert_eq!(&*stream(&file, "book").unwrap().unwrap(), short.as_slice());
+
+        // Move the stream's first sector to the end of the file: the chain
+        // then jumps back and forth, and the stream is copied together.
+        let mut file = compound_file("Workbook", &long);
+        let fat_at = |i: usize| HEADER + 4 * i;
+        // The stream's entry: the second of the directory, in sector 1.
+        let start_at = HEADER + HEADER + 128 + 116;
+        let first = u32_at(&file, start_at) as usize;
+        let moved = (file.len() - HEADER) / HEADER;
+        let bytes = file[HEADER + first * HEADER..][..HEADER].to_vec();
+        file.extend_from_slice(&bytes);
+        let next = u32_at(&file, fat_at(first));
+        file[fat_at(moved)..][..4].copy_from_slice(&next.to_le_bytes());
+        file[fat_at(first)..][..4].copy_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
+        file[start_at..][..4].copy_from_slice(&(moved as u32).to_le_bytes());
+        let read = stream(&file, "workbook").unwrap().unwrap();
+        assert!(matches!(read, Cow::Owned(_)), "fragmented: copied");
+        assert_eq!(&*read, long.as_slice());
+
+        // A chain that loops, for a stream said to be longer than the
+        // file, is an error (not an endless read).
+        file[fat_at(moved)..][..4].copy_from_slice(&(moved as u32).to_le_bytes());
+        file[start_at + 4..][..4].copy_from_slice(&(1u32 << 30).to_le_bytes());
+        let err = stream(&file, "workbook").map(|s| s.map(|s| s.len()));
+        assert_eq!(err, Err("sector chain loops".to_string()));
+    }
 }
