@@ -57,6 +57,9 @@ pub(super) const RSTRING: u16 = 0x00D6;
 pub(super) const FORMULA: u16 = 0x0006;
 pub(super) const STRING: u16 = 0x0207;
 
+/// Skip reason for a sheet whose records are an earlier sheet's.
+const SHARED_RECORDS: &str = "sheet points at an earlier sheet's records (not read twice)";
+
 /// The BIFF versions read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Biff {
@@ -85,7 +88,14 @@ pub(super) fn extract(
         Refused::Password => PASSWORD.to_string(),
         Refused::Damaged(e) => unreadable(&e),
     })?;
+    let mut read_at = std::collections::HashSet::new();
     for sheet in &book.sheets {
+        // Sheets pointing at the same records (a crafted file could list
+        // one large sheet thousands of times) are read once.
+        if !read_at.insert(sheet.at) {
+            sink.skip(&sheet.name, SHARED_RECORDS);
+            continue;
+        }
         writer.start(&sheet.name);
         let read = cells(&stream, sheet.at, &book, writer, sink);
         writer.finish(sink);
@@ -709,6 +719,43 @@ mod tests {
                 ("IV65536".to_string(), "13812345678".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn sheets_sharing_records_are_read_once() {
+        let mut d = cell_head(0, 0, 0);
+        d.extend_from_slice(&unicode("13812345678"));
+        let stream = workbook(&[("A", 0, record(LABEL, &d))], &[], &[], &[0]);
+        // A second BOUNDSHEET, "B", at the same offset as "A".
+        let mut records = Records {
+            stream: &stream,
+            at: 0,
+        };
+        let mut copy = None;
+        while let Some(Ok((kind, data))) = records.next() {
+            if kind == BOUNDSHEET {
+                let mut data = data.to_vec();
+                *data.last_mut().unwrap() = b'B';
+                copy = Some((records.at, record(BOUNDSHEET, &data)));
+            }
+        }
+        let (at, boundsheet) = copy.unwrap();
+        let mut stream = stream.clone();
+        stream.splice(at..at, boundsheet.iter().copied());
+        // The sheet's records moved by the inserted record's length.
+        let moved = |stream: &mut Vec<u8>, at: usize| {
+            let offset = u32::from_le_bytes(stream[at + 4..at + 8].try_into().unwrap());
+            let offset = offset + boundsheet.len() as u32;
+            stream[at + 4..at + 8].copy_from_slice(&offset.to_le_bytes());
+        };
+        moved(&mut stream, at - boundsheet.len());
+        moved(&mut stream, at);
+        let rec = ours(&compound_file("Workbook", &stream));
+        assert_eq!(
+            cells_of(&rec),
+            [("A1".to_string(), "13812345678".to_string())]
+        );
+        assert_eq!(rec.skips, [("B".to_string(), SHARED_RECORDS.to_string())]);
     }
 
     #[test]
