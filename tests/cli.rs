@@ -452,9 +452,20 @@ fn bundled_examples_give_the_documented_report() {
             count("ipv4"),
             count("mac_address")
         ],
-        [24, 16, 1, 32, 9, 5, 1, 4]
+        [30, 16, 1, 38, 9, 5, 1, 4]
     );
     assert_eq!(s["files_skipped"], 1);
+    // The Excel 97–2003 roster is read cell by cell, under its header.
+    let xls_ids = s["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["path"].as_str().unwrap().ends_with("roster_2003.xls") && c["field"] == "身份证号"
+        })
+        .expect("the .xls roster's ID column");
+    assert_eq!(xls_ids["sheet"], "花名册");
+    assert_eq!(xls_ids["values"], 6);
 }
 
 #[test]
