@@ -680,10 +680,12 @@ enum Plan {
         /// The file's size.
         len: u64,
     },
-    /// A large `.xlsx` or `.ods` workbook, `.docx` or `.pptx`, read from the file
-    /// ([`sheet::extract_reader`], [`office::extract_reader`]).
+    /// A large `.xlsx`, `.ods` or `.xls` workbook, `.docx` or `.pptx`, read
+    /// from the file ([`sheet::extract_reader`], [`office::extract_reader`]).
     DocumentInPlace {
         format: Format,
+        /// The file's first bytes (its magic number).
+        head: [u8; 8],
         rest: File,
         len: u64,
     },
@@ -930,7 +932,15 @@ pub fn scan_file(
                 _ => false,
             };
             if len > STREAM_ABOVE && in_place {
-                return Ok(Ok(Plan::DocumentInPlace { format, rest, len }));
+                let mut head = [0; 8];
+                let n = buf.len().min(head.len());
+                head[..n].copy_from_slice(&buf[..n]);
+                return Ok(Ok(Plan::DocumentInPlace {
+                    format,
+                    head,
+                    rest,
+                    len,
+                }));
             }
             if len > STREAM_ABOVE && matches!(format, Format::Zip | Format::Tar) {
                 let gzip = false;
@@ -1049,16 +1059,22 @@ pub fn scan_file(
                 });
                 alive && send(report)
             }
-            Ok(Ok(Plan::DocumentInPlace { format, rest, len })) => {
+            Ok(Ok(Plan::DocumentInPlace {
+                format,
+                head,
+                rest,
+                len,
+            })) => {
                 let limits = opts.limits;
                 let name = display.clone();
                 let read = move |mut file: BufReader<File>, sink: &mut dyn Sink| {
-                    // Checked against the bomb guards first, as in memory.
+                    // Checked against the bomb guards first, as in memory
+                    // (a compound file is no zip, and passes).
                     if archive::document_reader_within_limits(&mut file, len, &limits, sink) {
-                        // The zip reader seeks; the head read is read again.
+                        // The readers seek; the head read is read again.
                         file.rewind()?;
                         match format {
-                            Format::Spreadsheet => sheet::extract_reader(&name, file, sink),
+                            Format::Spreadsheet => sheet::extract_reader(&name, &head, file, sink),
                             _ => office::extract_reader(&name, file, sink),
                         }
                     }

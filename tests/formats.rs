@@ -119,18 +119,24 @@ fn read_in_memory_and_in_place(name: &str, small: Vec<u8>) -> Vec<Value> {
     let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     fs::write(a.path().join(name), &small).unwrap();
     fs::write(b.path().join(name), padded(small, 5 << 20)).unwrap();
-    let strip = |found: Vec<Value>| -> Vec<Value> {
-        found
-            .into_iter()
-            .map(|mut f| {
-                f.as_object_mut().unwrap().remove("path");
-                f
-            })
-            .collect()
-    };
-    let in_memory = strip(findings(&a));
-    assert_eq!(strip(findings(&b)), in_memory, "{name} read in place");
+    let in_memory = without_path(findings(&a));
+    assert_eq!(
+        without_path(findings(&b)),
+        in_memory,
+        "{name} read in place"
+    );
     in_memory
+}
+
+/// The findings without their `path`, to compare files in two places.
+fn without_path(found: Vec<Value>) -> Vec<Value> {
+    found
+        .into_iter()
+        .map(|mut f| {
+            f.as_object_mut().unwrap().remove("path");
+            f
+        })
+        .collect()
 }
 
 #[test]
@@ -200,6 +206,32 @@ fn xls_cells_with_sheet_cell_and_header_field() {
     assert_eq!(found[1]["cell"], "C2");
     assert_eq!(found[1]["field"], "手机");
     assert_eq!(found[1]["match"], rows[1][2].as_str(), "a number cell");
+
+    // Over 4 MiB, it is read from the file where it is: the same cells.
+    for i in 0..30_000 {
+        rows.push(vec![
+            format!("客户{i}"),
+            synth::resident_id(&mut rng),
+            synth::mobile(&mut rng),
+            format!("第{i}次回访：{}", "客户满意，".repeat(12)),
+        ]);
+    }
+    let large = synth::xls_roster("花名册", &rows);
+    assert!(large.len() > 5 << 20, "{} bytes", large.len());
+    let big = TempDir::new().unwrap();
+    fs::write(big.path().join("roster.xls"), &large).unwrap();
+    let in_place = without_path(findings(&big));
+    assert_eq!(in_place.len(), 100 + 60_000);
+    assert!(
+        in_place[..100] == without_path(found)[..],
+        "the first rows differ"
+    );
+    let last = rows.len();
+    assert_eq!(
+        in_place.last().unwrap()["cell"],
+        format!("C{last}").as_str()
+    );
+    assert_eq!(in_place.last().unwrap()["field"], "手机");
 }
 
 #[test]

@@ -19,9 +19,9 @@
 //! go to the sheet writer one by one, so memory does not depend on how far
 //! apart the used cells are, an `.xlsx`'s shared strings are held
 //! compactly, and an `.ods`'s repeated cells are expanded only up to an
-//! allowance. `.xlsx` and `.ods` are streamed from memory or, for a large
-//! file, from the file where it is ([`extract_reader`]); an `.xls` is read
-//! from memory. `.xlsb` is read by calamine from the in-memory bytes, its
+//! allowance. All three read from memory or, for a large file, from the
+//! file where it is ([`extract_reader`]). `.xlsb` is read by calamine from
+//! the in-memory bytes, its
 //! sheets streamed cell by cell (`worksheet_cells_reader`; calamine's
 //! `Range` is a dense rectangle, and one stray cell at `XFD1048576` would
 //! make it 17 billion cells). calamine also tells an encrypted OOXML
@@ -136,19 +136,24 @@ pub fn extract(name: &str, data: &[u8], sink: &mut dyn Sink) {
 
 /// Whether the spreadsheet named `name` whose first bytes are `head` is
 /// one that [`extract_reader`] reads where it is: an `.xlsx`/`.xlsm` or
-/// `.ods` workbook (a zip).
+/// `.ods` workbook (a zip), or an `.xls` (a compound file).
 pub fn reads_in_place(name: &str, head: &[u8]) -> bool {
-    head.starts_with(b"PK") && matches!(kind(name, head), Kind::Xlsx | Kind::Ods)
+    match kind(name, head) {
+        Kind::Xlsx | Kind::Ods => head.starts_with(b"PK"),
+        Kind::Xls => head.starts_with(COMPOUND_FILE),
+        Kind::Xlsb => false,
+    }
 }
 
-/// [`extract`] for an `.xlsx`/`.xlsm` or `.ods` workbook (see
-/// [`reads_in_place`]) read from `reader` (a large file, opened where it
-/// is) rather than from memory: only an `.xlsx`'s shared strings and one
-/// part's buffers are held.
-pub fn extract_reader<R: Read + Seek>(name: &str, reader: R, sink: &mut dyn Sink) {
-    let kind = kind(name, b"PK");
+/// [`extract`] for a workbook that [`reads_in_place`], whose first bytes
+/// are `head`, read from `reader` (a large file, opened where it is)
+/// rather than from memory: only an `.xlsx`'s or `.xls`'s shared strings
+/// and a part's or record's buffers are held.
+pub fn extract_reader<R: Read + Seek>(name: &str, head: &[u8], reader: R, sink: &mut dyn Sink) {
+    let kind = kind(name, head);
     guarded(sink, |writer, sink| match kind {
         Kind::Ods => ods::extract(reader, writer, sink),
+        Kind::Xls => xls::extract(reader, writer, sink),
         _ => xlsx::extract(reader, writer, sink),
     });
 }
@@ -302,7 +307,7 @@ fn extract_workbook(
                 }
             }
         }
-        Kind::Xls => xls::extract(data, writer, sink)?,
+        Kind::Xls => xls::extract(Cursor::new(data), writer, sink)?,
         Kind::Ods => ods::extract(Cursor::new(data), writer, sink)?,
     }
     Ok(())

@@ -10,8 +10,10 @@
 //! claimed 4 billion rows made the allocation fail, which aborts the whole
 //! process (no panic to catch); one with a cell at `A1` and another at
 //! `IV65536` took 1 GB. Here each sheet's records are read one by one and
-//! every cell goes straight to the sheet writer: memory is the stream and
-//! the shared strings, whatever the positions of the cells.
+//! every cell goes straight to the sheet writer: memory is the shared
+//! strings and one record, whatever the positions of the cells. The
+//! stream is read through [`cfb::Stream`], from memory or, for a large
+//! file, from the file where it is.
 //!
 //! # Records
 //!
@@ -29,6 +31,8 @@
 //! value). Booleans, errors and blanks give no unit; charts embedded in a
 //! sheet (their own `BOF`…`EOF`) are passed over. A damaged sheet is skipped
 //! after the cells read before the damage, and the other sheets are read.
+
+use std::io::{BufReader, Read, Seek, SeekFrom};
 
 use calamine::{ExcelDateTime, ExcelDateTimeType};
 use encoding_rs::{Encoding, WINDOWS_1252};
@@ -57,6 +61,9 @@ pub(super) const RSTRING: u16 = 0x00D6;
 pub(super) const FORMULA: u16 = 0x0006;
 pub(super) const STRING: u16 = 0x0207;
 
+/// Read buffer of the workbook stream.
+const RECORD_BUFFER: usize = 64 << 10;
+
 /// Skip reason for a sheet whose records are an earlier sheet's.
 const SHARED_RECORDS: &str = "sheet points at an earlier sheet's records (not read twice)";
 
@@ -69,22 +76,28 @@ enum Biff {
     Eight,
 }
 
-/// Extracts the cells of every worksheet of the `.xls` workbook `data`
-/// into `sink` through `writer`. `Err` is the reason the workbook could not
-/// be read at all.
-pub(super) fn extract(
-    data: &[u8],
+/// Extracts the cells of every worksheet of the `.xls` workbook in
+/// `reader` (in memory, or a large file read where it is) into `sink`
+/// through `writer`. `Err` is the reason the workbook could not be read at
+/// all.
+pub(super) fn extract<R: Read + Seek>(
+    reader: R,
     writer: &mut SheetWriter,
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
     let unreadable = |e: &str| format!("corrupt or unreadable xls workbook: {e}");
-    let stream = match cfb::stream(data, "workbook").map_err(|e| unreadable(&e))? {
-        Some(stream) => stream,
-        None => cfb::stream(data, "book")
-            .map_err(|e| unreadable(&e))?
-            .ok_or_else(|| unreadable("no Workbook stream"))?,
+    let compound = cfb::open(reader).map_err(|e| unreadable(&e))?;
+    let name = if compound.has("workbook") {
+        "workbook"
+    } else {
+        "book"
     };
-    let book = globals(&stream).map_err(|e| match e {
+    let stream = compound
+        .stream(name)
+        .map_err(|e| unreadable(&e))?
+        .ok_or_else(|| unreadable("no Workbook stream"))?;
+    let mut records = Records::new(stream);
+    let book = globals(&mut records).map_err(|e| match e {
         Refused::Password => PASSWORD.to_string(),
         Refused::Damaged(e) => unreadable(&e),
     })?;
@@ -97,7 +110,7 @@ pub(super) fn extract(
             continue;
         }
         writer.start(&sheet.name);
-        let read = cells(&stream, sheet.at, &book, writer, sink);
+        let read = cells(&mut records, sheet.at, &book, writer, sink);
         writer.finish(sink);
         if let Err(e) = read {
             sink.skip(&sheet.name, &format!("unreadable sheet: {e}"));
@@ -132,40 +145,70 @@ struct Book {
 /// A sheet of cells and where its records start in the stream.
 struct Sheet {
     name: String,
-    at: usize,
+    at: u64,
 }
 
-/// The records of a stream from an offset: `(type, body)`.
-struct Records<'s> {
-    stream: &'s [u8],
-    at: usize,
+/// The records of a stream, read one at a time: `(type, body)`. Only one
+/// record's body is held.
+struct Records<R> {
+    reader: BufReader<R>,
+    /// The stream offset of the next record.
+    at: u64,
+    body: Vec<u8>,
 }
 
-impl<'s> Records<'s> {
-    /// The next record; `None` at the end of the stream, `Err` when it is
-    /// cut short.
-    fn next(&mut self) -> Option<Result<(u16, &'s [u8]), String>> {
-        let head = self.stream.get(self.at..self.at + 4)?;
+impl<R: Read + Seek> Records<R> {
+    fn new(stream: R) -> Self {
+        Records {
+            reader: BufReader::with_capacity(RECORD_BUFFER, stream),
+            at: 0,
+            body: Vec::new(),
+        }
+    }
+
+    /// Moves to the record at stream offset `at`.
+    fn seek(&mut self, at: u64) -> Result<(), String> {
+        self.reader
+            .seek(SeekFrom::Start(at))
+            .map_err(|e| format!("cannot seek to {at}: {e}"))?;
+        self.at = at;
+        Ok(())
+    }
+
+    /// The next record; `None` at the end of the stream (fewer than the
+    /// 4 bytes of a record header left), `Err` when it is cut short.
+    fn next(&mut self) -> Option<Result<(u16, &[u8]), String>> {
+        let mut head = [0u8; 4];
+        let mut got = 0;
+        while got < head.len() {
+            match self.reader.read(&mut head[got..]) {
+                Ok(0) => return None,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Some(Err(format!("cannot read at {}: {e}", self.at))),
+            }
+        }
         let kind = u16::from_le_bytes([head[0], head[1]]);
         let len = usize::from(u16::from_le_bytes([head[2], head[3]]));
-        let body = self.at + 4;
-        let Some(data) = self.stream.get(body..body + len) else {
+        self.body.resize(len, 0);
+        if self.reader.read_exact(&mut self.body).is_err() {
             return Some(Err(format!("record {kind:#06x} at {} cut short", self.at)));
-        };
-        self.at = body + len;
-        Some(Ok((kind, data)))
+        }
+        self.at += 4 + len as u64;
+        Some(Ok((kind, &self.body)))
     }
 
     /// The bodies of the `CONTINUE` records that follow.
-    fn continues(&mut self) -> Vec<&'s [u8]> {
+    fn continues(&mut self) -> Result<Vec<Vec<u8>>, String> {
         let mut parts = Vec::new();
         loop {
             let saved = self.at;
             match self.next() {
-                Some(Ok((CONTINUE, data))) => parts.push(data),
-                _ => {
-                    self.at = saved;
-                    return parts;
+                Some(Ok((CONTINUE, data))) => parts.push(data.to_vec()),
+                None => return Ok(parts),
+                Some(_) => {
+                    self.seek(saved)?;
+                    return Ok(parts);
                 }
             }
         }
@@ -173,8 +216,7 @@ impl<'s> Records<'s> {
 }
 
 /// Reads the workbook globals, from the first `BOF` to its `EOF`.
-fn globals(stream: &[u8]) -> Result<Book, Refused> {
-    let mut records = Records { stream, at: 0 };
+fn globals<R: Read + Seek>(records: &mut Records<R>) -> Result<Book, Refused> {
     let biff = match records.next().transpose()? {
         Some((BOF, data)) if data.len() >= 4 => match u16_at(data, 0) {
             0x0600 => Biff::Eight,
@@ -223,14 +265,14 @@ fn globals(stream: &[u8]) -> Result<Book, Refused> {
                     book.string(&data[6..], false, &mut name)?;
                     book.sheets.push(Sheet {
                         name,
-                        at: u32_at(data, 0) as usize,
+                        at: u64::from(u32_at(data, 0)),
                     });
                 }
             }
             SST if data.len() >= 8 => {
-                let mut parts = vec![&data[8..]];
-                parts.extend(records.continues());
-                book.strings = shared_strings(parts, stream.len())?;
+                let mut parts = vec![data[8..].to_vec()];
+                parts.extend(records.continues()?);
+                book.strings = shared_strings(parts.iter().map(Vec::as_slice).collect())?;
             }
             _ => {}
         }
@@ -317,11 +359,12 @@ impl Book {
 }
 
 /// Reads the shared strings (`XLUnicodeRichExtendedString`s) from the
-/// bodies of an `SST` record and its `CONTINUE`s; `limit` bounds what is
-/// reserved.
-fn shared_strings(parts: Vec<&[u8]>, limit: usize) -> Result<SharedStrings, String> {
+/// bodies of an `SST` record and its `CONTINUE`s.
+fn shared_strings(parts: Vec<&[u8]>) -> Result<SharedStrings, String> {
     let mut strings = SharedStrings::default();
-    strings.text.reserve(limit.min(1 << 20));
+    strings
+        .text
+        .reserve(parts.iter().map(|p| p.len()).sum::<usize>());
     let mut reader = Pieces::new(parts);
     while !reader.at_end() {
         let count = usize::from(reader.u16()?);
@@ -439,14 +482,14 @@ impl<'d> Pieces<'d> {
 }
 
 /// Streams the cells of the sheet whose `BOF` is at `at` to `writer`.
-fn cells(
-    stream: &[u8],
-    at: usize,
+fn cells<R: Read + Seek>(
+    records: &mut Records<R>,
+    at: u64,
     book: &Book,
     writer: &mut SheetWriter,
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
-    let mut records = Records { stream, at };
+    records.seek(at)?;
     match records.next().transpose()? {
         Some((BOF, _)) => {}
         _ => return Err(format!("no BOF record at {at}")),
@@ -616,7 +659,7 @@ mod tests {
     fn ours(data: &[u8]) -> Recorder {
         let mut rec = Recorder::default();
         let mut writer = SheetWriter::default();
-        if let Err(e) = extract(data, &mut writer, &mut rec) {
+        if let Err(e) = extract(Cursor::new(data), &mut writer, &mut rec) {
             rec.skips.push((String::new(), e));
         }
         rec
@@ -727,16 +770,13 @@ mod tests {
         d.extend_from_slice(&unicode("13812345678"));
         let stream = workbook(&[("A", 0, record(LABEL, &d))], &[], &[], &[0]);
         // A second BOUNDSHEET, "B", at the same offset as "A".
-        let mut records = Records {
-            stream: &stream,
-            at: 0,
-        };
+        let mut records = Records::new(Cursor::new(&stream));
         let mut copy = None;
         while let Some(Ok((kind, data))) = records.next() {
             if kind == BOUNDSHEET {
                 let mut data = data.to_vec();
                 *data.last_mut().unwrap() = b'B';
-                copy = Some((records.at, record(BOUNDSHEET, &data)));
+                copy = Some((records.at as usize, record(BOUNDSHEET, &data)));
             }
         }
         let (at, boundsheet) = copy.unwrap();
