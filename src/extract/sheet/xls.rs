@@ -32,6 +32,7 @@
 //! sheet (their own `BOF`…`EOF`) are passed over. A damaged sheet is skipped
 //! after the cells read before the damage, and the other sheets are read.
 
+use std::borrow::Cow;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
 use calamine::{ExcelDateTime, ExcelDateTimeType};
@@ -198,18 +199,16 @@ impl<R: Read + Seek> Records<R> {
         Some(Ok((kind, &self.body)))
     }
 
-    /// The bodies of the `CONTINUE` records that follow.
-    fn continues(&mut self) -> Result<Vec<Vec<u8>>, String> {
-        let mut parts = Vec::new();
-        loop {
-            let saved = self.at;
-            match self.next() {
-                Some(Ok((CONTINUE, data))) => parts.push(data.to_vec()),
-                None => return Ok(parts),
-                Some(_) => {
-                    self.seek(saved)?;
-                    return Ok(parts);
-                }
+    /// The body of the next record if it is a `CONTINUE`; otherwise
+    /// `None`, and the record is left to be read.
+    fn next_continue(&mut self) -> Result<Option<Vec<u8>>, String> {
+        let saved = self.at;
+        match self.next() {
+            Some(Ok((CONTINUE, data))) => Ok(Some(data.to_vec())),
+            None => Ok(None),
+            Some(_) => {
+                self.seek(saved)?;
+                Ok(None)
             }
         }
     }
@@ -270,9 +269,8 @@ fn globals<R: Read + Seek>(records: &mut Records<R>) -> Result<Book, Refused> {
                 }
             }
             SST if data.len() >= 8 => {
-                let mut parts = vec![data[8..].to_vec()];
-                parts.extend(records.continues()?);
-                book.strings = shared_strings(parts.iter().map(Vec::as_slice).collect())?;
+                let first = data[8..].to_vec();
+                book.strings = shared_strings(first, || records.next_continue())?;
             }
             _ => {}
         }
@@ -308,7 +306,12 @@ impl Book {
         match self.biff {
             Biff::Eight => {
                 let (&flags, chars) = rest.split_first().ok_or("string cut short")?;
-                Pieces::new(vec![chars]).chars(count, flags & 1 != 0, out)
+                let mut reader = Pieces {
+                    part: Cow::Borrowed(chars),
+                    at: 0,
+                    more: no_more,
+                };
+                reader.chars(count, flags & 1 != 0, out)
             }
             Biff::Five => {
                 let bytes = rest.get(..count).ok_or("string cut short")?;
@@ -359,14 +362,19 @@ impl Book {
 }
 
 /// Reads the shared strings (`XLUnicodeRichExtendedString`s) from the
-/// bodies of an `SST` record and its `CONTINUE`s.
-fn shared_strings(parts: Vec<&[u8]>) -> Result<SharedStrings, String> {
+/// body of an `SST` record (past its counts) and, through `more`, the
+/// `CONTINUE`s after it, one at a time.
+fn shared_strings<M>(first: Vec<u8>, more: M) -> Result<SharedStrings, String>
+where
+    M: FnMut() -> Result<Option<Vec<u8>>, String>,
+{
     let mut strings = SharedStrings::default();
-    strings
-        .text
-        .reserve(parts.iter().map(|p| p.len()).sum::<usize>());
-    let mut reader = Pieces::new(parts);
-    while !reader.at_end() {
+    let mut reader = Pieces {
+        part: Cow::Owned(first),
+        at: 0,
+        more,
+    };
+    while !reader.at_end()? {
         let count = usize::from(reader.u16()?);
         let flags = reader.u8()?;
         let runs = if flags & 8 != 0 { reader.u16()? } else { 0 };
@@ -379,42 +387,56 @@ fn shared_strings(parts: Vec<&[u8]>) -> Result<SharedStrings, String> {
     Ok(strings)
 }
 
-/// A byte reader over a record and its continuations: numbers read across
-/// the joins, and characters as `[MS-XLS]` splits them (each continuation
-/// that carries characters starts with their width flag).
-struct Pieces<'d> {
-    parts: Vec<&'d [u8]>,
-    part: usize,
-    at: usize,
+/// No continuation: for a string that is whole in its record.
+fn no_more() -> Result<Option<Vec<u8>>, String> {
+    Ok(None)
 }
 
-impl<'d> Pieces<'d> {
-    fn new(parts: Vec<&'d [u8]>) -> Self {
-        Pieces {
-            parts,
-            part: 0,
-            at: 0,
+/// A byte reader over a record and its continuations, which `more` gives
+/// one at a time (so only one is held): numbers read across the joins, and
+/// characters as `[MS-XLS]` splits them (each continuation that carries
+/// characters starts with their width flag).
+struct Pieces<'d, M> {
+    part: Cow<'d, [u8]>,
+    at: usize,
+    more: M,
+}
+
+impl<M> Pieces<'_, M>
+where
+    M: FnMut() -> Result<Option<Vec<u8>>, String>,
+{
+    /// Moves to the next part; false when there is none.
+    fn next_part(&mut self) -> Result<bool, String> {
+        match (self.more)()? {
+            Some(part) => {
+                self.part = Cow::Owned(part);
+                self.at = 0;
+                Ok(true)
+            }
+            None => Ok(false),
         }
     }
 
     /// Moves past exhausted parts; false when there are no more bytes.
-    fn settle(&mut self) -> bool {
-        while self.part < self.parts.len() && self.at >= self.parts[self.part].len() {
-            self.part += 1;
-            self.at = 0;
+    fn settle(&mut self) -> Result<bool, String> {
+        while self.at >= self.part.len() {
+            if !self.next_part()? {
+                return Ok(false);
+            }
         }
-        self.part < self.parts.len()
+        Ok(true)
     }
 
-    fn at_end(&mut self) -> bool {
-        !self.settle()
+    fn at_end(&mut self) -> Result<bool, String> {
+        Ok(!self.settle()?)
     }
 
     fn u8(&mut self) -> Result<u8, String> {
-        if !self.settle() {
+        if !self.settle()? {
             return Err("shared strings cut short".into());
         }
-        let b = self.parts[self.part][self.at];
+        let b = self.part[self.at];
         self.at += 1;
         Ok(b)
     }
@@ -434,10 +456,10 @@ impl<'d> Pieces<'d> {
 
     fn skip(&mut self, mut n: usize) -> Result<(), String> {
         while n > 0 {
-            if !self.settle() {
+            if !self.settle()? {
                 return Err("shared strings cut short".into());
             }
-            let step = n.min(self.parts[self.part].len() - self.at);
+            let step = n.min(self.part.len() - self.at);
             self.at += step;
             n -= step;
         }
@@ -449,12 +471,9 @@ impl<'d> Pieces<'d> {
     /// new width flag.
     fn chars(&mut self, mut count: usize, mut wide: bool, out: &mut String) -> Result<(), String> {
         while count > 0 {
-            let part = self.parts.get(self.part).copied().unwrap_or_default();
-            let rest = part.get(self.at..).unwrap_or_default();
+            let rest = self.part.get(self.at..).unwrap_or_default();
             if rest.is_empty() {
-                self.part += 1;
-                self.at = 0;
-                if self.part >= self.parts.len() {
+                if !self.next_part()? {
                     return Err("string cut short".into());
                 }
                 wide = self.u8()? & 1 != 0;
