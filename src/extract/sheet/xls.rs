@@ -171,7 +171,7 @@ impl<R: Read + Seek> Records<R> {
     fn seek(&mut self, at: u64) -> Result<(), String> {
         self.reader
             .seek(SeekFrom::Start(at))
-            .map_err(|e| format!("cannot seek to {at}: {e}"))?;
+            .map_err(|e| format!("cannot seek in the workbook stream: {e}"))?;
         self.at = at;
         Ok(())
     }
@@ -186,14 +186,14 @@ impl<R: Read + Seek> Records<R> {
                 Ok(0) => return None,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Some(Err(format!("cannot read at {}: {e}", self.at))),
+                Err(e) => return Some(Err(format!("cannot read the workbook stream: {e}"))),
             }
         }
         let kind = u16::from_le_bytes([head[0], head[1]]);
         let len = usize::from(u16::from_le_bytes([head[2], head[3]]));
         self.body.resize(len, 0);
         if self.reader.read_exact(&mut self.body).is_err() {
-            return Some(Err(format!("record {kind:#06x} at {} cut short", self.at)));
+            return Some(Err(format!("record {kind:#06x} cut short")));
         }
         self.at += 4 + len as u64;
         Some(Ok((kind, &self.body)))
@@ -501,6 +501,8 @@ where
 }
 
 /// Streams the cells of the sheet whose `BOF` is at `at` to `writer`.
+/// Errors name no offsets: a sheet's skip reason is counted by its text,
+/// and a crafted file may list many damaged sheets.
 fn cells<R: Read + Seek>(
     records: &mut Records<R>,
     at: u64,
@@ -511,7 +513,7 @@ fn cells<R: Read + Seek>(
     records.seek(at)?;
     match records.next().transpose()? {
         Some((BOF, _)) => {}
-        _ => return Err(format!("no BOF record at {at}")),
+        _ => return Err("no BOF record where the sheet starts".into()),
     }
     // Depth of embedded substreams (charts), whose records are not cells.
     let mut depth = 0u32;
@@ -897,13 +899,13 @@ mod tests {
             cells_of(&rec),
             [("A1".to_string(), "13812345678".to_string())]
         );
-        assert_eq!(rec.skips.len(), 1);
-        assert!(
-            rec.skips[0]
-                .1
-                .starts_with("unreadable sheet: record 0x0204"),
-            "{:?}",
-            rec.skips
+        // No offset in the reason: skips are counted by their text.
+        assert_eq!(
+            rec.skips,
+            [(
+                "S".to_string(),
+                "unreadable sheet: record 0x0204 cut short".to_string()
+            )]
         );
     }
 
