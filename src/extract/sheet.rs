@@ -21,12 +21,11 @@
 //! compactly, and an `.ods`'s repeated cells are expanded only up to an
 //! allowance. All three read from memory or, for a large file, from the
 //! file where it is ([`extract_reader`]). `.xlsb` is read by calamine from
-//! the in-memory bytes, its
-//! sheets streamed cell by cell (`worksheet_cells_reader`; calamine's
-//! `Range` is a dense rectangle, and one stray cell at `XFD1048576` would
-//! make it 17 billion cells). calamine also tells an encrypted OOXML
-//! workbook, and is the oracle of the differential property tests of the
-//! three readers of ours.
+//! the in-memory bytes, its sheets streamed cell by cell
+//! (`worksheet_cells_reader`; calamine's `Range` is a dense rectangle, and
+//! one stray cell at `XFD1048576` would make it 17 billion cells).
+//! calamine also tells an encrypted OOXML workbook, and is the oracle of
+//! the differential property tests of the three readers of ours.
 //!
 //! # Failures
 //!
@@ -88,11 +87,14 @@
 //! the header is decided); after that, text cells are passed on borrowed and
 //! numbers are rendered into one reused buffer.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{Cursor, Read, Seek};
 use std::panic::{self, AssertUnwindSafe};
 
-use calamine::{DataRef, ExcelDateTime, Reader, SheetType, Xlsb, XlsbError, Xlsx, XlsxError};
+use calamine::{
+    DataRef, ExcelDateTime, ExcelDateTimeType, Reader, SheetType, Xlsb, XlsbError, Xlsx, XlsxError,
+};
 
 use super::{Place, Sink, Unit};
 
@@ -426,6 +428,53 @@ fn header_like(text: &str) -> bool {
         }
     }
     true
+}
+
+/// Which cell styles show numbers as dates, and the workbook's date
+/// system: what the `.xlsx` and `.xls` readers both learn from their style
+/// tables.
+#[derive(Debug, Default)]
+struct Dates {
+    /// By style index (an `.xlsx` cell's `s`, an `.xls` cell's XF):
+    /// whether its number format shows a date or time.
+    styles: Vec<bool>,
+    is_1904: bool,
+}
+
+impl Dates {
+    /// From the number format id of each style, in order, and whether each
+    /// custom format (by id) shows a date; any other id is a built-in
+    /// format ([`xlsx::is_date_id`]).
+    fn new(formats: &[u32], custom: &HashMap<u32, bool>, is_1904: bool) -> Dates {
+        let styles = formats
+            .iter()
+            .map(|id| custom.get(id).copied().unwrap_or(xlsx::is_date_id(*id)))
+            .collect();
+        Dates { styles, is_1904 }
+    }
+
+    /// Whether numbers in a cell of style `style` show as dates.
+    fn is_date(&self, style: usize) -> bool {
+        self.styles.get(style).copied().unwrap_or(false)
+    }
+
+    /// The value of the number `f` in a cell of style `style`: a date
+    /// under a date or time format, else the number; `None` when it is not
+    /// finite.
+    fn number(&self, style: usize, f: f64) -> Option<Value<'static>> {
+        if !f.is_finite() {
+            return None;
+        }
+        Some(if self.is_date(style) {
+            Value::Date(ExcelDateTime::new(
+                f,
+                ExcelDateTimeType::DateTime,
+                self.is_1904,
+            ))
+        } else {
+            Value::Float(f)
+        })
+    }
 }
 
 /// Shared strings (`.xlsx`, `.xls`): their texts one after the other, and

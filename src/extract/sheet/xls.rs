@@ -33,14 +33,14 @@
 //! after the cells read before the damage, and the other sheets are read.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
-use calamine::{ExcelDateTime, ExcelDateTimeType};
 use encoding_rs::{Encoding, WINDOWS_1252};
 
 use super::super::Sink;
-use super::xlsx::{is_date_code, is_date_id};
-use super::{cfb, SharedStrings, SheetWriter, Value, PASSWORD};
+use super::xlsx::is_date_code;
+use super::{cfb, Dates, SharedStrings, SheetWriter, Value, PASSWORD};
 
 /// Record types.
 pub(super) const BOF: u16 = 0x0809;
@@ -136,9 +136,8 @@ impl From<String> for Refused {
 struct Book {
     biff: Biff,
     encoding: &'static Encoding,
-    is_1904: bool,
     /// By XF index: whether a number under it shows a date.
-    dates: Vec<bool>,
+    dates: Dates,
     strings: SharedStrings,
     sheets: Vec<Sheet>,
 }
@@ -180,14 +179,10 @@ impl<R: Read + Seek> Records<R> {
     /// 4 bytes of a record header left), `Err` when it is cut short.
     fn next(&mut self) -> Option<Result<(u16, &[u8]), String>> {
         let mut head = [0u8; 4];
-        let mut got = 0;
-        while got < head.len() {
-            match self.reader.read(&mut head[got..]) {
-                Ok(0) => return None,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Some(Err(format!("cannot read the workbook stream: {e}"))),
-            }
+        match self.reader.read_exact(&mut head) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
+            Err(e) => return Some(Err(format!("cannot read the workbook stream: {e}"))),
         }
         let kind = u16::from_le_bytes([head[0], head[1]]);
         let len = usize::from(u16::from_le_bytes([head[2], head[3]]));
@@ -232,13 +227,13 @@ fn globals<R: Read + Seek>(records: &mut Records<R>) -> Result<Book, Refused> {
     let mut book = Book {
         biff,
         encoding: WINDOWS_1252,
-        is_1904: false,
-        dates: Vec::new(),
+        dates: Dates::default(),
         strings: SharedStrings::default(),
         sheets: Vec::new(),
     };
-    let mut custom: Vec<(u16, bool)> = Vec::new();
-    let mut xf_formats: Vec<u16> = Vec::new();
+    let mut is_1904 = false;
+    let mut custom: HashMap<u32, bool> = HashMap::new();
+    let mut xf_formats: Vec<u32> = Vec::new();
     while let Some(record) = records.next() {
         let (kind, data) = record?;
         match kind {
@@ -249,13 +244,13 @@ fn globals<R: Read + Seek>(records: &mut Records<R>) -> Result<Book, Refused> {
                     book.encoding = encoding;
                 }
             }
-            DATEMODE if data.len() >= 2 => book.is_1904 = u16_at(data, 0) == 1,
+            DATEMODE if data.len() >= 2 => is_1904 = u16_at(data, 0) == 1,
             FORMAT if data.len() >= 2 => {
                 let mut code = String::new();
                 book.string(&data[2..], biff == Biff::Eight, &mut code)?;
-                custom.push((u16_at(data, 0), is_date_code(&code)));
+                custom.insert(u32::from(u16_at(data, 0)), is_date_code(&code));
             }
-            XF if data.len() >= 4 => xf_formats.push(u16_at(data, 2)),
+            XF if data.len() >= 4 => xf_formats.push(u32::from(u16_at(data, 2))),
             BOUNDSHEET if data.len() >= 7 => {
                 // Worksheets and macro sheets; not charts or VBA modules.
                 if matches!(data[5], 0 | 1) {
@@ -275,16 +270,7 @@ fn globals<R: Read + Seek>(records: &mut Records<R>) -> Result<Book, Refused> {
             _ => {}
         }
     }
-    book.dates = xf_formats
-        .iter()
-        .map(|&id| {
-            custom
-                .iter()
-                .rev()
-                .find(|&&(c, _)| c == id)
-                .map_or(is_date_id(u32::from(id)), |&(_, date)| date)
-        })
-        .collect();
+    book.dates = Dates::new(&xf_formats, &custom, is_1904);
     Ok(book)
 }
 
@@ -323,22 +309,7 @@ impl Book {
 
     /// A number cell's value under XF `xf`.
     fn number(&self, xf: u16, value: f64) -> Option<Value<'static>> {
-        if !value.is_finite() {
-            return None;
-        }
-        Some(if self.is_date(xf) {
-            Value::Date(ExcelDateTime::new(
-                value,
-                ExcelDateTimeType::DateTime,
-                self.is_1904,
-            ))
-        } else {
-            Value::Float(value)
-        })
-    }
-
-    fn is_date(&self, xf: u16) -> bool {
-        self.dates.get(usize::from(xf)).copied().unwrap_or(false)
+        self.dates.number(usize::from(xf), value)
     }
 
     /// An RK-compressed number (`[MS-XLS]` 2.5.217) under XF `xf`: an
@@ -351,7 +322,7 @@ impl Book {
                 return self.number(xf, n as f64 / 100.0);
             }
             let n = if by_100 { n / 100 } else { n };
-            if self.is_date(xf) {
+            if self.dates.is_date(usize::from(xf)) {
                 return self.number(xf, n as f64);
             }
             return Some(Value::Int(n));

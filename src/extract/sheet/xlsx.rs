@@ -39,13 +39,12 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::io::{BufRead, Read, Seek};
 
-use calamine::{ExcelDateTime, ExcelDateTimeType};
 use quick_xml::events::{BytesStart, Event};
 use zip::ZipArchive;
 
 use super::super::Sink;
 use super::part::{attr, opened, push_text, read_part, Xml};
-use super::{SharedStrings, SheetWriter, Value};
+use super::{Dates, SharedStrings, SheetWriter, Value};
 
 /// The workbook part and its relationships.
 const WORKBOOK: &str = "xl/workbook.xml";
@@ -73,12 +72,10 @@ pub(super) fn extract<R: Read + Seek>(
             .find(|r| r.kind.ends_with(kind))
             .map_or_else(|| default.to_string(), |r| r.target.clone())
     };
-    let dates = Dates {
-        styles: read_part(&mut zip, &part_of("/styles", "xl/styles.xml"), read_styles)
-            .map_err(|e| unreadable(&e))?
-            .unwrap_or_default(),
-        is_1904: book.is_1904,
-    };
+    let (formats, custom) = read_part(&mut zip, &part_of("/styles", "xl/styles.xml"), read_styles)
+        .map_err(|e| unreadable(&e))?
+        .unwrap_or_default();
+    let dates = Dates::new(&formats, &custom, book.is_1904);
     let strings_part = part_of("/sharedStrings", "xl/sharedStrings.xml");
     let strings = read_part(&mut zip, &strings_part, read_strings)
         .map_err(|e| unreadable(&e))?
@@ -207,24 +204,17 @@ fn read_workbook<B: BufRead>(xml: &mut Xml<B>) -> Result<Book, String> {
     }
 }
 
-/// Which cell styles show numbers as dates.
-struct Dates {
-    /// By cell style index (`s`): whether its format is a date or time.
-    styles: Vec<bool>,
-    is_1904: bool,
-}
-
-/// For each cell style (`cellXfs/xf`, in order), whether its number format
-/// shows a date or time.
-fn read_styles<B: BufRead>(xml: &mut Xml<B>) -> Result<Vec<bool>, String> {
+/// The number format id of each cell style (`cellXfs/xf`, in order), and
+/// whether each custom format (`numFmt`, by id) shows a date or time.
+fn read_styles<B: BufRead>(xml: &mut Xml<B>) -> Result<(Vec<u32>, HashMap<u32, bool>), String> {
     let mut custom: HashMap<u32, bool> = HashMap::new();
-    let mut styles = Vec::new();
+    let mut formats = Vec::new();
     let mut in_cell_styles = false;
     loop {
         let event = xml.next()?;
         let id = |e: &BytesStart<'_>| attr(e, b"numFmtId").and_then(|v| v.parse::<u32>().ok());
         match &event {
-            Event::Eof => return Ok(styles),
+            Event::Eof => return Ok((formats, custom)),
             Event::Start(e) if e.local_name().as_ref() == b"cellXfs" => in_cell_styles = true,
             Event::End(e) if e.local_name().as_ref() == b"cellXfs" => in_cell_styles = false,
             Event::Start(e) | Event::Empty(e) => match e.local_name().as_ref() {
@@ -234,10 +224,7 @@ fn read_styles<B: BufRead>(xml: &mut Xml<B>) -> Result<Vec<bool>, String> {
                         custom.insert(id, is_date_code(&code));
                     }
                 }
-                b"xf" if in_cell_styles => {
-                    let id = id(e).unwrap_or(0);
-                    styles.push(custom.get(&id).copied().unwrap_or(is_date_id(id)));
-                }
+                b"xf" if in_cell_styles => formats.push(id(e).unwrap_or(0)),
                 _ => {}
             },
             _ => {}
@@ -525,11 +512,10 @@ fn cell_value<'v>(
         CellType::Iso => Value::Iso(text),
         CellType::Nothing => return Ok(None),
         CellType::Number => match text.trim().parse::<f64>() {
-            Ok(f) if !f.is_finite() => return Ok(None),
-            Ok(f) if dates.styles.get(cell.style).copied().unwrap_or(false) => Value::Date(
-                ExcelDateTime::new(f, ExcelDateTimeType::DateTime, dates.is_1904),
-            ),
-            Ok(f) => Value::Float(f),
+            Ok(f) => match dates.number(cell.style, f) {
+                Some(value) => value,
+                None => return Ok(None),
+            },
             Err(_) => Value::Text(text),
         },
     };
