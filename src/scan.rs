@@ -27,8 +27,7 @@ use crate::detect::{self, Confidence, Match, Stats};
 use crate::exit_codes;
 use crate::extract::text::{self, Locator};
 use crate::extract::{
-    self, archive, json, office, sheet, sql, sqlite, table, Extracted, Format, Limits, Place, Sink,
-    Unit,
+    self, archive, json, sql, sqlite, table, Extracted, Format, Limits, Place, Sink, Unit,
 };
 use crate::report::baseline::{Baseline, BaselineWriter};
 use crate::report::inventory::Summary;
@@ -926,12 +925,8 @@ pub fn scan_file(
             {
                 return Ok(Ok(Plan::SqliteInPlace { len }));
             }
-            let in_place = match format {
-                Format::Spreadsheet => sheet::reads_in_place(&display, buf),
-                Format::OfficeText => buf.starts_with(b"PK"),
-                _ => false,
-            };
-            if len > STREAM_ABOVE && in_place {
+            let document = matches!(format, Format::Spreadsheet | Format::OfficeText);
+            if len > STREAM_ABOVE && document && extract::reads_in_place(format, &display, buf) {
                 let mut head = [0; 8];
                 let n = buf.len().min(head.len());
                 head[..n].copy_from_slice(&buf[..n]);
@@ -1067,18 +1062,9 @@ pub fn scan_file(
             })) => {
                 let limits = opts.limits;
                 let name = display.clone();
-                let read = move |mut file: BufReader<File>, sink: &mut dyn Sink| {
-                    // Checked against the bomb guards first, as in memory
-                    // (a compound file is no zip, and passes).
-                    if archive::document_reader_within_limits(&mut file, len, &limits, sink) {
-                        // The readers seek; the head read is read again.
-                        file.rewind()?;
-                        match format {
-                            Format::Spreadsheet => sheet::extract_reader(&name, &head, file, sink),
-                            _ => office::extract_reader(&name, file, sink),
-                        }
-                    }
-                    Ok(())
+                // The readers seek; the head read is read again.
+                let read = move |file: BufReader<File>, sink: &mut dyn Sink| {
+                    extract::extract_in_place(&name, format, &head, file, len, &limits, 0, sink)
                 };
                 let (report, alive) = collect(display, opts, Some(&mut *send), |collector| {
                     // Inflating and parsing on one core, scanning on another.

@@ -198,10 +198,7 @@ impl<R: Read> Read for Capped<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.produced > self.limit {
             self.over = true;
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                self.reason.clone(),
-            ));
+            return Err(OverRatio::error(&self.reason));
         }
         let n = self.inner.read(buf)?;
         self.produced += n as u64;
@@ -316,6 +313,10 @@ pub fn extract_tar_reader<R: Read>(reader: R, limits: &Limits, depth: u32, sink:
     for entry in entries {
         let entry = match entry {
             Ok(entry) => entry,
+            Err(error) if OverRatio::is(&error) => {
+                sink.skip("", &ratio_reason(limits));
+                break;
+            }
             Err(error) => {
                 sink.skip("", &format!("corrupt tar archive: {error}"));
                 break;
@@ -557,9 +558,18 @@ fn extract_member_from(
         return refused(sink, &ratio_reason(limits));
     }
     let longer = read > hold && result.is_ok();
-    if let Some(format) = longer.then(|| streamable(member.name, &content)).flatten() {
-        let read = stream_member(member, format, content, reader, limits, budget, sink);
-        return (read, Extracted::Scanned);
+    match longer.then(|| streamable(member.name, &content)).flatten() {
+        Some(format @ (Format::Tar | Format::Gzip)) => {
+            let reader: &mut dyn Read = &mut reader;
+            let read =
+                stream_container(member, format, content, reader, limits, depth, budget, sink);
+            return (read, Extracted::Scanned);
+        }
+        Some(format) => {
+            let read = stream_member(member, format, content, reader, limits, budget, sink);
+            return (read, Extracted::Scanned);
+        }
+        None => {}
     }
     budget.charge(read);
     if read > remaining {
@@ -596,23 +606,172 @@ fn extract_member_from(
     match error {
         None => (Some(content.len() as u64), extracted),
         Some(error) => {
-            let reason = format!("{} truncated or corrupt: {error}", member.kind);
-            sink.skip(member.what(), &reason);
+            sink.skip(member.what(), &failure_reason(member, &error, limits));
             (None, extracted)
         }
     }
 }
 
 /// The format of the member `name` whose first bytes are `head`, when it
-/// is read as a stream: text, CSV, JSON lines, a SQL dump.
+/// is read as a stream: text, CSV, JSON lines, a SQL dump, or a container
+/// read in one pass (a tar archive, a gzip stream).
 fn streamable(name: &str, head: &[u8]) -> Option<Format> {
     let head = &head[..head.len().min(sniff::SNIFF_LEN)];
     super::detect_format(name, head).ok().filter(|format| {
         matches!(
             format,
-            Format::Text | Format::Csv | Format::SqlDump | Format::JsonLines
+            Format::Text
+                | Format::Csv
+                | Format::SqlDump
+                | Format::JsonLines
+                | Format::Tar
+                | Format::Gzip
         )
     })
+}
+
+/// Streams a member longer than [`HOLD_MAX`] that is a tar archive or a
+/// gzip stream (`format`), like [`stream_member`]: both are read in one
+/// pass, so a `.tar.gz` backup or a rotated `.log.gz` in a zip is never
+/// held. Its members (or its content) are then held or streamed as any
+/// member is. The content of a gzip stream is under a ratio guard of its
+/// own ([`RatioGuard`]), against the bytes the stream has taken in.
+#[allow(clippy::too_many_arguments)]
+fn stream_container(
+    member: &Member<'_>,
+    format: Format,
+    head: Vec<u8>,
+    reader: &mut dyn Read,
+    limits: &Limits,
+    depth: u32,
+    budget: &Budget,
+    sink: &mut dyn Sink,
+) -> Option<u64> {
+    // Readers are passed on as `dyn Read`: each level of nesting would
+    // otherwise be a type of its own, without end.
+    let held = head.len() as u64;
+    let rest = Capped::new(
+        reader,
+        member.ratio_cap(limits).saturating_sub(held),
+        ratio_reason(limits),
+    );
+    let taken = Rc::new(Cell::new(0));
+    let mut counted = Counted {
+        inner: Cursor::new(head).chain(rest),
+        count: Rc::clone(&taken),
+    };
+    let input: &mut dyn Read = &mut counted;
+    let mut inner = member.sink(sink, budget);
+    // As for a member held ([`extract_member_from`]): one level deeper
+    // than its archive; the content of a gzip stream shares its level,
+    // unless it is gzip again.
+    let level = match member.element {
+        Some(_) => depth + 1,
+        None => depth + u32::from(format == Format::Gzip),
+    };
+    match format {
+        Format::Tar => extract_tar_reader(input, limits, level, &mut inner),
+        _ => {
+            if !too_deep(limits, level, &mut inner) {
+                let content = Member {
+                    name: &gzip_inner_name(member.name),
+                    element: None,
+                    kind: "gzip stream",
+                    compressed: None,
+                    declared: 0,
+                };
+                let mut decoder = RatioGuard {
+                    inner: GzipStream(MultiGzDecoder::new(input)),
+                    taken: Rc::clone(&taken),
+                    produced: 0,
+                    max_ratio: limits.max_ratio,
+                    reason: ratio_reason(limits),
+                };
+                let decoder: &mut dyn Read = &mut decoder;
+                extract_member_from(&content, decoder, limits, level, budget, &mut inner);
+            }
+        }
+    }
+    // A failure has been reported by the reader it stopped.
+    let (_, rest) = counted.inner.into_inner();
+    (!rest.over).then_some(held + rest.produced)
+}
+
+/// The error of a read that went past a ratio guard ([`Capped`],
+/// [`RatioGuard`]), told apart from damage so that the skip gives the
+/// limit as its reason.
+#[derive(Debug)]
+struct OverRatio(String);
+
+impl OverRatio {
+    fn error(reason: &str) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, OverRatio(reason.to_string()))
+    }
+
+    fn is(error: &io::Error) -> bool {
+        error.get_ref().is_some_and(|inner| inner.is::<OverRatio>())
+    }
+}
+
+impl std::fmt::Display for OverRatio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for OverRatio {}
+
+/// Why a member whose read failed with `error` is skipped: the ratio
+/// limit, or damage.
+fn failure_reason(member: &Member<'_>, error: &io::Error, limits: &Limits) -> String {
+    if OverRatio::is(error) {
+        ratio_reason(limits)
+    } else {
+        format!("{} truncated or corrupt: {error}", member.kind)
+    }
+}
+
+/// A reader that counts the bytes read through it into a shared cell.
+struct Counted<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// The ratio guard of content decompressed as it is read from a stream
+/// whose length is not known beforehand: it fails, with `reason`
+/// ([`io::ErrorKind::InvalidData`]), once it has produced more than
+/// `max_ratio` times the bytes its decompressor has `taken` in, plus
+/// [`RATIO_FLOOR`] (so that small, highly compressible text still scans).
+struct RatioGuard<R> {
+    inner: R,
+    taken: Rc<Cell<u64>>,
+    produced: u64,
+    max_ratio: u64,
+    reason: String,
+}
+
+impl<R: Read> Read for RatioGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let allowed = self
+            .taken
+            .get()
+            .saturating_mul(self.max_ratio)
+            .saturating_add(RATIO_FLOOR);
+        if self.produced > allowed {
+            return Err(OverRatio::error(&self.reason));
+        }
+        let n = self.inner.read(buf)?;
+        self.produced += n as u64;
+        Ok(n)
+    }
 }
 
 /// Streams a member longer than [`HOLD_MAX`] in a line-based `format`
@@ -650,11 +809,7 @@ fn stream_member(
     match result {
         Ok(()) => Some(read),
         Err(error) => {
-            let reason = if rest.over {
-                ratio_reason(limits)
-            } else {
-                format!("{} truncated or corrupt: {error}", member.kind)
-            };
+            let reason = failure_reason(member, &error, limits);
             sink.skip(member.what(), &format!("{reason} (after {read} bytes)"));
             None
         }
@@ -1484,6 +1639,100 @@ mod tests {
         let r = scan("x.tar", &data[..HOLD_MAX + (1 << 20)], &Limits::default());
         assert_eq!(locate(&r, &id(45)), (Some("big.log".into()), 2));
         assert_eq!(r.skips, [skip("big.log", "tar member truncated")]);
+    }
+
+    /// A gzip stream of `data` stored without compression.
+    fn gz_stored(data: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::none());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn long_tar_and_gzip_members_are_streamed_not_held() {
+        let lines = (HOLD_MAX + (1 << 20)) / 65;
+        let log = hex_lines(lines, &[(2, id(50)), (lines, id(51))]);
+        let backup = tar(&[
+            ("var/log/app.log", &log),
+            ("etc/users.csv", &roster(&id(52), &id(53))),
+        ]);
+        let samples = [
+            ("backup.tar", backup.clone(), "backup.tar!var/log/app.log"),
+            (
+                "backup.tar.gz",
+                gz_stored(&backup),
+                "backup.tar.gz!var/log/app.log",
+            ),
+            ("logs/app.log.gz", gz_stored(&log), "logs/app.log.gz"),
+        ];
+        // Far too small a budget to hold any of them: streamed, they hold
+        // nothing, and only the small roster is charged.
+        let limits = Limits {
+            max_archive_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        for (name, member, log_member) in &samples {
+            assert!(member.len() > HOLD_MAX);
+            let after = format!("{}\n", id(54));
+            let data = zip_with(
+                CompressionMethod::Stored,
+                &[(name, member), ("after.txt", after.as_bytes())],
+            );
+            let r = scan("x.zip", &data, &limits);
+            let log_member = Some(log_member.to_string());
+            assert_eq!(locate(&r, &id(50)), (log_member.clone(), 2), "{name}");
+            assert_eq!(locate(&r, &id(51)), (log_member, lines as u64), "{name}");
+            if name.contains("tar") {
+                let users = Some(format!("{name}!etc/users.csv"));
+                assert_eq!(locate(&r, &id(53)), (users, 3), "{name}");
+            }
+            assert_eq!(locate(&r, &id(54)), (Some("after.txt".into()), 1));
+            assert!(r.skips.is_empty(), "{name}: {:?}", r.skips);
+        }
+        // Nesting depth counts as when they are held.
+        let limits = Limits {
+            max_depth: 1,
+            ..Limits::default()
+        };
+        let small = tar(&[("etc/users.csv", &roster(&id(52), &id(53)))]);
+        for (name, member) in [
+            ("b.tar", &backup),
+            ("b.tar", &small),
+            ("b.tgz", &gz_stored(&backup)),
+            ("b.tgz", &gz_stored(&small)),
+        ] {
+            let data = zip_with(CompressionMethod::Stored, &[(name, member)]);
+            let r = scan("x.zip", &data, &limits);
+            assert!(r.units.is_empty(), "{name}");
+            assert_eq!(r.skips, [skip(name, "nested deeper than 1 archives")]);
+        }
+    }
+
+    #[test]
+    fn streamed_gzip_content_is_under_a_ratio_guard() {
+        // Past an honest start, a stream of zeros far above the ratio.
+        let lines = (HOLD_MAX + (1 << 20)) / 65;
+        let mut packed = gz_stored(&hex_lines(lines, &[(2, id(55))]));
+        packed.extend(gz(&vec![0u8; 64 << 20]));
+        let limits = Limits {
+            max_ratio: 2,
+            ..Limits::default()
+        };
+        let after = format!("{}\n", id(56));
+        let data = zip_with(
+            CompressionMethod::Stored,
+            &[("a.log.gz", &packed), ("after.txt", after.as_bytes())],
+        );
+        let r = scan("x.zip", &data, &limits);
+        assert_eq!(locate(&r, &id(55)), (Some("a.log.gz".into()), 2));
+        assert_eq!(locate(&r, &id(56)), (Some("after.txt".into()), 1));
+        assert_eq!(r.skips.len(), 1, "{:?}", r.skips);
+        assert_eq!(r.skips[0].0, "a.log.gz");
+        assert!(
+            r.skips[0].1.starts_with(&ratio_reason(&limits)),
+            "{:?}",
+            r.skips
+        );
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub mod sqlite;
 pub mod table;
 pub mod text;
 
+use std::io::{self, Read, Seek};
+
 use crate::source::sniff::{self, Content};
 
 /// Where a unit of text sits inside a file. Every field is optional; the
@@ -324,6 +326,51 @@ pub fn extract_detected(
         Format::SqlDump => sql::extract(data, limits.max_rows_per_table, sink),
     }
     Extracted::Scanned
+}
+
+/// Whether a file or archive member of `format`, named `name`, whose first
+/// bytes are `head`, can be read where it is (through [`Read`] + [`Seek`])
+/// rather than held: a zip archive, or a workbook or document whose reader
+/// reads parts from a file ([`sheet::reads_in_place`], `.docx`/`.pptx`).
+pub fn reads_in_place(format: Format, name: &str, head: &[u8]) -> bool {
+    match format {
+        Format::Zip => true,
+        Format::Spreadsheet => sheet::reads_in_place(name, head),
+        Format::OfficeText => head.starts_with(b"PK"),
+        _ => false,
+    }
+}
+
+/// [`extract`] for what [`reads_in_place`], `len` bytes read from `reader`
+/// (a large file, or a large archive member written to a temporary file),
+/// whose first bytes are `head`. A workbook or document is checked against
+/// the bomb guards first, as in memory. An error is a failed read or seek
+/// of `reader`; damage in the content is reported to `sink` as skips.
+#[allow(clippy::too_many_arguments)]
+pub fn extract_in_place<R: Read + Seek>(
+    name: &str,
+    format: Format,
+    head: &[u8],
+    mut reader: R,
+    len: u64,
+    limits: &Limits,
+    depth: u32,
+    sink: &mut dyn Sink,
+) -> io::Result<()> {
+    reader.rewind()?;
+    if format == Format::Zip {
+        archive::extract_zip_reader(reader, len, limits, depth, sink);
+        return Ok(());
+    }
+    // A compound file (`.xls`) is no zip, and passes.
+    if archive::document_reader_within_limits(&mut reader, len, limits, sink) {
+        reader.rewind()?;
+        match format {
+            Format::Spreadsheet => sheet::extract_reader(name, head, reader, sink),
+            _ => office::extract_reader(name, reader, sink),
+        }
+    }
+    Ok(())
 }
 
 /// Formats a zero-based (row, column) as an A1 cell reference.
