@@ -125,9 +125,9 @@ struct ScanArgs {
     #[arg(long, value_name = "N", default_value_t = 3)]
     max_archive_depth: u32,
 
-    /// Uncompressed bytes one archive may hold in memory, members read
-    /// whole (K, M, G suffixes); members in a line-based format over 16 MiB
-    /// are streamed and not counted.
+    /// Uncompressed bytes one archive may hold in memory or write to
+    /// temporary files, members read whole or spilled (K, M, G suffixes);
+    /// members streamed (line-based, tar, gzip over 16 MiB) are not counted.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1G")]
     max_archive_size: u64,
 

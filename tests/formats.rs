@@ -103,9 +103,7 @@ fn xlsx_cells_with_sheet_cell_and_header_field() {
 /// is, not in memory (4 MiB), with the same cells.
 fn padded(zip_data: Vec<u8>, len: usize) -> Vec<u8> {
     let mut w = zip::ZipWriter::new_append(Cursor::new(zip_data)).unwrap();
-    let stored =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    w.start_file("xl/media/image1.bin", stored).unwrap();
+    w.start_file("xl/media/image1.bin", stored()).unwrap();
     let mut rng = Rng::new(5);
     let noise: Vec<u8> = (0..len).map(|_| rng.below(256) as u8).collect();
     w.write_all(&noise).unwrap();
@@ -114,18 +112,42 @@ fn padded(zip_data: Vec<u8>, len: usize) -> Vec<u8> {
 
 /// The findings (without their path) of the document `small` named
 /// `name`, after checking that a copy padded past 4 MiB, which is read
-/// where it is rather than in memory, gives the same.
+/// where it is rather than in memory, gives the same, and that a copy
+/// padded past 16 MiB in a zip, a member too long to be held (written to
+/// a temporary file and read there), gives the same in that member.
 fn read_in_memory_and_in_place(name: &str, small: Vec<u8>) -> Vec<Value> {
-    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (a, b, c) = (
+        TempDir::new().unwrap(),
+        TempDir::new().unwrap(),
+        TempDir::new().unwrap(),
+    );
     fs::write(a.path().join(name), &small).unwrap();
-    fs::write(b.path().join(name), padded(small, 5 << 20)).unwrap();
+    fs::write(b.path().join(name), padded(small.clone(), 5 << 20)).unwrap();
+    let mut share = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    share.start_file(name, stored()).unwrap();
+    share.write_all(&padded(small, 17 << 20)).unwrap();
+    let share = share.finish().unwrap().into_inner();
+    fs::write(c.path().join("share.zip"), share).unwrap();
     let in_memory = without_path(findings(&a));
     assert_eq!(
         without_path(findings(&b)),
         in_memory,
         "{name} read in place"
     );
+    let in_member: Vec<Value> = without_path(findings(&c))
+        .into_iter()
+        .map(|mut f| {
+            assert_eq!(f["member"], name);
+            f.as_object_mut().unwrap().remove("member");
+            f
+        })
+        .collect();
+    assert_eq!(in_member, in_memory, "{name} as a large member");
     in_memory
+}
+
+fn stored() -> zip::write::SimpleFileOptions {
+    zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored)
 }
 
 /// The findings without their `path`, to compare files in two places.

@@ -1,5 +1,5 @@
 //! Archives: gzip, zip and tar, read in memory or from their file, never
-//! extracted to disk.
+//! extracted to a directory.
 //!
 //! # Design
 //!
@@ -14,10 +14,15 @@
 //! name and first bytes) is streamed through that format's reader
 //! instead (text is offered to the sink first, [`Sink::text_stream`], which
 //! the scan takes to scan it in blocks on every core), so a 5 GB log in a
-//! zip costs a few MB of memory; other long
-//! members are read on whole, under the budget. Nothing is ever written
-//! to disk, and member names are only ever used as strings, so hostile
-//! names (`../../etc/passwd`) are harmless.
+//! zip costs a few MB of memory. A longer tar archive or gzip stream is
+//! read in one pass the same way, its own members held or streamed in
+//! turn (`stream_container`). A longer zip, workbook or document, whose
+//! readers seek, is written to an anonymous temporary file (in `$TMPDIR`:
+//! no name in any directory, readable by this user only, gone when closed)
+//! and read there like a large file (`spill`); only when no temporary
+//! file can be made is it held. Other long members (a `.xlsb`, a SQLite
+//! database) are held whole, under the budget. Member names are only ever
+//! used as strings, so hostile names (`../../etc/passwd`) are harmless.
 //!
 //! **Member chains.** Members are handed a `MemberSink` that wraps the
 //! sink of the archive: it sets `place.member` to the member's name, or
@@ -40,10 +45,13 @@
 //! - A [`Budget`] of uncompressed bytes ([`Limits::max_archive_bytes`]) is
 //!   created by the top-level archive and shared, through
 //!   [`Sink::archive_budget`], by every archive nested in it. It bounds
-//!   what is held in memory: every byte of a member that is held, or of a
-//!   gzip stream decompressed in memory, is charged, including the bytes of
-//!   members that are then refused. A streamed member holds nothing and is
-//!   not charged.
+//!   what is held in memory or written to temporary files: every byte of a
+//!   member that is held or spilled, or of a gzip stream decompressed in
+//!   memory, is charged, including the bytes of members that are then
+//!   refused. A streamed member holds nothing and is not charged.
+//! - The content of a gzip stream read as a stream of unknown length is
+//!   cut once it passes the ratio against the bytes taken in so far
+//!   (`RatioGuard`).
 //! - A zip member or gzip stream larger than [`RATIO_FLOOR`] whose
 //!   uncompressed/compressed ratio exceeds [`Limits::max_ratio`] is refused;
 //!   small, highly compressible text still scans. A streamed member is cut
@@ -58,11 +66,12 @@
 //! ignored silently: listing them would flood the summary.
 //!
 //! Memory: at most one member is held at a time per nesting level, bounded
-//! by [`HOLD_MAX`] when it is in a line-based format, else by the budget.
+//! by [`HOLD_MAX`], except the formats held whole named above (by the
+//! budget).
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::io::{self, Cursor, Read, Seek};
+use std::io::{self, Cursor, Read, Seek, Write};
 use std::rc::Rc;
 
 use flate2::read::MultiGzDecoder;
@@ -472,10 +481,10 @@ fn method_name(method: CompressionMethod) -> String {
 }
 
 /// Members up to this many bytes are held in memory and extracted like a
-/// file. The head of a longer one decides: text, CSV, JSON lines and SQL
-/// dumps are streamed through their readers, so memory stays bounded
-/// whatever their size; other formats (an archive or a spreadsheet in an
-/// archive) are read on whole, under the budget.
+/// file. The head of a longer one decides: text, CSV, JSON lines, SQL
+/// dumps, tar and gzip are streamed, zips, workbooks and documents are
+/// spilled to a temporary file, so memory stays bounded whatever their
+/// size; other formats are read on whole, under the budget.
 pub const HOLD_MAX: usize = 16 << 20;
 
 /// What an archive says about a member before it is read.
@@ -570,6 +579,20 @@ fn extract_member_from(
             return (read, Extracted::Scanned);
         }
         None => {}
+    }
+    if longer {
+        let head = &content[..content.len().min(sniff::SNIFF_LEN)];
+        let format = super::detect_format(member.name, head).ok();
+        if let Some(format) = format.filter(|&f| super::reads_in_place(f, member.name, head)) {
+            // Without a temporary file, the member is held as before.
+            if let Ok(file) = tempfile::tempfile() {
+                let reader: &mut dyn Read = &mut reader;
+                let read = spill(
+                    member, format, content, reader, file, limits, depth, budget, sink,
+                );
+                return (read, Extracted::Scanned);
+            }
+        }
     }
     budget.charge(read);
     if read > remaining {
@@ -730,6 +753,104 @@ fn failure_reason(member: &Member<'_>, error: &io::Error, limits: &Limits) -> St
         format!("{} truncated or corrupt: {error}", member.kind)
     }
 }
+
+/// Reads a member over [`HOLD_MAX`] that is read in place (a zip, a
+/// workbook, a document: their readers seek, so it cannot be streamed) by
+/// writing it to `file`, an anonymous temporary file (no name in any
+/// directory, removed when closed, readable by this user only), and reading
+/// it there, so that it is not held in memory. Its `head` is read already.
+/// It is charged to the budget as a member held is, so the budget also
+/// bounds the disk it takes. Returns its length when it was read to its
+/// end.
+#[allow(clippy::too_many_arguments)]
+fn spill(
+    member: &Member<'_>,
+    format: Format,
+    head: Vec<u8>,
+    reader: &mut dyn Read,
+    file: std::fs::File,
+    limits: &Limits,
+    depth: u32,
+    budget: &Budget,
+    sink: &mut dyn Sink,
+) -> Option<u64> {
+    let ratio_cap = member.ratio_cap(limits);
+    let remaining = budget.remaining();
+    let cap = ratio_cap.min(remaining);
+    let mut magic = [0; 8];
+    let magic_len = head.len().min(magic.len());
+    magic[..magic_len].copy_from_slice(&head[..magic_len]);
+    let mut out = io::BufWriter::with_capacity(SPILL_BUFFER, file);
+    let mut input = Cursor::new(head).chain(reader).take(cap.saturating_add(1));
+    let mut buf = vec![0; SPILL_BUFFER];
+    let mut written = 0u64;
+    let mut read_error = None;
+    let write_failed = |sink: &mut dyn Sink, error: io::Error| {
+        let reason = format!("cannot write a temporary file: {error}");
+        sink.skip(member.what(), &reason);
+        None
+    };
+    loop {
+        match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if let Err(error) = out.write_all(&buf[..n]) {
+                    budget.charge(written);
+                    return write_failed(sink, error);
+                }
+                written += n as u64;
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => {
+                read_error = Some(error);
+                break;
+            }
+        }
+    }
+    drop(input);
+    budget.charge(written);
+    if written > cap {
+        let reason = if ratio_cap <= remaining {
+            ratio_reason(limits)
+        } else {
+            budget_reason(limits)
+        };
+        sink.skip(member.what(), &reason);
+        return None;
+    }
+    let file = match out.into_inner() {
+        Ok(file) => file,
+        Err(error) => return write_failed(sink, error.into_error()),
+    };
+    let level = depth + u32::from(member.element.is_some());
+    let mut inner = member.sink(sink, budget);
+    let head = &magic[..magic_len];
+    let file = io::BufReader::with_capacity(SPILL_BUFFER, file);
+    let result = super::extract_in_place(
+        member.name,
+        format,
+        head,
+        file,
+        written,
+        limits,
+        level,
+        &mut inner,
+    );
+    if let Err(error) = result {
+        inner.skip("", &format!("cannot read its temporary file: {error}"));
+    }
+    match read_error {
+        None => Some(written),
+        Some(error) => {
+            sink.skip(member.what(), &failure_reason(member, &error, limits));
+            None
+        }
+    }
+}
+
+/// Buffer of the copy to a temporary file ([`spill`]), and of the reader
+/// of the copy.
+const SPILL_BUFFER: usize = 64 << 10;
 
 /// A reader that counts the bytes read through it into a shared cell.
 struct Counted<R> {
@@ -1589,7 +1710,7 @@ mod tests {
     }
 
     #[test]
-    fn a_long_member_that_cannot_be_streamed_is_held_under_the_budget() {
+    fn a_long_member_read_in_place_is_spilled_under_the_budget() {
         let lines = (HOLD_MAX + (1 << 20)) / 65;
         let big = hex_lines(lines, &[(lines, id(44))]);
         let inner = zip_with(CompressionMethod::Stored, &[("deep.log", &big)]);
@@ -1600,7 +1721,20 @@ mod tests {
             (Some("inner.zip!deep.log".into()), lines as u64)
         );
         assert!(r.skips.is_empty(), "{:?}", r.skips);
-        // The head is charged when the member is not streamed.
+        // Cut short in a tar: what was written is read (a zip without its
+        // directory: corrupt), then the cut is reported.
+        let packed = tar(&[("inner.zip", &inner)]);
+        let r = scan("x.tar", &packed[..HOLD_MAX + (1 << 19)], &Limits::default());
+        assert!(r.units.is_empty());
+        assert_eq!(r.skips.len(), 2, "{:?}", r.skips);
+        assert_eq!(r.skips[0].0, "inner.zip");
+        assert!(
+            r.skips[0].1.starts_with("corrupt zip archive"),
+            "{:?}",
+            r.skips
+        );
+        assert_eq!(r.skips[1], skip("inner.zip", "tar member truncated"));
+        // Charged as a member held: the head alone is over this budget.
         let limits = Limits {
             max_archive_bytes: HOLD_MAX as u64 + 2,
             ..Limits::default()

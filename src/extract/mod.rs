@@ -142,8 +142,9 @@ pub trait Sink {
 pub struct Limits {
     /// How deep archives may nest (an archive in a file is depth 1).
     pub max_depth: u32,
-    /// Uncompressed bytes one top-level archive may hold in memory (members
-    /// read whole); streamed members are not counted.
+    /// Uncompressed bytes one top-level archive may hold in memory or write
+    /// to temporary files (members read whole or spilled); streamed members
+    /// are not counted.
     pub max_archive_bytes: u64,
     /// Largest allowed ratio of uncompressed to compressed size of a member.
     pub max_ratio: u64,
