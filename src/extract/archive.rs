@@ -524,6 +524,18 @@ impl Member<'_> {
         self.compressed
             .map_or(u64::MAX, |compressed| ratio_cap(compressed, limits))
     }
+
+    /// The whole member, streamed: its `head`, read already, then the rest
+    /// of `reader` under the ratio guard ([`Capped`]).
+    fn whole<R: Read>(
+        &self,
+        head: Vec<u8>,
+        reader: R,
+        limits: &Limits,
+    ) -> io::Chain<Cursor<Vec<u8>>, Capped<R>> {
+        let cap = self.ratio_cap(limits).saturating_sub(head.len() as u64);
+        Cursor::new(head).chain(Capped::new(reader, cap, ratio_reason(limits)))
+    }
 }
 
 /// Reads a member from `reader` and extracts it one level deeper (the
@@ -673,14 +685,9 @@ fn stream_container(
     // Readers are passed on as `dyn Read`: each level of nesting would
     // otherwise be a type of its own, without end.
     let held = head.len() as u64;
-    let rest = Capped::new(
-        reader,
-        member.ratio_cap(limits).saturating_sub(held),
-        ratio_reason(limits),
-    );
     let taken = Rc::new(Cell::new(0));
     let mut counted = Counted {
-        inner: Cursor::new(head).chain(rest),
+        inner: member.whole(head, reader, limits),
         count: Rc::clone(&taken),
     };
     let input: &mut dyn Read = &mut counted;
@@ -909,12 +916,7 @@ fn stream_member(
     sink: &mut dyn Sink,
 ) -> Option<u64> {
     let held = head.len() as u64;
-    let rest = Capped::new(
-        reader,
-        member.ratio_cap(limits).saturating_sub(held),
-        ratio_reason(limits),
-    );
-    let mut input = Cursor::new(head).chain(rest);
+    let mut input = member.whole(head, reader, limits);
     let mut inner = member.sink(sink, budget);
     let result = match format {
         Format::Csv => super::table::extract_reader(member.name, &mut input, &mut inner),
