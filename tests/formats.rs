@@ -15,8 +15,14 @@ use common::{ods, zip};
 /// Scans `dir` and returns the findings of `--format jsonl --show-values`,
 /// sorted by path.
 fn findings(dir: &TempDir) -> Vec<Value> {
+    findings_with(dir, &[])
+}
+
+/// [`findings`] with environment variables set.
+fn findings_with(dir: &TempDir, env: &[(&str, &str)]) -> Vec<Value> {
     let out = Command::cargo_bin("piscan")
         .unwrap()
+        .envs(env.iter().copied())
         .args([
             "scan",
             "--format",
@@ -134,15 +140,28 @@ fn read_in_memory_and_in_place(name: &str, small: Vec<u8>) -> Vec<Value> {
         in_memory,
         "{name} read in place"
     );
-    let in_member: Vec<Value> = without_path(findings(&c))
-        .into_iter()
-        .map(|mut f| {
-            assert_eq!(f["member"], name);
-            f.as_object_mut().unwrap().remove("member");
-            f
-        })
-        .collect();
-    assert_eq!(in_member, in_memory, "{name} as a large member");
+    let in_member = |found: Vec<Value>| -> Vec<Value> {
+        without_path(found)
+            .into_iter()
+            .map(|mut f| {
+                assert_eq!(f["member"], name);
+                f.as_object_mut().unwrap().remove("member");
+                f
+            })
+            .collect()
+    };
+    assert_eq!(
+        in_member(findings(&c)),
+        in_memory,
+        "{name} as a large member"
+    );
+    // Without a temporary file, the member is held: the same again.
+    let no_tmp = [("TMPDIR", "/nonexistent/piscan-test")];
+    assert_eq!(
+        in_member(findings_with(&c, &no_tmp)),
+        in_memory,
+        "{name} as a large member held"
+    );
     in_memory
 }
 
