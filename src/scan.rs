@@ -562,7 +562,7 @@ impl Sink for Collector<'_> {
             send(report)
         };
         let (block, max_line) = (stream::FILE_BLOCK, stream::MAX_LINE);
-        let reader = stream::Filled(reader);
+        let reader = stream::Filled::new(reader);
         self.gone = !stream::scan_stream(reader, name, opts, block, max_line, &mut forward);
         true
     }
@@ -1015,7 +1015,7 @@ pub fn scan_file(
                     }
                     _ => {
                         let (block, max_line) = (stream::FILE_BLOCK, stream::MAX_LINE);
-                        let input = stream::Filled(&mut input);
+                        let input = stream::Filled::new(&mut input);
                         stream::scan_stream(input, display, opts, block, max_line, send)
                     }
                 };

@@ -319,15 +319,19 @@ pub fn extract_tar_reader<R: Read>(reader: R, limits: &Limits, depth: u32, sink:
             return;
         }
     };
+    // Whether the archive was read to its end marker.
+    let mut whole = true;
     for entry in entries {
         let entry = match entry {
             Ok(entry) => entry,
             Err(error) if OverRatio::is(&error) => {
                 sink.skip("", &ratio_reason(limits));
+                whole = false;
                 break;
             }
             Err(error) => {
                 sink.skip("", &format!("corrupt tar archive: {error}"));
+                whole = false;
                 break;
             }
         };
@@ -353,7 +357,20 @@ pub fn extract_tar_reader<R: Read>(reader: R, limits: &Limits, depth: u32, sink:
         let (read, _) = extract_member_from(&about, entry, limits, depth, &budget, sink);
         if read.is_some_and(|n| n < size) {
             sink.skip(&name, "tar member truncated");
+            whole = false;
             break;
+        }
+    }
+    // What follows the end marker is read too, so that a gzip stream
+    // around the archive is checked to its end (its checksum).
+    if whole {
+        if let Err(error) = io::copy(&mut archive.into_inner(), &mut io::sink()) {
+            let reason = if OverRatio::is(&error) {
+                ratio_reason(limits)
+            } else {
+                format!("after the tar archive: {error}")
+            };
+            sink.skip("", &reason);
         }
     }
 }
@@ -1842,6 +1859,26 @@ mod tests {
             assert!(r.units.is_empty(), "{name}");
             assert_eq!(r.skips, [skip(name, "nested deeper than 1 archives")]);
         }
+    }
+
+    #[test]
+    fn a_bad_checksum_after_a_streamed_tar_is_reported() {
+        let lines = (HOLD_MAX + (1 << 20)) / 65;
+        let log = hex_lines(lines, &[(2, id(57))]);
+        let mut packed = gz(&tar(&[("app.log", &log)]));
+        // The CRC-32 in the trailer, read only after the tar's end marker.
+        let crc = packed.len() - 8;
+        packed[crc] ^= 0xff;
+        let r = scan("x.tgz", &packed, &Limits::default());
+        assert_eq!(locate(&r, &id(57)), (Some("app.log".into()), 2));
+        assert_eq!(r.skips.len(), 1, "{:?}", r.skips);
+        assert_eq!(r.skips[0].0, "");
+        assert!(
+            r.skips[0].1.starts_with("after the tar archive: ")
+                && r.skips[0].1.contains("checksum"),
+            "{:?}",
+            r.skips
+        );
     }
 
     #[test]

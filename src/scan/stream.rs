@@ -522,41 +522,63 @@ pub fn scan_stream<R: Read>(
 /// Reads into `buf` until it is full, the input ends, or a read returns
 /// less than [`PIPE_CHUNK`] (a pipe that has nothing more for now: what
 /// there is gets scanned without waiting).
+/// An error after some bytes is not kept: a pipe's (or [`Filled`] input's)
+/// comes back on the next read.
 fn read_full<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    fill(input, buf, PIPE_CHUNK)
-}
-
-/// Reads into `buf` until it is full, the input ends, or a read returns
-/// less than `short` bytes. Retries interrupted reads.
-fn fill<R: Read>(input: &mut R, buf: &mut [u8], short: usize) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match input.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => {
-                filled += n;
-                if n < short {
-                    break;
-                }
-            }
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) if filled == 0 => return Err(err),
-            // What was read is scanned; a lasting error comes back next read.
-            Err(_) => break,
-        }
-    }
-    Ok(filled)
+    Filled::new(input).fill(buf, PIPE_CHUNK)
 }
 
 /// Input that is not a pipe (a file, the rest of one after its head, a
 /// decompressing reader), whose reads fill the buffer unless the input
 /// ends: its short reads (the head's end, a few KB out of a decompressor)
 /// are no pipe with nothing more for now, and must not cut a block short.
-pub(super) struct Filled<R>(pub(super) R);
+pub(super) struct Filled<R> {
+    inner: R,
+    /// An error met after some bytes were read: those are returned first,
+    /// and the error on the next read. A decompressor reports a bad
+    /// checksum once, then reads as ended; a tar member's reader has
+    /// nothing left to read after its last bytes: neither would say it
+    /// again.
+    error: Option<io::Error>,
+}
+
+impl<R: Read> Filled<R> {
+    pub(super) fn new(inner: R) -> Self {
+        Filled { inner, error: None }
+    }
+
+    /// Reads into `buf` until it is full, the input ends, an error comes
+    /// (kept for the next read when bytes were read), or a read returns
+    /// less than `short` bytes. Retries interrupted reads.
+    fn fill(&mut self, buf: &mut [u8], short: usize) -> io::Result<usize> {
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.inner.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => {
+                    filled += n;
+                    if n < short {
+                        break;
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) if filled == 0 => return Err(err),
+                Err(err) => {
+                    self.error = Some(err);
+                    break;
+                }
+            }
+        }
+        Ok(filled)
+    }
+}
 
 impl<R: Read> Read for Filled<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        fill(&mut self.0, buf, 0)
+        self.fill(buf, 0)
     }
 }
 
@@ -564,6 +586,48 @@ impl<R: Read> Read for Filled<R> {
 mod tests {
     use super::*;
     use crate::synth::{self, Rng};
+
+    /// A decompressor whose data ends in a bad checksum: `data`, then one
+    /// error, then the end, as flate2 reports it.
+    struct BadChecksum<'a>(&'a [u8], bool);
+
+    impl Read for BadChecksum<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return if std::mem::take(&mut self.1) {
+                    Err(io::Error::new(io::ErrorKind::InvalidData, "bad checksum"))
+                } else {
+                    Ok(0)
+                };
+            }
+            let n = self.0.len().min(buf.len()).min(1000);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_error_said_once_after_the_data_is_reported() {
+        let input = "手机 13812345678\n".repeat(100);
+        let mut reports = Vec::new();
+        scan_stream(
+            Filled::new(BadChecksum(input.as_bytes(), true)),
+            "-".into(),
+            &ScanOptions::default(),
+            64 << 10,
+            MAX_LINE,
+            &mut |r| {
+                reports.push(r);
+                true
+            },
+        );
+        let found: usize = reports.iter().map(|r| r.findings.len()).sum();
+        assert_eq!(found, 100);
+        let skips: Vec<_> = reports.iter().flat_map(|r| &r.skipped_parts).collect();
+        assert_eq!(skips.len(), 1, "{skips:?}");
+        assert!(skips[0].reason.contains("bad checksum"), "{skips:?}");
+    }
 
     /// A reader returning at most `step` bytes per read, like a pipe.
     struct Trickle<'a>(&'a [u8], usize);
@@ -763,7 +827,7 @@ mod tests {
         };
         let whole = blocks(&mut io::Cursor::new(input.as_bytes()));
         assert!(whole.len() > 10, "{whole:?}");
-        let trickled = blocks(&mut Filled(Trickle(input.as_bytes(), 1000)));
+        let trickled = blocks(&mut Filled::new(Trickle(input.as_bytes(), 1000)));
         assert_eq!(trickled, whole);
         // A pipe's short reads are scanned as they come.
         assert!(blocks(&mut Trickle(input.as_bytes(), 1000)).len() > whole.len());
