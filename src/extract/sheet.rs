@@ -17,9 +17,10 @@
 //! `ods.rs` and `.xls` workbooks by `xls.rs` (with `cfb.rs` for the
 //! compound file), our own readers (see each for why not calamine's): cells
 //! go to the sheet writer one by one, so memory does not depend on how far
-//! apart the used cells are, an `.xlsx`'s shared strings are held
-//! compactly, and an `.ods`'s repeated cells are expanded only up to an
-//! allowance. All three read from memory or, for a large file, from the
+//! apart the used cells are, the shared strings of an `.xlsx` or `.xls`
+//! are held compactly and, past 16 MiB of text, written to a temporary file
+//! (`SharedStrings`), and an `.ods`'s repeated cells are expanded only up
+//! to an allowance. All three read from memory or, for a large file, from the
 //! file where it is ([`extract_reader`]). `.xlsb` is read by calamine from
 //! the in-memory bytes, its sheets streamed cell by cell
 //! (`worksheet_cells_reader`; calamine's `Range` is a dense rectangle, and
@@ -89,7 +90,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::{Cursor, Read, Seek};
+use std::io::{Cursor, Read, Seek, SeekFrom, Write as _};
 use std::panic::{self, AssertUnwindSafe};
 
 use calamine::{
@@ -149,8 +150,8 @@ pub fn reads_in_place(name: &str, head: &[u8]) -> bool {
 
 /// [`extract`] for a workbook that [`reads_in_place`], whose first bytes
 /// are `head`, read from `reader` (a large file, opened where it is)
-/// rather than from memory: only an `.xlsx`'s or `.xls`'s shared strings
-/// and a part's or record's buffers are held.
+/// rather than from memory: only the first 16 MiB of an `.xlsx`'s or
+/// `.xls`'s shared strings and a part's or record's buffers are held.
 pub fn extract_reader<R: Read + Seek>(name: &str, head: &[u8], reader: R, sink: &mut dyn Sink) {
     let kind = kind(name, head);
     guarded(sink, |writer, sink| match kind {
@@ -479,28 +480,144 @@ impl Dates {
 
 /// Shared strings (`.xlsx`, `.xls`): their texts one after the other, and
 /// where each ends, 4 bytes per string rather than a `String` each.
+///
+/// The first [`SharedStrings::HELD`] bytes of text are held. Past that,
+/// the text is written, [`SharedStrings::CHUNK`] bytes at a time, to an
+/// anonymous temporary file, and read back a window at a time, so that a
+/// workbook of a million distinct names and addresses does not hold them
+/// all. Strings come in the order of their first use, so the ones used
+/// over and over (a department, a gender) are among the first and held,
+/// and the later ones are looked up about in the order they were written,
+/// each window serving many. Without a temporary file, all are held.
 #[derive(Default)]
 struct SharedStrings {
+    /// The first strings, up to [`SharedStrings::HELD`] bytes of text.
+    held: String,
+    /// Text written to `spill`, after `held`.
+    spilled: u64,
+    spill: Option<Spill>,
+    /// No temporary file could be made: the text stays held.
+    unspillable: bool,
+    /// Strings being written: the text after `held` and `spilled`.
     text: String,
+    /// Where each string ends, counting from the start of `held`.
     ends: Vec<u32>,
 }
 
+/// The part of the shared strings written to a temporary file, and the
+/// window of it read last.
+struct Spill {
+    file: std::fs::File,
+    /// Offset in the file of `window`'s first byte.
+    at: u64,
+    window: Vec<u8>,
+}
+
 impl SharedStrings {
-    /// The string at `index`.
-    fn get(&self, index: usize) -> Option<&str> {
-        let end = *self.ends.get(index)? as usize;
-        let start = match index {
-            0 => 0,
-            i => self.ends[i - 1] as usize,
-        };
-        self.text.get(start..end)
+    /// Text held before strings are written to a temporary file (small in
+    /// unit tests, so that their workbooks spill).
+    const HELD: usize = if cfg!(test) { 1 << 10 } else { 16 << 20 };
+    /// Text gathered before it is written out, and the least read back.
+    const CHUNK: usize = if cfg!(test) { 256 } else { 64 << 10 };
+
+    /// Offset of the first byte of `text`.
+    fn text_start(&self) -> u64 {
+        self.held.len() as u64 + self.spilled
     }
 
-    /// Ends the string being written at the end of `text`.
+    /// The string at `index`; an error when its temporary file cannot be
+    /// read.
+    fn get(&mut self, index: usize) -> Result<Option<&str>, String> {
+        let Some(&end) = self.ends.get(index) else {
+            return Ok(None);
+        };
+        let start = match index {
+            0 => 0,
+            i => self.ends[i - 1],
+        };
+        let (start, end) = (u64::from(start), u64::from(end));
+        let held = self.held.len() as u64;
+        let text_start = self.text_start();
+        if end <= held {
+            return Ok(self.held.get(start as usize..end as usize));
+        }
+        if start >= text_start {
+            let range = (start - text_start) as usize..(end - text_start) as usize;
+            return Ok(self.text.get(range));
+        }
+        let Some(spill) = &mut self.spill else {
+            return Ok(None);
+        };
+        let (from, to) = (start - held, end - held);
+        let window_end = spill.at + spill.window.len() as u64;
+        if from < spill.at || to > window_end {
+            let len = (to - from).max(Self::CHUNK as u64).min(self.spilled - from);
+            spill.window.resize(len as usize, 0);
+            spill.at = from;
+            let read = spill
+                .file
+                .seek(SeekFrom::Start(from))
+                .and_then(|_| spill.file.read_exact(&mut spill.window));
+            if let Err(e) = read {
+                spill.window.clear();
+                return Err(format!(
+                    "cannot read the shared strings' temporary file: {e}"
+                ));
+            }
+        }
+        let range = (from - spill.at) as usize..(to - spill.at) as usize;
+        Ok(spill
+            .window
+            .get(range)
+            .and_then(|b| std::str::from_utf8(b).ok()))
+    }
+
+    /// Ends the string being written at the end of `text`; moves the text
+    /// on to `held`, or out to the temporary file, when there is enough.
     fn close(&mut self) -> Result<(), String> {
-        let end = u32::try_from(self.text.len())
+        let end = u32::try_from(self.text_start() + self.text.len() as u64)
             .map_err(|_| "shared strings over 4 GiB of text".to_string())?;
         self.ends.push(end);
+        if self.spilled == 0 && self.held.len() + self.text.len() <= Self::HELD {
+            if self.held.is_empty() {
+                std::mem::swap(&mut self.held, &mut self.text);
+            } else {
+                self.held.push_str(&self.text);
+                self.text.clear();
+            }
+        } else if self.text.len() >= Self::CHUNK {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    /// Writes `text` to the temporary file, made on first use; without
+    /// one, the text stays held.
+    fn write_out(&mut self) -> Result<(), String> {
+        if self.unspillable {
+            return Ok(());
+        }
+        if self.spill.is_none() {
+            let Ok(file) = tempfile::tempfile() else {
+                self.unspillable = true;
+                return Ok(());
+            };
+            self.spill = Some(Spill {
+                file,
+                at: 0,
+                window: Vec::new(),
+            });
+        }
+        let Some(spill) = &mut self.spill else {
+            return Ok(());
+        };
+        spill
+            .file
+            .seek(SeekFrom::End(0))
+            .and_then(|_| spill.file.write_all(self.text.as_bytes()))
+            .map_err(|e| format!("cannot write the shared strings to a temporary file: {e}"))?;
+        self.spilled += self.text.len() as u64;
+        self.text.clear();
         Ok(())
     }
 }
@@ -746,6 +863,34 @@ mod tests {
         let sheet = book.add_worksheet().set_name("员工").unwrap();
         write_roster(sheet, 0, 0, people);
         book.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn shared_strings_past_the_held_part_are_read_back_from_their_file() {
+        let mut rng = crate::synth::Rng::new(77);
+        let texts: Vec<String> = (0..2000)
+            .map(|i| {
+                let len = rng.below(40) as usize;
+                let filler: String = (0..len).map(|k| ['a', '张', '1'][(i + k) % 3]).collect();
+                format!("{i}:{filler}")
+            })
+            .chain(["x".repeat(SharedStrings::CHUNK * 3), String::new()])
+            .collect();
+        let mut strings = SharedStrings::default();
+        for text in &texts {
+            strings.text.push_str(text);
+            strings.close().unwrap();
+        }
+        assert!(strings.spill.is_some() && strings.spilled > 0);
+        assert!(strings.held.len() <= SharedStrings::HELD);
+        assert!(strings.text.len() < SharedStrings::CHUNK);
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.extend((0..texts.len()).rev());
+        order.extend((0..3000).map(|_| rng.below(texts.len() as u64) as usize));
+        for i in order {
+            assert_eq!(strings.get(i).unwrap(), Some(texts[i].as_str()), "{i}");
+        }
+        assert_eq!(strings.get(texts.len()).unwrap(), None);
     }
 
     #[test]

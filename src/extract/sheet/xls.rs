@@ -23,7 +23,8 @@
 //! (the 1904 date system), `FORMAT` and `XF` (which cells show dates, by
 //! the rules of the `.xlsx` reader), `BOUNDSHEET` (sheet names and where
 //! they start; worksheets and macro sheets are read) and `SST` with its
-//! `CONTINUE` records (the shared strings, held as one `String`).
+//! `CONTINUE` records (the shared strings, kept as the `.xlsx` reader's
+//! are: `SharedStrings`).
 //!
 //! Sheet cells: `NUMBER`, `RK` and `MULRK` (numbers, RK-compressed ones
 //! decoded as integers where they are), `LABELSST`, `LABEL` and `RSTRING`
@@ -98,12 +99,14 @@ pub(super) fn extract<R: Read + Seek>(
         .map_err(|e| unreadable(&e))?
         .ok_or_else(|| unreadable("no Workbook stream"))?;
     let mut records = Records::new(stream);
-    let book = globals(&mut records).map_err(|e| match e {
+    let mut book = globals(&mut records).map_err(|e| match e {
         Refused::Password => PASSWORD.to_string(),
         Refused::Damaged(e) => unreadable(&e),
     })?;
     let mut read_at = std::collections::HashSet::new();
-    for sheet in &book.sheets {
+    // Looking strings up reads their temporary file: the book is mutable.
+    let sheets = std::mem::take(&mut book.sheets);
+    for sheet in &sheets {
         // Sheets pointing at the same records (a crafted file could list
         // one large sheet thousands of times) are read once.
         if !read_at.insert(sheet.at) {
@@ -111,7 +114,7 @@ pub(super) fn extract<R: Read + Seek>(
             continue;
         }
         writer.start(&sheet.name);
-        let read = cells(&mut records, sheet.at, &book, writer, sink);
+        let read = cells(&mut records, sheet.at, &mut book, writer, sink);
         writer.finish(sink);
         if let Err(e) = read {
             sink.skip(&sheet.name, &format!("unreadable sheet: {e}"));
@@ -477,7 +480,7 @@ where
 fn cells<R: Read + Seek>(
     records: &mut Records<R>,
     at: u64,
-    book: &Book,
+    book: &mut Book,
     writer: &mut SheetWriter,
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
@@ -519,7 +522,7 @@ fn cells<R: Read + Seek>(
                         None
                     }
                     LABELSST if data.len() >= 10 => {
-                        book.strings.get(u32_at(data, 6) as usize).map(Value::Text)
+                        book.strings.get(u32_at(data, 6) as usize)?.map(Value::Text)
                     }
                     LABEL | RSTRING => {
                         text.clear();

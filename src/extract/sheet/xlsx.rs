@@ -7,9 +7,10 @@
 //! own, about 56 bytes per string besides its text: a 30 MB roster of
 //! 600 000 rows (1.8 million shared strings) peaked at 171 MB. Here the
 //! shared strings are one `String` and a table of where each ends (4 bytes
-//! per string), and sheets are streamed cell by cell, so memory is the text
-//! of the distinct strings, not the number of cells. calamine still reads
-//! `.xlsb`, `.xls` and `.ods`, and tells an encrypted workbook.
+//! per string), past 16 MiB of text written to a temporary file
+//! (`SharedStrings`), and sheets are streamed cell by cell, so memory
+//! depends on neither the number of cells nor that of distinct strings.
+//! calamine still reads `.xlsb`, and tells an encrypted workbook.
 //!
 //! # Parts
 //!
@@ -77,7 +78,7 @@ pub(super) fn extract<R: Read + Seek>(
         .unwrap_or_default();
     let dates = Dates::new(&formats, &custom, book.is_1904);
     let strings_part = part_of("/sharedStrings", "xl/sharedStrings.xml");
-    let strings = read_part(&mut zip, &strings_part, read_strings)
+    let mut strings = read_part(&mut zip, &strings_part, read_strings)
         .map_err(|e| unreadable(&e))?
         .unwrap_or_default();
     for sheet in &book.sheets {
@@ -94,7 +95,7 @@ pub(super) fn extract<R: Read + Seek>(
             Some(rel) => {
                 let part = rel.target.as_str();
                 let read = read_part(&mut zip, part, |xml| {
-                    read_cells(xml, &strings, &dates, writer, sink)
+                    read_cells(xml, &mut strings, &dates, writer, sink)
                 });
                 read.and_then(|found| found.ok_or_else(|| format!("no part {part:?} for it")))
             }
@@ -419,7 +420,7 @@ fn parse_index(digits: &[u8]) -> Option<usize> {
 /// Streams the cells of one worksheet part to `writer`.
 fn read_cells<B: BufRead>(
     xml: &mut Xml<B>,
-    strings: &SharedStrings,
+    strings: &mut SharedStrings,
     dates: &Dates,
     writer: &mut SheetWriter,
     sink: &mut dyn Sink,
@@ -499,12 +500,15 @@ fn read_cells<B: BufRead>(
 fn cell_value<'v>(
     cell: &Cell,
     text: &'v str,
-    strings: &'v SharedStrings,
+    strings: &'v mut SharedStrings,
     dates: &Dates,
 ) -> Result<Option<Value<'v>>, String> {
     let value = match cell.kind {
         CellType::Shared => {
-            let found = parse_index(text.as_bytes()).and_then(|i| strings.get(i));
+            let found = match parse_index(text.as_bytes()) {
+                Some(i) => strings.get(i)?,
+                None => None,
+            };
             let index = text.trim();
             Value::Text(found.ok_or_else(|| format!("no shared string {index:?}"))?)
         }
