@@ -516,9 +516,9 @@ struct Spill {
 impl SharedStrings {
     /// Text held before strings are written to a temporary file (small in
     /// unit tests, so that their workbooks spill).
-    const HELD: usize = if cfg!(test) { 1 << 10 } else { 16 << 20 };
+    const HELD: usize = if cfg!(test) { 128 } else { 16 << 20 };
     /// Text gathered before it is written out, and the least read back.
-    const CHUNK: usize = if cfg!(test) { 256 } else { 64 << 10 };
+    const CHUNK: usize = if cfg!(test) { 64 } else { 64 << 10 };
 
     /// Offset of the first byte of `text`.
     fn text_start(&self) -> u64 {
