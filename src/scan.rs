@@ -60,7 +60,15 @@ pub struct ScanOptions {
     /// fingerprint (SARIF, baselines). A SHA-256 per finding: a scan whose
     /// report has no fingerprints turns it off. On by default.
     pub fingerprints: bool,
+    /// Large files being streamed under these options (clones share the
+    /// count), so that they share the threads: see `stream::Active`.
+    pub streams: Streams,
 }
+
+/// A count of the streams of one scan, shared by clones of its
+/// [`ScanOptions`].
+#[derive(Debug, Clone, Default)]
+pub struct Streams(Arc<std::sync::atomic::AtomicUsize>);
 
 impl Default for ScanOptions {
     fn default() -> ScanOptions {
@@ -72,6 +80,7 @@ impl Default for ScanOptions {
             threads: 0,
             custom: None,
             fingerprints: true,
+            streams: Streams::default(),
         }
     }
 }
@@ -1318,6 +1327,7 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
         fingerprints: config.format == crate::report::Format::Sarif
             || config.baseline.is_some()
             || config.baseline_write.is_some(),
+        streams: Streams::default(),
     };
     let baseline = config.baseline.as_deref().map(Baseline::load).transpose()?;
     let out: Box<dyn Write + Send> = match &config.output {

@@ -19,6 +19,10 @@
 //! are gathered, one per scanning thread, scanned at the same time, and
 //! their reports sent in order. So one huge log uses every core, and a
 //! slow pipe still gets its findings printed as soon as they are read.
+//! Streams scanned at the same time (a directory of large logs, one per
+//! walker thread) share the threads instead: each takes its share of them,
+//! and when that is one, reads blocks of a quarter of the size, so memory
+//! stays a few MB per thread.
 //!
 //! Encoding is decided on the first read (whatever it returned, so that
 //! a slow writer's first line is not held back) and kept: a UTF-16 BOM or
@@ -35,6 +39,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 
@@ -51,6 +56,9 @@ pub const BLOCK: usize = 1 << 20;
 
 /// Most bytes read from a large file at a time.
 pub const FILE_BLOCK: usize = 4 << 20;
+
+/// Most bytes of the first read of a stream, which decides its format.
+const FIRST_READ: usize = 256 << 10;
 
 /// A read this long means the writer of a pipe is ahead of us (a pipe
 /// buffer holds 64 KiB): keep reading to fill a block.
@@ -396,17 +404,22 @@ pub fn scan_stream<R: Read>(
     max_line: usize,
     send: &mut Reports<'_>,
 ) -> bool {
+    let block = block.max(1);
+    // What the first read brings decides the format; UTF-8 text is then
+    // read straight into the stream's own buffer, and this one grows to a
+    // block only for UTF-16 (a block per stream, zeroed, is 4 MiB of
+    // memory per thread).
     let mut buf = ReadBuffer(pooled());
-    buf.0.resize(block.max(1), 0);
-    let buf = &mut buf.0[..];
-    let parallel = opts.block_threads();
+    let buf = &mut buf.0;
+    buf.resize(block.min(FIRST_READ), 0);
+    let active = Active::enter(opts);
     let mut total = 0u64;
     let mut error = None;
     let mut stream: Option<Stream<'_>> = None;
     loop {
-        let (size, line_cut) = stream
-            .as_ref()
-            .map_or((buf.len(), max_line), |s| s.read_size(buf.len(), max_line));
+        let (size, line_cut) = stream.as_ref().map_or((buf.len(), max_line), |s| {
+            s.read_size(active.block(block, opts), max_line)
+        });
         // UTF-8 (or 8-bit) input is read straight after the pending part
         // line, not copied there from `buf`.
         let direct = stream
@@ -420,7 +433,12 @@ pub fn scan_stream<R: Read>(
                 s.pending.truncate(searched + *read.as_ref().unwrap_or(&0));
                 read.map(|n| (n, Some(searched)))
             }
-            None => read_full(&mut input, &mut buf[..size]).map(|n| (n, None)),
+            None => {
+                if buf.len() < size {
+                    buf.resize(size, 0);
+                }
+                read_full(&mut input, &mut buf[..size]).map(|n| (n, None))
+            }
         };
         let (n, searched) = match read {
             Ok((0, _)) => break,
@@ -489,7 +507,7 @@ pub fn scan_stream<R: Read>(
         if let Some(len) = cut {
             s.cut(len);
         }
-        let backlog = n == size && s.batch.len() < parallel && s.decided;
+        let backlog = n == size && s.batch.len() < active.share(opts) && s.decided;
         if !backlog && !s.batch.is_empty() && !s.scan_batch(false, Vec::new(), send) {
             return false;
         }
@@ -516,6 +534,49 @@ pub fn scan_stream<R: Read>(
         }
         // Empty input: an empty file.
         None => send(scan_buffer(&[], path, opts)),
+    }
+}
+
+/// One stream counted in [`ScanOptions::streams`] while it lives. The
+/// streams of a scan share the scanning threads: with as many files
+/// streamed at once as there are threads (a directory of large logs), each
+/// scans one smaller block at a time, and memory stays a few MB per
+/// thread; a single large file gets every thread and full blocks.
+struct Active<'o>(&'o AtomicUsize);
+
+impl<'o> Active<'o> {
+    fn enter(opts: &'o ScanOptions) -> Active<'o> {
+        let count = &*opts.streams.0;
+        count.fetch_add(1, Ordering::Relaxed);
+        Active(count)
+    }
+
+    /// Streams of the scan, this one included.
+    fn streams(&self) -> usize {
+        self.0.load(Ordering::Relaxed).max(1)
+    }
+
+    /// How many blocks a stream gathers and scans at the same time: its
+    /// share of the threads, at least one.
+    fn share(&self, opts: &ScanOptions) -> usize {
+        (opts.block_threads() / self.streams()).max(1)
+    }
+
+    /// The size of a stream's blocks: `block`, or a quarter of it while
+    /// other streams are scanned at the same time, each on its own thread
+    /// (blocks that large only help to spread one file over the threads).
+    fn block(&self, block: usize, opts: &ScanOptions) -> usize {
+        if self.streams() > 1 && self.share(opts) == 1 {
+            (block / 4).max(1)
+        } else {
+            block
+        }
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
