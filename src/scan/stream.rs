@@ -20,9 +20,11 @@
 //! their reports sent in order. So one huge log uses every core, and a
 //! slow pipe still gets its findings printed as soon as they are read.
 //! Streams scanned at the same time (a directory of large logs, one per
-//! walker thread) share the threads instead: each takes its share of them,
-//! and when that is one, reads blocks of a quarter of the size, so memory
-//! stays a few MB per thread.
+//! walker thread) share the threads instead: each gathers its share of
+//! blocks, so memory stays a few blocks per thread. Blocks are cut
+//! where reads end, whatever the share, so findings do not depend on how
+//! many streams run at once (a block's candidate counts decide which
+//! chance matches are dropped, see `detect::Stats`).
 //!
 //! Encoding is decided on the first read (whatever it returned, so that
 //! a slow writer's first line is not held back) and kept: a UTF-16 BOM or
@@ -56,9 +58,6 @@ pub const BLOCK: usize = 1 << 20;
 
 /// Most bytes read from a large file at a time.
 pub const FILE_BLOCK: usize = 4 << 20;
-
-/// Most bytes of the first read of a stream, which decides its format.
-const FIRST_READ: usize = 256 << 10;
 
 /// A read this long means the writer of a pipe is ahead of us (a pipe
 /// buffer holds 64 KiB): keep reading to fill a block.
@@ -405,21 +404,19 @@ pub fn scan_stream<R: Read>(
     send: &mut Reports<'_>,
 ) -> bool {
     let block = block.max(1);
-    // What the first read brings decides the format; UTF-8 text is then
-    // read straight into the stream's own buffer, and this one grows to a
-    // block only for UTF-16 (a block per stream, zeroed, is 4 MiB of
-    // memory per thread).
     let mut buf = ReadBuffer(pooled());
     let buf = &mut buf.0;
-    buf.resize(block.min(FIRST_READ), 0);
+    buf.resize(block, 0);
     let active = Active::enter(opts);
     let mut total = 0u64;
     let mut error = None;
     let mut stream: Option<Stream<'_>> = None;
+    // The length of the byte order mark the first read starts with.
+    let mut bom = 0;
     loop {
-        let (size, line_cut) = stream.as_ref().map_or((buf.len(), max_line), |s| {
-            s.read_size(active.block(block, opts), max_line)
-        });
+        let (size, line_cut) = stream
+            .as_ref()
+            .map_or((block, max_line), |s| s.read_size(block, max_line));
         // UTF-8 (or 8-bit) input is read straight after the pending part
         // line, not copied there from `buf`.
         let direct = stream
@@ -433,12 +430,7 @@ pub fn scan_stream<R: Read>(
                 s.pending.truncate(searched + *read.as_ref().unwrap_or(&0));
                 read.map(|n| (n, Some(searched)))
             }
-            None => {
-                if buf.len() < size {
-                    buf.resize(size, 0);
-                }
-                read_full(&mut input, &mut buf[..size]).map(|n| (n, None))
-            }
+            None => read_full(&mut input, &mut buf[..size]).map(|n| (n, None)),
         };
         let (n, searched) = match read {
             Ok((0, _)) => break,
@@ -449,9 +441,10 @@ pub fn scan_stream<R: Read>(
             }
         };
         total += n as u64;
-        let mut data = &buf[..if searched.is_some() { 0 } else { n }];
         if stream.is_none() {
-            let (decoding, bom) = match first(&path, data) {
+            let data = &buf[..n];
+            let decoding;
+            (decoding, bom) = match first(&path, data) {
                 First::Lines(decoding, bom) => (decoding, bom),
                 First::Skip(what) => return send(FileReport::skipped(path, what.to_string())),
                 First::Whole => {
@@ -462,7 +455,6 @@ pub fn scan_stream<R: Read>(
                     };
                 }
             };
-            data = &data[bom..];
             stream = Some(Stream {
                 path: path.clone(),
                 opts,
@@ -486,16 +478,20 @@ pub fn scan_stream<R: Read>(
         };
         s.unblocked += n as u64;
         // `pending` holds no line break: look only at what was added.
-        let searched = match searched {
-            Some(searched) => searched,
-            None => {
+        let searched = match (searched, &mut s.decoding) {
+            (Some(searched), _) => searched,
+            // The first read of UTF-8 text: its buffer becomes the pending
+            // text (rather than a copy of it, and a second block held).
+            (None, Decoding::Bytes) => {
+                buf.truncate(n);
+                buf.drain(..bom);
+                std::mem::swap(&mut s.pending, buf);
+                0
+            }
+            (None, Decoding::Utf16(decoder)) => {
                 let searched = s.pending.len();
-                match &mut s.decoding {
-                    Decoding::Bytes => s.pending.extend_from_slice(data),
-                    Decoding::Utf16(decoder) => {
-                        text::decode_utf16(decoder, data, false, &mut s.pending)
-                    }
-                }
+                let data = &buf[std::mem::take(&mut bom)..n];
+                text::decode_utf16(decoder, data, false, &mut s.pending);
                 searched
             }
         };
@@ -540,8 +536,7 @@ pub fn scan_stream<R: Read>(
 /// One stream counted in [`ScanOptions::streams`] while it lives. The
 /// streams of a scan share the scanning threads: with as many files
 /// streamed at once as there are threads (a directory of large logs), each
-/// scans one smaller block at a time, and memory stays a few MB per
-/// thread; a single large file gets every thread and full blocks.
+/// scans one block at a time; a single large file gets every thread.
 struct Active<'o>(&'o AtomicUsize);
 
 impl<'o> Active<'o> {
@@ -560,17 +555,6 @@ impl<'o> Active<'o> {
     /// share of the threads, at least one.
     fn share(&self, opts: &ScanOptions) -> usize {
         (opts.block_threads() / self.streams()).max(1)
-    }
-
-    /// The size of a stream's blocks: `block`, or a quarter of it while
-    /// other streams are scanned at the same time, each on its own thread
-    /// (blocks that large only help to spread one file over the threads).
-    fn block(&self, block: usize, opts: &ScanOptions) -> usize {
-        if self.streams() > 1 && self.share(opts) == 1 {
-            (block / 4).max(1)
-        } else {
-            block
-        }
     }
 }
 
