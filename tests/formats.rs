@@ -349,7 +349,11 @@ fn docx_paragraphs_are_lines() {
     ]);
     // The same document over 4 MiB is read from the file where it is.
     fs::write(dir.path().join("trip.docx"), &docx).unwrap();
-    fs::write(dir.path().join("trip-large.docx"), padded(docx, 5 << 20)).unwrap();
+    fs::write(
+        dir.path().join("trip-large.docx"),
+        padded(docx.clone(), 5 << 20),
+    )
+    .unwrap();
     let found = findings(&dir);
     assert_eq!(found.len(), 2);
     assert!(found[0]["path"]
@@ -361,6 +365,10 @@ fn docx_paragraphs_are_lines() {
         assert_eq!(f["kind"], "cn_resident_id");
         assert_eq!(f["match"], id.as_str());
     }
+    // And as a member of a zip too long to hold, from a temporary file.
+    let in_memory = read_in_memory_and_in_place("trip.docx", docx);
+    assert_eq!(in_memory.len(), 1);
+    assert_eq!(in_memory[0]["line"], 3);
 }
 
 #[test]
