@@ -29,6 +29,25 @@ const TOP_LOCATIONS: usize = 10;
 /// are counted (`skipped_by_reason`, `skipped_unlisted`).
 pub const LISTED_PER_REASON: usize = 1000;
 
+/// What a skip is counted under: its reason without where in the file it
+/// happened (`… (after 35651584 bytes)`, `… (the rest, after byte 812)`),
+/// so that a share of many damaged archives or logs gives one count per
+/// kind of damage, not one per file. The listed skips keep the whole
+/// reason.
+fn reason_key(reason: &str) -> &str {
+    let Some(open) = reason.strip_suffix(')').and_then(|r| r.rfind(" (")) else {
+        return reason;
+    };
+    let place = &reason[open + 2..reason.len() - 1];
+    let shape: String = place.chars().filter(|c| !c.is_ascii_digit()).collect();
+    let has_number = place.len() > shape.len();
+    if has_number && matches!(shape.as_str(), "after  bytes" | "the rest, after byte ") {
+        &reason[..open]
+    } else {
+        reason
+    }
+}
+
 /// The skipped files and parts of one reason: how many, and the first
 /// [`LISTED_PER_REASON`] of them by path and part (a max-heap, so the last
 /// is dropped first): the same list whatever order the files come in.
@@ -252,7 +271,8 @@ pub struct Summary {
     /// Parts of scanned files not scanned: archive members, sheets, the
     /// rest of a truncated stream.
     pub parts_skipped: u64,
-    /// Skipped files and parts counted by reason.
+    /// Skipped files and parts counted by reason (without the place in
+    /// the file a reason may end with).
     pub skipped_by_reason: BTreeMap<String, u64>,
     /// The skipped files and parts with their reasons, sorted by path: every
     /// one, up to [`LISTED_PER_REASON`] per reason (the first by path).
@@ -382,9 +402,10 @@ impl Inventory {
     /// Counts a skipped file or part of `report`, and lists it while it is
     /// among the first of its reason.
     fn skip(&mut self, report: &FileReport, member: Option<&str>, reason: &str) {
-        let skips = match self.skipped.get_mut(reason) {
+        let key = reason_key(reason);
+        let skips = match self.skipped.get_mut(key) {
             Some(skips) => skips,
-            None => self.skipped.entry(reason.to_string()).or_default(),
+            None => self.skipped.entry(key.to_string()).or_default(),
         };
         skips.count += 1;
         if skips.listed.len() >= LISTED_PER_REASON {
@@ -637,5 +658,47 @@ mod tests {
         );
         assert_eq!(of(Kind::Imei.id()).top_locations, [location("big", 2)]);
         assert!(inventory.streams.is_empty());
+    }
+
+    #[test]
+    fn skips_are_counted_by_reason_without_their_place() {
+        let mut inventory = Inventory::default();
+        for (path, at) in [("a.zip", 35_651_584), ("b.zip", 812)] {
+            let mut archive = report(path, scanned(), Vec::new());
+            archive.skipped_parts = vec![
+                crate::report::PartSkip {
+                    part: "app.log".into(),
+                    reason: format!("compression ratio above 100:1 (after {at} bytes)"),
+                },
+                crate::report::PartSkip {
+                    part: "x.log".into(),
+                    reason: format!("unexpected end of file (the rest, after byte {at})"),
+                },
+            ];
+            inventory.add(&archive);
+        }
+        let keep = "corrupt zip member (member 7)";
+        inventory.add(&FileReport::skipped("c.zip".into(), keep.into()));
+        let summary = inventory.summary(0.0);
+        let keys: Vec<(&str, u64)> = summary
+            .skipped_by_reason
+            .iter()
+            .map(|(k, &n)| (k.as_str(), n))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("compression ratio above 100:1", 2),
+                (keep, 1),
+                ("unexpected end of file", 2),
+            ]
+        );
+        // Listed with the whole reason.
+        assert_eq!(
+            summary.skipped[0].reason,
+            "compression ratio above 100:1 (after 35651584 bytes)"
+        );
+        assert_eq!(reason_key("x (after bytes)"), "x (after bytes)");
+        assert_eq!(reason_key("x (after 1 2 bytes)"), "x (after 1 2 bytes)");
     }
 }
