@@ -488,7 +488,9 @@ impl Dates {
 /// all. Strings come in the order of their first use, so the ones used
 /// over and over (a department, a gender) are among the first and held,
 /// and the later ones are looked up about in the order they were written,
-/// each window serving many. Without a temporary file, all are held.
+/// each window serving many. A string looked up out of that order (a sheet
+/// sorted after its strings were written) is read on its own, one `pread`,
+/// leaving the window. Without a temporary file, all are held.
 #[derive(Default)]
 struct SharedStrings {
     /// The first strings, up to [`SharedStrings::HELD`] bytes of text.
@@ -511,6 +513,23 @@ struct Spill {
     /// Offset in the file of `window`'s first byte.
     at: u64,
     window: Vec<u8>,
+    /// The last string read alone, and where the last read ended.
+    single: Vec<u8>,
+    last: u64,
+}
+
+/// Reads `buf.len()` bytes of `file` at `offset`: one `pread` on Unix.
+fn read_at(file: &mut std::fs::File, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        file.read_exact_at(buf, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(buf)
+    }
 }
 
 impl SharedStrings {
@@ -550,26 +569,36 @@ impl SharedStrings {
         };
         let (from, to) = (start - held, end - held);
         let window_end = spill.at + spill.window.len() as u64;
-        if from < spill.at || to > window_end {
+        if from >= spill.at && to <= window_end {
+            let range = (from - spill.at) as usize..(to - spill.at) as usize;
+            return Ok(spill
+                .window
+                .get(range)
+                .and_then(|b| std::str::from_utf8(b).ok()));
+        }
+        // Just after the window or the last string read alone: reading on
+        // in order, a window at a time. Elsewhere (a sorted sheet's cells
+        // point all over): the string alone, leaving the window as it is.
+        let in_order = |end: u64| from >= end && from - end < Self::CHUNK as u64;
+        let read = if in_order(window_end) || in_order(spill.last) {
             let len = (to - from).max(Self::CHUNK as u64).min(self.spilled - from);
             spill.window.resize(len as usize, 0);
             spill.at = from;
-            let read = spill
-                .file
-                .seek(SeekFrom::Start(from))
-                .and_then(|_| spill.file.read_exact(&mut spill.window));
-            if let Err(e) = read {
-                spill.window.clear();
-                return Err(format!(
-                    "cannot read the shared strings' temporary file: {e}"
-                ));
+            read_at(&mut spill.file, from, &mut spill.window).map(|()| &spill.window[..])
+        } else {
+            spill.single.resize((to - from) as usize, 0);
+            read_at(&mut spill.file, from, &mut spill.single).map(|()| &spill.single[..])
+        };
+        spill.last = to;
+        match read {
+            Ok(bytes) => {
+                let bytes = &bytes[..(to - from) as usize];
+                Ok(std::str::from_utf8(bytes).ok())
             }
+            Err(e) => Err(format!(
+                "cannot read the shared strings' temporary file: {e}"
+            )),
         }
-        let range = (from - spill.at) as usize..(to - spill.at) as usize;
-        Ok(spill
-            .window
-            .get(range)
-            .and_then(|b| std::str::from_utf8(b).ok()))
     }
 
     /// Ends the string being written at the end of `text`; moves the text
@@ -606,6 +635,8 @@ impl SharedStrings {
                 file,
                 at: 0,
                 window: Vec::new(),
+                single: Vec::new(),
+                last: 0,
             });
         }
         let Some(spill) = &mut self.spill else {
