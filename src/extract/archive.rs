@@ -413,10 +413,7 @@ pub fn document_reader_within_limits<R: Read + Seek>(
             Some(over) => over,
             None => continue,
         };
-        let reason = match over {
-            Bounded::OverRatio => ratio_reason(limits),
-            _ => budget_reason(limits),
-        };
+        let reason = over.reason(limits);
         sink.skip(&name, &format!("{reason}; the document was not scanned"));
         return false;
     }
@@ -443,26 +440,10 @@ fn measure_bounded(
     }
     let cap = ratio_cap.min(remaining);
     let mut limited = reader.take(cap.saturating_add(1));
-    let mut buf = vec![0u8; 64 << 10];
-    let mut read = 0u64;
-    loop {
-        match limited.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => read += n as u64,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            // Corrupt data: the document's reader reports it.
-            Err(_) => break,
-        }
-    }
+    // Corrupt data ends it: the document's reader reports it.
+    let (Ok((read, _)) | Err((read, _))) = copy_reads(&mut limited, &mut io::sink());
     budget.charge(read);
-    if read > cap {
-        return Some(if ratio_cap <= remaining {
-            Bounded::OverRatio
-        } else {
-            Bounded::OverBudget
-        });
-    }
-    None
+    (read > cap).then(|| Bounded::over(ratio_cap, remaining))
 }
 
 /// What a zip member's central-directory entry says about it.
@@ -595,32 +576,34 @@ fn extract_member_from(
         budget.charge(read);
         return refused(sink, &ratio_reason(limits));
     }
-    let longer = read > hold && result.is_ok();
-    match longer.then(|| streamable(member.name, &content)).flatten() {
-        Some(format @ (Format::Tar | Format::Gzip)) => {
-            let reader: &mut dyn Read = &mut reader;
-            let read =
-                stream_container(member, format, content, reader, limits, depth, budget, sink);
-            return (read, Extracted::Scanned);
-        }
-        Some(format) => {
-            let read = stream_member(member, format, content, reader, limits, budget, sink);
-            return (read, Extracted::Scanned);
-        }
-        None => {}
-    }
-    if longer {
+    // A longer member is streamed, spilled or, failing both, held whole,
+    // as its format (told once, from its head) allows.
+    if read > hold && result.is_ok() {
         let head = &content[..content.len().min(sniff::SNIFF_LEN)];
         let format = super::detect_format(member.name, head).ok();
-        if let Some(format) = format.filter(|&f| super::reads_in_place(f, member.name, head)) {
-            // Without a temporary file, the member is held as before.
-            if let Ok(file) = tempfile::tempfile() {
-                let reader: &mut dyn Read = &mut reader;
-                let read = spill(
-                    member, format, content, reader, file, limits, depth, budget, sink,
-                );
+        let in_place = format.is_some_and(|f| super::reads_in_place(f, member.name, head));
+        match format {
+            Some(format @ (Format::Text | Format::Csv | Format::SqlDump | Format::JsonLines)) => {
+                let read = stream_member(member, format, content, reader, limits, budget, sink);
                 return (read, Extracted::Scanned);
             }
+            Some(format @ (Format::Tar | Format::Gzip)) => {
+                let reader: &mut dyn Read = &mut reader;
+                let read =
+                    stream_container(member, format, content, reader, limits, depth, budget, sink);
+                return (read, Extracted::Scanned);
+            }
+            // Without a temporary file, the member is held as before.
+            Some(format) if in_place => {
+                if let Ok(file) = tempfile::tempfile() {
+                    let reader: &mut dyn Read = &mut reader;
+                    let read = spill(
+                        member, format, content, reader, file, limits, depth, budget, sink,
+                    );
+                    return (read, Extracted::Scanned);
+                }
+            }
+            _ => {}
         }
     }
     budget.charge(read);
@@ -639,8 +622,9 @@ fn extract_member_from(
                 content.extend_from_slice(&rest);
                 Some(error)
             }
-            Bounded::OverRatio => return refused(sink, &ratio_reason(limits)),
-            Bounded::OverBudget => return refused(sink, &budget_reason(limits)),
+            over @ (Bounded::OverRatio | Bounded::OverBudget) => {
+                return refused(sink, &over.reason(limits))
+            }
         },
         Ok(_) => None,
     };
@@ -662,24 +646,6 @@ fn extract_member_from(
             (None, extracted)
         }
     }
-}
-
-/// The format of the member `name` whose first bytes are `head`, when it
-/// is read as a stream: text, CSV, JSON lines, a SQL dump, or a container
-/// read in one pass (a tar archive, a gzip stream).
-fn streamable(name: &str, head: &[u8]) -> Option<Format> {
-    let head = &head[..head.len().min(sniff::SNIFF_LEN)];
-    super::detect_format(name, head).ok().filter(|format| {
-        matches!(
-            format,
-            Format::Text
-                | Format::Csv
-                | Format::SqlDump
-                | Format::JsonLines
-                | Format::Tar
-                | Format::Gzip
-        )
-    })
 }
 
 /// Streams a member longer than [`HOLD_MAX`] that is a tar archive or a
@@ -801,44 +767,25 @@ fn spill(
     let ratio_cap = member.ratio_cap(limits);
     let remaining = budget.remaining();
     let cap = ratio_cap.min(remaining);
-    let mut magic = [0; 8];
-    let magic_len = head.len().min(magic.len());
-    magic[..magic_len].copy_from_slice(&head[..magic_len]);
-    let mut out = io::BufWriter::with_capacity(SPILL_BUFFER, file);
+    let magic = head[..head.len().min(8)].to_vec();
+    let mut out = io::BufWriter::with_capacity(COPY_BUFFER, file);
     let mut input = Cursor::new(head).chain(reader).take(cap.saturating_add(1));
-    let mut buf = vec![0; SPILL_BUFFER];
-    let mut written = 0u64;
-    let mut read_error = None;
     let write_failed = |sink: &mut dyn Sink, error: io::Error| {
         let reason = format!("cannot write a temporary file: {error}");
         sink.skip(member.what(), &reason);
         None
     };
-    loop {
-        match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                if let Err(error) = out.write_all(&buf[..n]) {
-                    budget.charge(written);
-                    return write_failed(sink, error);
-                }
-                written += n as u64;
-            }
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => {
-                read_error = Some(error);
-                break;
-            }
+    let (written, read_error) = match copy_reads(&mut input, &mut out) {
+        Ok(copied) => copied,
+        Err((written, error)) => {
+            budget.charge(written);
+            return write_failed(sink, error);
         }
-    }
+    };
     drop(input);
     budget.charge(written);
     if written > cap {
-        let reason = if ratio_cap <= remaining {
-            ratio_reason(limits)
-        } else {
-            budget_reason(limits)
-        };
+        let reason = Bounded::over(ratio_cap, remaining).reason(limits);
         sink.skip(member.what(), &reason);
         return None;
     }
@@ -848,12 +795,11 @@ fn spill(
     };
     let level = depth + u32::from(member.element.is_some());
     let mut inner = member.sink(sink, budget);
-    let head = &magic[..magic_len];
-    let file = io::BufReader::with_capacity(SPILL_BUFFER, file);
+    let file = io::BufReader::with_capacity(COPY_BUFFER, file);
     let result = super::extract_in_place(
         member.name,
         format,
-        head,
+        &magic,
         file,
         written,
         limits,
@@ -872,9 +818,9 @@ fn spill(
     }
 }
 
-/// Buffer of the copy to a temporary file ([`spill`]), and of the reader
-/// of the copy.
-const SPILL_BUFFER: usize = 64 << 10;
+/// Buffer of [`copy_reads`], and of the reader of a member's copy in a
+/// temporary file ([`spill`]).
+const COPY_BUFFER: usize = 64 << 10;
 
 /// A reader that counts the bytes read through it into a shared cell.
 struct Counted<R> {
@@ -920,7 +866,7 @@ impl<R: Read> Read for RatioGuard<R> {
 }
 
 /// Streams a member longer than [`HOLD_MAX`] in a line-based `format`
-/// ([`streamable`]): its `head`, read already, then the rest of `reader`,
+/// (text, CSV, JSON lines, a SQL dump): its `head`, read already, then the rest of `reader`,
 /// under the ratio guard. A read error ends it with a skip saying how far
 /// it was read.
 fn stream_member(
@@ -1032,6 +978,49 @@ enum Bounded {
     OverBudget,
 }
 
+impl Bounded {
+    /// The limit a read went over when it passed the smaller of
+    /// `ratio_cap` and the `remaining` budget.
+    fn over(ratio_cap: u64, remaining: u64) -> Bounded {
+        if ratio_cap <= remaining {
+            Bounded::OverRatio
+        } else {
+            Bounded::OverBudget
+        }
+    }
+
+    /// Why a member over a limit (`OverRatio`, `OverBudget`) is skipped.
+    fn reason(&self, limits: &Limits) -> String {
+        match self {
+            Bounded::OverRatio => ratio_reason(limits),
+            _ => budget_reason(limits),
+        }
+    }
+}
+
+/// Reads `input` into `out` until it ends or a read fails (interrupted
+/// reads are retried): the bytes read, and the read's error. A failed
+/// write stops it: `Err` with the bytes written before it, and its error.
+#[allow(clippy::type_complexity)]
+fn copy_reads(
+    input: &mut impl Read,
+    out: &mut impl Write,
+) -> Result<(u64, Option<io::Error>), (u64, io::Error)> {
+    let mut buf = vec![0; COPY_BUFFER];
+    let mut copied = 0u64;
+    loop {
+        match input.read(&mut buf) {
+            Ok(0) => return Ok((copied, None)),
+            Ok(n) => {
+                out.write_all(&buf[..n]).map_err(|e| (copied, e))?;
+                copied += n as u64;
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Ok((copied, Some(error))),
+        }
+    }
+}
+
 /// Reads a decompressing stream into memory, refusing it if it produces
 /// more than `ratio_cap` (see [`ratio_cap`]) or than the budget has left.
 /// `declared` (a header's claim) may refuse early but is never trusted
@@ -1055,11 +1044,7 @@ fn read_bounded(
     let read = content.len() as u64;
     budget.charge(read);
     if read > cap {
-        return if ratio_cap <= remaining {
-            Bounded::OverRatio
-        } else {
-            Bounded::OverBudget
-        };
+        return Bounded::over(ratio_cap, remaining);
     }
     match result {
         Ok(_) => Bounded::Whole(content),
