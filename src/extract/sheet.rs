@@ -100,6 +100,7 @@ use calamine::{
 use super::{Place, Sink, Unit};
 
 mod cfb;
+mod le;
 mod ods;
 mod part;
 mod xls;

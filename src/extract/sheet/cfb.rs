@@ -19,6 +19,8 @@
 
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 
+use super::le::{u16_at, u32_at, u64_at};
+
 /// End of a sector chain.
 pub(super) const END_OF_CHAIN: u32 = 0xFFFF_FFFE;
 /// Length of the header, and of a version-3 sector.
@@ -57,7 +59,7 @@ pub(super) fn open<R: Read + Seek>(mut reader: R) -> Result<Compound<R>, String>
     if !header.starts_with(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") {
         return Err("not a compound file".into());
     }
-    let sector = match u16::from_le_bytes([header[30], header[31]]) {
+    let sector = match u16_at(&header, 30) {
         9 => 512,
         12 => 4096,
         shift => return Err(format!("sector size 2^{shift} is not 512 or 4096")),
@@ -309,20 +311,12 @@ impl<R: Read + Seek> Seek for Stream<R> {
 /// The name of a directory entry (UTF-16, its length in bytes with the
 /// terminating NUL at offset 64).
 fn entry_name(entry: &[u8]) -> String {
-    let bytes = usize::from(u16::from_le_bytes([entry[64], entry[65]])).min(64);
+    let bytes = usize::from(u16_at(entry, 64)).min(64);
     let units: Vec<u16> = entry[..bytes.saturating_sub(2)]
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
     String::from_utf16_lossy(&units).to_ascii_lowercase()
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
-}
-
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use encoding_rs::{Encoding, WINDOWS_1252};
 
 use super::super::Sink;
+use super::le::{f64_at, u16_at, u32_at};
 use super::xlsx::is_date_code;
 use super::{cfb, Dates, SharedStrings, SheetWriter, Value, PASSWORD};
 
@@ -187,8 +188,8 @@ impl<R: Read + Seek> Records<R> {
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
             Err(e) => return Some(Err(format!("cannot read the workbook stream: {e}"))),
         }
-        let kind = u16::from_le_bytes([head[0], head[1]]);
-        let len = usize::from(u16::from_le_bytes([head[2], head[3]]));
+        let kind = u16_at(&head, 0);
+        let len = usize::from(u16_at(&head, 2));
         self.body.resize(len, 0);
         if self.reader.read_exact(&mut self.body).is_err() {
             return Some(Err(format!("record {kind:#06x} cut short")));
@@ -561,23 +562,11 @@ fn cells<R: Read + Seek>(
     Err("the sheet has no EOF record".into())
 }
 
-fn u16_at(data: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([data[at], data[at + 1]])
-}
-
 fn u16_at_checked(data: &[u8], at: usize) -> Result<u16, String> {
     match data.get(at..at + 2) {
         Some(b) => Ok(u16::from_le_bytes([b[0], b[1]])),
         None => Err("string cut short".into()),
     }
-}
-
-fn u32_at(data: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(data[at..at + 4].try_into().expect("4 bytes"))
-}
-
-fn f64_at(data: &[u8], at: usize) -> f64 {
-    f64::from_le_bytes(data[at..at + 8].try_into().expect("8 bytes"))
 }
 
 #[cfg(test)]
