@@ -626,7 +626,7 @@ fn files_that_vanish_or_shrink_while_read() {
                 let f = fs::OpenOptions::new().write(true).open(&path).unwrap();
                 f.set_len((n * 7919 % full.len()) as u64).unwrap();
                 n += 1;
-                if n % 3 == 0 {
+                if n.is_multiple_of(3) {
                     fs::write(&path, &full).unwrap();
                 }
             }

@@ -38,7 +38,7 @@ fn big_log(seed: u64, mb: usize) -> (String, Vec<(u64, u64)>) {
     let mut planted = Vec::new();
     let mut line = 1u64;
     while text.len() < mb << 20 {
-        if line % 997 == 0 {
+        if line.is_multiple_of(997) {
             let prefix = format!("2024-05-17T10:00:00 INFO 用户 {line} 手机 ");
             planted.push((line, prefix.chars().count() as u64 + 1));
             writeln!(text, "{prefix}{}", synth::mobile(&mut rng)).unwrap();
@@ -102,7 +102,7 @@ fn chance_cards(seed: u64, mb: usize) -> String {
     let mut text = String::new();
     let mut line = 1u64;
     while text.len() < mb << 20 {
-        if line % 3000 == 0 {
+        if line.is_multiple_of(3000) {
             let payload = format!("62{:013}", rng.below(10_000_000_000_000));
             let mut card = synth::luhn_complete(&payload);
             if rng.below(3) > 0 {

@@ -31,7 +31,7 @@ fn big_log() -> (Vec<u8>, Vec<(u64, u64, String)>) {
     };
     let phone_line = |rng: &mut Rng, seq: usize| {
         let phone = synth::mobile(rng);
-        let prefix = if seq % 2 == 0 {
+        let prefix = if seq.is_multiple_of(2) {
             format!("2024-05-17T10:00:{:02}.123 INFO login tel ", seq % 60)
         } else {
             format!("2024-05-17T10:00:{:02}.123 INFO 用户手机 ", seq % 60)

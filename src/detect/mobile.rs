@@ -53,7 +53,7 @@ fn is_binary_round(value: u64) -> bool {
 /// Whether the value ends in 7 zeros or more (`15000000000` = 1.5e10): a
 /// round quantity, not a subscriber number.
 fn is_decimal_round(value: u64) -> bool {
-    value % 10_000_000 == 0
+    value.is_multiple_of(10_000_000)
 }
 
 #[cfg(test)]

@@ -384,7 +384,12 @@ impl Scanner<'_> {
                     return;
                 }
             }
-            base = (base + skip::WINDOW).max(resume);
+            // Windows stay aligned, so that the next one usually follows
+            // on (its marks need the classes of the one before).
+            base += skip::WINDOW;
+            if resume > base {
+                base += (resume - base) / skip::WINDOW * skip::WINDOW;
+            }
         }
     }
 

@@ -12,7 +12,10 @@
 //! - the 7th digit of a run of 7 or more (every value of digits but the
 //!   short groups is that long);
 //! - a `.`, space or `-` between two digits (a run that may continue
-//!   into an address or a chain);
+//!   into an address or a chain), unless the run before it is 7 digits or
+//!   longer (its own mark passes over it) or follows a letter or a `.`
+//!   after a digit (`b9-8995` in a UUID, `3.11.2`: such a run starts no
+//!   address or chain);
 //! - a `:` or `-` with another one 3 bytes on (the first separator of a
 //!   MAC address, `a4:5e:…`);
 //! - every `@` (emails).
@@ -21,13 +24,20 @@
 //! goes back to the start of its run; it handles exactly the runs and
 //! separators the byte-by-byte loop it replaces would have found worth a
 //! look (a differential property test in `detect::tests` checks this).
+//! Each mark visited costs some 20 ns, mostly mispredicted branches, so
+//! leaving out the marks that can never make a value pays even when the
+//! arithmetic that finds them grows.
 //!
-//! The classes of the 64 bytes are found with SSE2 compares, 16 bytes per
-//! instruction (part of the x86-64 baseline, so no run-time detection);
+//! The classes of the 64 bytes are found with AVX-512BW where the CPU has
+//! it (one compare per class, chosen once at run time), else with SSE2
+//! compares, 16 bytes per instruction (part of the x86-64 baseline);
 //! elsewhere a plain loop does the same, and a property test checks that
-//! the two agree. The marks are then plain 64-bit arithmetic: "the byte
-//! before is a digit" is a shift, with the 6 bytes before the window
-//! looked up on their own so that runs crossing windows are seen whole.
+//! they agree. The marks are then plain arithmetic on 128-bit masks whose
+//! low half is the window before: "the byte before is a digit" is a shift,
+//! and "the run reaching this byte follows a letter" is the letter mask
+//! spread over the digits after it in three shifts (1, 2, then 4 bytes).
+//! The scanner asks for windows aligned on 64 bytes, so the window before
+//! is nearly always the one it asked for last.
 //!
 //! [`digits_end`] and [`digits_start`] find where a run ends or starts with
 //! one 16-byte compare: runs
@@ -42,6 +52,10 @@ pub(crate) const WINDOW: usize = 64;
 struct Classes {
     /// ASCII digits.
     digit: u64,
+    /// ASCII letters.
+    alpha: u64,
+    /// `.`.
+    dot: u64,
     /// `@`.
     at: u64,
     /// `:` and `-`, the separators of a MAC address.
@@ -55,8 +69,10 @@ pub(crate) struct Marks<'t> {
     text: &'t [u8],
     /// Where the window after the last one asked for starts.
     next_base: usize,
-    /// Digits of the last window asked for.
-    last_digits: u64,
+    /// Classes of the last window asked for.
+    last: Classes,
+    /// How classes are found on this CPU.
+    classify: Classify,
 }
 
 impl<'t> Marks<'t> {
@@ -64,60 +80,102 @@ impl<'t> Marks<'t> {
         Marks {
             text,
             next_base: 0,
-            last_digits: 0,
+            last: Classes::default(),
+            classify: classify(),
         }
+    }
+
+    /// The classes of the 64 bytes from `start` (which may lie before the
+    /// text: `start < 0`); bytes outside the text read as spaces.
+    fn classes_at(&self, start: isize) -> Classes {
+        let text = self.text;
+        if let Some(window) = usize::try_from(start)
+            .ok()
+            .and_then(|s| text.get(s..s + WINDOW))
+        {
+            // SAFETY: `classify` only gives functions this CPU can run.
+            return unsafe { (self.classify)(window.try_into().expect("a whole window")) };
+        }
+        let mut padded = [b' '; WINDOW];
+        for (i, b) in padded.iter_mut().enumerate() {
+            if let Some(&t) = usize::try_from(start + i as isize)
+                .ok()
+                .and_then(|at| text.get(at))
+            {
+                *b = t;
+            }
+        }
+        // SAFETY: as above.
+        unsafe { (self.classify)(&padded) }
     }
 
     /// The marks of the window `text[base..base + WINDOW]`: bit `i`
     /// stands for byte `base + i`. Bytes past the end of the text read as
     /// spaces and are never marked.
     pub(crate) fn window(&mut self, base: usize) -> u64 {
-        let text = self.text;
-        let c = match text.get(base..base + WINDOW) {
-            Some(window) => classes(window.try_into().expect("a whole window")),
-            None => {
-                let mut padded = [b' '; WINDOW];
-                let rest = text.get(base..).unwrap_or_default();
-                padded[..rest.len()].copy_from_slice(rest);
-                classes(&padded)
-            }
-        };
-        // Digits of the 6 bytes before the window, as bits 58..=63 of the
-        // low half, so that the high half shifted left sees them as its
-        // bits -1..-6. Windows follow each other but after a jump.
-        const BEHIND: u64 = 0x3F << 58;
-        let behind = if base == self.next_base {
-            self.last_digits & BEHIND
+        let c = self.classes_at(base as isize);
+        // The window before, as the low half of 128-bit masks whose high
+        // half is this one, so that shifting left by k looks k bytes back
+        // across the border. Windows follow each other but after a jump.
+        let before = if base == self.next_base {
+            self.last
         } else {
-            (1..=6)
-                .filter(|&k| base >= k && text.get(base - k).is_some_and(u8::is_ascii_digit))
-                .fold(0, |bits, k| bits | 1 << (64 - k))
+            self.classes_at(base as isize - WINDOW as isize)
         };
         self.next_base = base + WINDOW;
-        self.last_digits = c.digit;
-        let digits = (u128::from(c.digit) << 64) | u128::from(behind);
-        let after_digit = ((digits << 1) >> 64) as u64;
-        // Digits at b and b-1, then b..b-3, then b..b-6: the 7th digit of a run.
-        let two = digits & (digits << 1);
-        let four = two & (two << 2);
-        let seventh = ((four & (four << 3)) >> 64) as u64;
+        self.last = c;
         // A separator with another one 3 bytes on; the last 3 bytes of the
         // window cannot see that far and are kept.
         let mac = c.sep & ((c.sep >> 3) | (0b111 << 61));
-        // A digit before and after; the last byte cannot see after and is kept.
-        let joint = c.next & after_digit & ((c.digit >> 1) | 1 << 63);
-        seventh | joint | mac | c.at
+        if c.digit == 0 {
+            // Prose: no run ends or continues here.
+            return mac | c.at;
+        }
+        let wide = |now: u64, then: u64| (u128::from(now) << 64) | u128::from(then);
+        let high = |bits: u128| (bits >> 64) as u64;
+        let digits = wide(c.digit, before.digit);
+        let after_digit = high(digits << 1);
+        // Digits at b and b-1, then b..b-3, then b..b-6: the 7th digit of a run.
+        let two = digits & (digits << 1);
+        let four = two & (two << 2);
+        let seven = four & (four << 3);
+        // Digits of a run that starts right after a letter, or after a `.`
+        // that follows a digit, reached through up to 7 digits: such a
+        // run is only ever a passport (7 or 8 digits after a letter, found
+        // from its 7th digit), never the start of an address or a chain.
+        let mut led = wide(c.alpha, before.alpha) | (wide(c.dot, before.dot) & (digits << 1));
+        led |= (led << 1) & digits;
+        led |= (led << 2) & two;
+        led |= (led << 4) & four;
+        // A digit before and after (the last byte cannot see after and is
+        // kept), the run before being short and free to start a value.
+        let joint = c.next & after_digit & ((c.digit >> 1) | 1 << 63) & !high((led | seven) << 1);
+        high(seven) | joint | mac | c.at
     }
 }
 
-fn classes(window: &[u8; WINDOW]) -> Classes {
+/// A way to find the [`Classes`] of a window; `unsafe` because the AVX-512
+/// one may only be called where the CPU has AVX-512BW.
+type Classify = unsafe fn(&[u8; WINDOW]) -> Classes;
+
+/// The fastest [`Classify`] this CPU runs, chosen once per process:
+/// AVX-512BW (one compare per class for the 64 bytes), else SSE2 (part of
+/// the x86-64 baseline), else a plain loop on other architectures.
+fn classify() -> Classify {
     #[cfg(target_arch = "x86_64")]
     {
-        sse2::classes(window)
+        static BEST: std::sync::OnceLock<Classify> = std::sync::OnceLock::new();
+        *BEST.get_or_init(|| {
+            if std::arch::is_x86_feature_detected!("avx512bw") {
+                avx512::classes
+            } else {
+                sse2::classes
+            }
+        })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        scalar_classes(window)
+        scalar_classes
     }
 }
 
@@ -128,6 +186,12 @@ fn scalar_classes(window: &[u8; WINDOW]) -> Classes {
         let bit = 1u64 << i;
         if b.is_ascii_digit() {
             c.digit |= bit;
+        }
+        if b.is_ascii_alphabetic() {
+            c.alpha |= bit;
+        }
+        if b == b'.' {
+            c.dot |= bit;
         }
         if b == b'@' {
             c.at |= bit;
@@ -218,6 +282,42 @@ pub(crate) fn timestamp_end(text: &[u8], s: usize) -> Option<usize> {
 }
 
 #[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{Classes, WINDOW};
+    use std::arch::x86_64::{
+        _mm512_cmpeq_epi8_mask, _mm512_cmplt_epu8_mask, _mm512_loadu_si512, _mm512_or_si512,
+        _mm512_set1_epi8, _mm512_sub_epi8,
+    };
+
+    /// [`super::scalar_classes`], the 64 bytes at once.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512BW.
+    #[target_feature(enable = "avx512bw")]
+    pub(super) unsafe fn classes(window: &[u8; WINDOW]) -> Classes {
+        let x = _mm512_loadu_si512(window.as_ptr().cast());
+        let eq = |b: u8| _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(b as i8));
+        // (b - lo) as u8 < len.
+        let in_range = |x, lo: u8, len: u8| {
+            _mm512_cmplt_epu8_mask(
+                _mm512_sub_epi8(x, _mm512_set1_epi8(lo as i8)),
+                _mm512_set1_epi8(len as i8),
+            )
+        };
+        let (dash, dot) = (eq(b'-'), eq(b'.'));
+        Classes {
+            digit: in_range(x, b'0', 10),
+            // ASCII letters are `a`..=`z` with the case bit set.
+            alpha: in_range(_mm512_or_si512(x, _mm512_set1_epi8(0x20)), b'a', 26),
+            dot,
+            at: eq(b'@'),
+            sep: eq(b':') | dash,
+            next: dot | eq(b' ') | dash,
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
 mod sse2 {
     use super::{Classes, WINDOW};
     use std::arch::x86_64::{
@@ -238,15 +338,20 @@ mod sse2 {
             let dash = _mm_set1_epi8(b'-' as i8);
             let dot = _mm_set1_epi8(b'.' as i8);
             let space = _mm_set1_epi8(b' ' as i8);
+            // ASCII letters are `a`..=`z` with the case bit set.
+            let lower = _mm_set1_epi8(0x20);
             for part in 0..WINDOW / 16 {
                 let x: __m128i = _mm_loadu_si128(window.as_ptr().add(16 * part).cast());
                 let is_dash = _mm_cmpeq_epi8(x, dash);
+                let is_dot = _mm_cmpeq_epi8(x, dot);
                 let bits = |lanes: __m128i| (_mm_movemask_epi8(lanes) as u32 as u64) << (16 * part);
                 c.digit |= bits(digits(x));
+                c.alpha |= bits(in_range(_mm_or_si128(x, lower), b'a', 26));
+                c.dot |= bits(is_dot);
                 c.at |= bits(_mm_cmpeq_epi8(x, at));
                 c.sep |= bits(_mm_or_si128(_mm_cmpeq_epi8(x, colon), is_dash));
                 c.next |= bits(_mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(x, dot), _mm_cmpeq_epi8(x, space)),
+                    _mm_or_si128(is_dot, _mm_cmpeq_epi8(x, space)),
                     is_dash,
                 ));
             }
@@ -298,11 +403,19 @@ mod sse2 {
     /// Lanes of `x` holding an ASCII digit set to all ones.
     #[inline]
     unsafe fn digits(x: __m128i) -> __m128i {
-        let zero = _mm_set1_epi8(b'0' as i8);
+        in_range(x, b'0', 10)
+    }
+
+    /// The lanes of `x` in `lo..lo + len`.
+    #[inline]
+    unsafe fn in_range(x: __m128i, lo: u8, len: u8) -> __m128i {
         let flip = _mm_set1_epi8(i8::MIN);
-        // (b - '0') as u8 < 10, as a signed compare after flipping the sign bit.
-        let ten = _mm_set1_epi8((10u8 ^ 0x80) as i8);
-        _mm_cmplt_epi8(_mm_xor_si128(_mm_sub_epi8(x, zero), flip), ten)
+        // (b - lo) as u8 < len, as a signed compare after flipping the sign bit.
+        let below = _mm_set1_epi8((len ^ 0x80) as i8);
+        _mm_cmplt_epi8(
+            _mm_xor_si128(_mm_sub_epi8(x, _mm_set1_epi8(lo as i8)), flip),
+            below,
+        )
     }
 }
 
@@ -321,16 +434,18 @@ mod tests {
 
     #[test]
     fn marks_the_seventh_digit_a_digit_end_a_mac_separator_and_at() {
-        //            0         1         2         3
-        //            01234567890123456789012345678901234
-        let text = b"ab 123456789 12:34 x-1 a@b 15:23:45";
+        //            0         1         2         3         4         5
+        //            0123456789012345678901234567890123456789012345678901234
+        let text = b"ab 123456789 12:34 x-1 a@b 15:23:45 12 34 b12-34 1.23-4";
         let marks = Marks::new(text).window(0);
         let marked: Vec<u32> = (0..64).filter(|i| marks >> i & 1 == 1).collect();
-        // 9-11: 7th to 9th digit of a run; 12: a space between digits;
-        // 24: `@`; 29: `:` with another 3 on. Not 15 (`:` after a digit,
-        // no MAC shape), 18 and 22 (a space after a digit only), 20 (`-`
-        // after a letter).
-        assert_eq!(marked, vec![9, 10, 11, 12, 24, 29]);
+        // 9-11: 7th to 9th digit of a run; 24: `@`; 29: `:` with another
+        // 3 on; 35, 38, 48 and 50: a space or `.` between digits. Not 12
+        // (the run before is long: its own mark passes it), 15 (`:` after
+        // a digit, no MAC shape), 18 and 22 (a space after a digit only),
+        // 20 (`-` after a letter), 45 (the run before follows a letter),
+        // 53 (the run before follows `1.`).
+        assert_eq!(marked, vec![9, 10, 11, 24, 29, 35, 38, 48, 50]);
     }
 
     #[test]
@@ -387,7 +502,10 @@ mod tests {
         #[test]
         fn simd_classes_are_the_scalar_classes(text in prop::collection::vec(any::<u8>(), 64)) {
             let window: &[u8; WINDOW] = text.as_slice().try_into().unwrap();
-            prop_assert_eq!(classes(window), scalar_classes(window));
+            // SAFETY: `classify` only gives functions this CPU can run.
+            prop_assert_eq!(unsafe { classify()(window) }, scalar_classes(window));
+            #[cfg(target_arch = "x86_64")]
+            prop_assert_eq!(sse2::classes(window), scalar_classes(window));
         }
 
         #[test]

@@ -411,7 +411,7 @@ fn whole_pages(
              only the pages present were scanned",
             pages.saturating_mul(page)
         ))
-    } else if len % page != 0 {
+    } else if !len.is_multiple_of(page) {
         Some(format!(
             "truncated SQLite database ({len} bytes, not a whole number of {page}-byte pages): \
              the last, partial page was not read"
