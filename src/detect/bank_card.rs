@@ -315,6 +315,19 @@ mod tests {
         );
     }
 
+    /// `detect::long_run_may_count` leaves runs of 16, 17 and 19 digits
+    /// starting with `1` unmarked (the 19-digit ids of logs): no issuer
+    /// may start so.
+    #[test]
+    fn no_issuer_starts_with_1() {
+        for len in 15..=19 {
+            for prefix in 100_000..200_000u32 {
+                let digits = format!("{prefix:0<len$}");
+                assert_eq!(issuer(digits.as_bytes()), None, "{digits}");
+            }
+        }
+    }
+
     #[test]
     fn luhn_failure_unknown_prefix_or_length_rejected() {
         assert_eq!(validate(b"4111111111111112"), None, "Luhn");

@@ -238,6 +238,42 @@ fn is_digit(b: u8) -> bool {
 
 pub(crate) use skip::digits_end;
 
+/// Whether the whole run of 7 or more digits `text[s..e]` may be a value or
+/// count as a candidate ([`Stats`]) when the scanner handles it: the run
+/// rules of `Scanner::digit_run` and `Scanner::plain_number`, by the run's
+/// length, first digit and neighbours, with nothing validated. A false
+/// answer lets [`skip::Marks`] leave the run unmarked: the 19-digit ids and
+/// 13-digit epochs of every log line cost no visit.
+///
+/// Exact for what it rules out, loose elsewhere: a 17-digit run before an
+/// `X` is kept even when the `X` is glued to more, a card-length run
+/// whatever its issuer (only a `1` first is ruled out: no issuer starts
+/// so, a test checks it).
+pub(crate) fn long_run_may_count(text: &[u8], s: usize, e: usize) -> bool {
+    let before = |k: usize| if s >= k { text[s - k] } else { b' ' };
+    let after = |k: usize| text.get(e + k).copied().unwrap_or(b' ');
+    let len = e - s;
+    if before(1).is_ascii_alphabetic() {
+        return matches!(len, 7 | 8); // a passport
+    }
+    if before(1) == b'.' && is_digit(before(2)) {
+        return false; // a fraction or the tail of a dotted number
+    }
+    match after(0) {
+        b'X' | b'x' => return len == 17,
+        b'.' if is_digit(after(1)) => return false, // no IPv4 address
+        b if is_alnum(b) || b == b'@' => return false,
+        _ => {}
+    }
+    match len {
+        11 => text[s] == b'1',
+        13 => text[s] == b'8',
+        15 | 18 => true,
+        16 | 17 | 19 => text[s] != b'1',
+        _ => false,
+    }
+}
+
 /// Counts of candidates and how many passed validation, kept per file.
 ///
 /// Real data validates almost always: a column of phone numbers is nearly

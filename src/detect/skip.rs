@@ -124,9 +124,14 @@ impl<'t> Marks<'t> {
         };
         self.next_base = base + WINDOW;
         self.last = c;
-        // A separator with another one 3 bytes on; the last 3 bytes of the
-        // window cannot see that far and are kept.
-        let mac = c.sep & ((c.sep >> 3) | (0b111 << 61));
+        let text = self.text;
+        let ahead = |k: usize| text.get(base + WINDOW + k).copied().unwrap_or(b' ');
+        // A separator with another one 3 bytes on (the last 3 bytes of the
+        // window look at the first 3 of the next).
+        let sep_ahead = (0..3).fold(0u64, |bits, k| {
+            bits | u64::from(matches!(ahead(k), b':' | b'-')) << (61 + k)
+        });
+        let mac = c.sep & ((c.sep >> 3) | sep_ahead);
         if c.digit == 0 {
             // Prose: no run ends or continues here.
             return mac | c.at;
@@ -135,6 +140,7 @@ impl<'t> Marks<'t> {
         let high = |bits: u128| (bits >> 64) as u64;
         let digits = wide(c.digit, before.digit);
         let after_digit = high(digits << 1);
+        let digit_next = (c.digit >> 1) | u64::from(ahead(0).is_ascii_digit()) << 63;
         // Digits at b and b-1, then b..b-3, then b..b-6: the 7th digit of a run.
         let two = digits & (digits << 1);
         let four = two & (two << 2);
@@ -147,10 +153,33 @@ impl<'t> Marks<'t> {
         led |= (led << 1) & digits;
         led |= (led << 2) & two;
         led |= (led << 4) & four;
-        // A digit before and after (the last byte cannot see after and is
-        // kept), the run before being short and free to start a value.
-        let joint = c.next & after_digit & ((c.digit >> 1) | 1 << 63) & !high((led | seven) << 1);
-        high(seven) | joint | mac | c.at
+        // A digit before and after, the run before being short and free to
+        // start a value.
+        let joint = c.next & after_digit & digit_next & !high((led | seven) << 1);
+        // The last digits of runs of 7 or more, each marked when the whole
+        // run may be a value (super::long_run_may_count).
+        let mut ends = high(seven) & !digit_next;
+        let mut long = 0;
+        if ends != 0 {
+            let starts = digits & !(digits << 1);
+            while ends != 0 {
+                let e = ends.trailing_zeros();
+                ends &= ends - 1;
+                // The start of the run: the last start at or before it,
+                // in this window or the one before.
+                let upto = starts & (u128::MAX >> (63 - e));
+                if upto == 0 {
+                    continue; // over 64 digits long
+                }
+                // Bit `i` stands for byte `base + i - 64`.
+                let start = (base + 127 - upto.leading_zeros() as usize).checked_sub(WINDOW);
+                let end = base + e as usize + 1;
+                if start.is_some_and(|start| super::long_run_may_count(text, start, end)) {
+                    long |= 1 << e;
+                }
+            }
+        }
+        long | joint | mac | c.at
     }
 }
 
@@ -432,32 +461,85 @@ mod tests {
         )
     }
 
+    fn marked(marks: u64) -> Vec<u32> {
+        (0..64).filter(|i| marks >> i & 1 == 1).collect()
+    }
+
     #[test]
-    fn marks_the_seventh_digit_a_digit_end_a_mac_separator_and_at() {
+    fn marks_a_run_end_a_digit_joint_a_mac_separator_and_at() {
         //            0         1         2         3         4         5
-        //            0123456789012345678901234567890123456789012345678901234
-        let text = b"ab 123456789 12:34 x-1 a@b 15:23:45 12 34 b12-34 1.23-4";
-        let marks = Marks::new(text).window(0);
-        let marked: Vec<u32> = (0..64).filter(|i| marks >> i & 1 == 1).collect();
-        // 9-11: 7th to 9th digit of a run; 24: `@`; 29: `:` with another
-        // 3 on; 35, 38, 48 and 50: a space or `.` between digits. Not 12
-        // (the run before is long: its own mark passes it), 15 (`:` after
-        // a digit, no MAC shape), 18 and 22 (a space after a digit only),
-        // 20 (`-` after a letter), 45 (the run before follows a letter),
-        // 53 (the run before follows `1.`).
-        assert_eq!(marked, vec![9, 10, 11, 24, 29, 35, 38, 48, 50]);
+        //            012345678901234567890123456789012345678901234567890123456
+        let text = b"ab 13812345678 12:34 x-1 a@b 15:23:45 12 34 b12-34 1.23-4";
+        // 13: the last digit of a run that may be a mobile number; 26:
+        // `@`; 31: `:` with another 3 on; 37, 40, 50 and 52: a space or `.`
+        // between digits. Not 14 (the run before is long: its own mark
+        // passes it), 17 (`:` after a digit, no MAC shape), 20 and 24 (a
+        // space after a digit only), 22 (`-` after a letter), 47 (the run
+        // before follows a letter), 55 (the run before follows `1.`).
+        assert_eq!(
+            marked(Marks::new(text).window(0)),
+            vec![13, 26, 31, 37, 40, 50, 52]
+        );
+    }
+
+    #[test]
+    fn marks_only_long_runs_that_may_be_values() {
+        //            0         1         2         3         4         5         6
+        //            0123456789012345678901234567890123456789012345678901234567890123456789
+        let text = b"ts=1718695425145 E1234567 id=1790757761088459156 6222021234567890128 ";
+        let mut marks = Marks::new(text);
+        // 24: 7 digits after a letter (a passport); not 15 (13 digits, not
+        // `86…`) nor 47 (19 digits starting with `1`: no card).
+        assert_eq!(marked(marks.window(0)), vec![24]);
+        // 67: 19 digits that may be a card, their end in the next window.
+        assert_eq!(marked(marks.window(64)), vec![3]);
+        let may_count = |text: &str, run: &str| {
+            crate::detect::long_run_may_count(text.as_bytes(), 1, 1 + run.len())
+        };
+        for (run, alone) in [
+            ("13812345678", true),
+            ("23812345678", false),
+            ("8613812345678", true),
+            ("1718695425145", false),
+            ("490154203237518", true),
+            ("110105194912310029", true),
+            ("1234567890123456", false),
+            ("6222021234567890", true),
+            ("6222021234567890128", true),
+            ("1790757761088459156", false),
+            ("12345678901234567", false),
+            ("123456789012", false),
+            ("12345678901234567890", false),
+        ] {
+            assert_eq!(may_count(&format!(" {run} "), run), alone, "{run}");
+            assert!(!may_count(&format!("a{run} "), run), "a{run}");
+            assert!(!may_count(&format!("1.{run} "), run), "1.{run}");
+            assert!(!may_count(&format!(" {run}.5"), run), "{run}.5");
+            assert!(!may_count(&format!(" {run}@x"), run), "{run}@x");
+            // Only an ID has a letter after its digits: 17 and an `X`.
+            let before_x = may_count(&format!(" {run}X"), run);
+            assert_eq!(before_x, run.len() == 17, "{run}X");
+        }
+        assert!(may_count("E1234567 ", "1234567"), "a passport");
+        assert!(may_count("G12345678 ", "12345678"), "a passport");
     }
 
     #[test]
     fn a_run_across_windows_is_seen_whole() {
         let mut text = vec![b'x'; 60];
-        text.extend_from_slice(b"1234567 ");
-        // Digits at 60..67: the 7th (66) is in the second window.
+        text.extend_from_slice(b" 13812345678 ");
+        // Digits at 61..72: the last (71) is in the second window.
         let mut marks = Marks::new(&text);
         assert_eq!(marks.window(0), 0);
-        assert_eq!(marks.window(64), 1 << 2, "following window");
-        assert_eq!(Marks::new(&text).window(64), 1 << 2, "after a jump");
-        assert_eq!(Marks::new(&text).window(63), 1 << 3, "unaligned");
+        assert_eq!(marks.window(64), 1 << 7, "following window");
+        assert_eq!(Marks::new(&text).window(64), 1 << 7, "after a jump");
+        assert_eq!(Marks::new(&text).window(63), 1 << 8, "unaligned");
+        // A run ending on the last byte of a window, or going on past it.
+        let mut text = vec![b'x'; 52];
+        text.extend_from_slice(b" 13812345678 ");
+        assert_eq!(Marks::new(&text).window(0), 1 << 63);
+        text[64] = b'9';
+        assert_eq!(Marks::new(&text).window(0), 0, "12 digits");
     }
 
     #[test]
