@@ -254,7 +254,7 @@ pub(crate) fn long_run_may_count(text: &[u8], s: usize, e: usize) -> bool {
     let after = |k: usize| text.get(e + k).copied().unwrap_or(b' ');
     let len = e - s;
     if before(1).is_ascii_alphabetic() {
-        return matches!(len, 7 | 8); // a passport
+        return passport::at(text, s, e).is_some();
     }
     if before(1) == b'.' && is_digit(before(2)) {
         return false; // a fraction or the tail of a dotted number
