@@ -128,9 +128,13 @@ impl<'t> Marks<'t> {
         let ahead = |k: usize| text.get(base + WINDOW + k).copied().unwrap_or(b' ');
         // A separator with another one 3 bytes on (the last 3 bytes of the
         // window look at the first 3 of the next).
-        let sep_ahead = (0..3).fold(0u64, |bits, k| {
-            bits | u64::from(matches!(ahead(k), b':' | b'-')) << (61 + k)
-        });
+        let sep_ahead = if c.sep >> 61 == 0 {
+            0
+        } else {
+            (0..3).fold(0u64, |bits, k| {
+                bits | u64::from(matches!(ahead(k), b':' | b'-')) << (61 + k)
+            })
+        };
         let mac = c.sep & ((c.sep >> 3) | sep_ahead);
         if c.digit == 0 {
             // Prose: no run ends or continues here.
