@@ -9,8 +9,12 @@
 //! So the scanner does not stop at every digit. [`Marks`] marks, for a
 //! window of 64 bytes, only:
 //!
-//! - the 7th digit of a run of 7 or more (every value of digits but the
-//!   short groups is that long);
+//! - the last digit of a run of 7 or more that may be a value by its
+//!   length, first digit and neighbours ([`super::long_run_may_count`]:
+//!   11 digits starting with `1`, 15, 18, card lengths not starting with
+//!   `1`, …), so that the 19-digit ids and 13-digit epochs of every log
+//!   line are passed over; the next window's first byte tells whether a
+//!   run ends on the last byte;
 //! - a `.`, space or `-` between two digits (a run that may continue
 //!   into an address or a chain), unless the run before it is 7 digits or
 //!   longer (its own mark passes over it) or follows a letter or a `.`
@@ -34,8 +38,9 @@
 //! elsewhere a plain loop does the same, and a property test checks that
 //! they agree. The marks are then plain arithmetic on 128-bit masks whose
 //! low half is the window before: "the byte before is a digit" is a shift,
-//! and "the run reaching this byte follows a letter" is the letter mask
-//! spread over the digits after it in three shifts (1, 2, then 4 bytes).
+//! "the run reaching this byte follows a letter" is the letter mask
+//! spread over the digits after it in three shifts (1, 2, then 4 bytes),
+//! and a long run's start is the highest run start at or below its end.
 //! The scanner asks for windows aligned on 64 bytes, so the window before
 //! is nearly always the one it asked for last.
 //!
@@ -97,13 +102,13 @@ impl<'t> Marks<'t> {
             return unsafe { (self.classify)(window.try_into().expect("a whole window")) };
         }
         let mut padded = [b' '; WINDOW];
-        for (i, b) in padded.iter_mut().enumerate() {
-            if let Some(&t) = usize::try_from(start + i as isize)
-                .ok()
-                .and_then(|at| text.get(at))
-            {
-                *b = t;
-            }
+        // The part of the window inside the text: from `text[first..]`
+        // into `padded[skip..]`.
+        let first = start.max(0) as usize;
+        let skip = start.unsigned_abs() * usize::from(start < 0);
+        if skip < WINDOW && first < text.len() {
+            let n = (WINDOW - skip).min(text.len() - first);
+            padded[skip..skip + n].copy_from_slice(&text[first..first + n]);
         }
         // SAFETY: as above.
         unsafe { (self.classify)(&padded) }
