@@ -464,6 +464,13 @@ pub fn xls_roster(sheet: &str, rows: &[Vec<String>]) -> Vec<u8> {
     crate::extract::sheet::xls_write::roster(sheet, rows)
 }
 
+/// An Excel binary workbook (`.xlsb`) of one sheet named `sheet` holding
+/// `rows`, laid out as [`xls_roster`] lays out its cells. For tests of the
+/// `.xlsb` path.
+pub fn xlsb_roster(sheet: &str, rows: &[Vec<String>]) -> Vec<u8> {
+    crate::extract::sheet::xlsb_write::roster(sheet, rows)
+}
+
 /// Appends the Luhn check digit to `payload`.
 pub fn luhn_complete(payload: &str) -> String {
     let check = luhn::check_digit(payload.as_bytes()) as char;

@@ -276,6 +276,30 @@ fn xls_cells_with_sheet_cell_and_header_field() {
 }
 
 #[test]
+fn xlsb_cells_in_memory_and_in_place() {
+    let mut rng = Rng::new(15);
+    let mut rows = vec![vec!["姓名".to_string(), "身份证号".into(), "手机".into()]];
+    for _ in 0..50 {
+        rows.push(vec![
+            "赵六".into(),
+            synth::resident_id(&mut rng),
+            synth::mobile(&mut rng),
+        ]);
+    }
+    let found = read_in_memory_and_in_place("roster.xlsb", synth::xlsb_roster("花名册", &rows));
+    assert_eq!(found.len(), 100);
+    assert_eq!(found[0]["sheet"], "花名册");
+    assert_eq!(found[0]["cell"], "B2");
+    assert_eq!(found[0]["field"], "身份证号");
+    assert_eq!(found[0]["match"], rows[1][1].as_str());
+    assert_eq!(found[1]["cell"], "C2");
+    assert_eq!(found[1]["field"], "手机");
+    assert_eq!(found[1]["match"], rows[1][2].as_str(), "a number cell");
+    let last = rows.len();
+    assert_eq!(found[99]["cell"], format!("C{last}").as_str());
+}
+
+#[test]
 fn ods_cells_in_memory_and_in_place_and_a_repeat_bomb() {
     let mut rng = Rng::new(13);
     let text = |t: &str| {

@@ -135,6 +135,10 @@ fn hostile_tree() -> Tree {
             synth::xls_roster("S", &[vec![text.clone()], vec![synth::mobile(&mut rng)]]),
         ),
         (
+            "xlsb",
+            synth::xlsb_roster("S", &[vec![text.clone()], vec![synth::mobile(&mut rng)]]),
+        ),
+        (
             "ods",
             common::ods(&format!(
                 r#"<table:table table:name="S"><table:table-row><table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell></table:table-row></table:table>"#
@@ -310,7 +314,9 @@ fn hostile_tree_is_scanned_without_panic_hang_or_write() {
         .is_some_and(|m| m.starts_with("l3_0.zip!l2_0.zip!l1_0.zip"))
         && e["reason"] == "nested deeper than 3 archives"));
     // Damaged containers: each reported (cut files always are).
-    for ext in ["gz", "zip", "tar", "xlsx", "xls", "ods", "docx", "db"] {
+    for ext in [
+        "gz", "zip", "tar", "xlsx", "xls", "xlsb", "ods", "docx", "db",
+    ] {
         let path = root
             .join(format!("cut.{ext}"))
             .to_str()

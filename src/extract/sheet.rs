@@ -20,11 +20,12 @@
 //! apart the used cells are, the shared strings of an `.xlsx` or `.xls`
 //! are held compactly and, past 16 MiB of text, written to a temporary file
 //! (`SharedStrings`), and an `.ods`'s repeated cells are expanded only up
-//! to an allowance. All three read from memory or, for a large file, from the
-//! file where it is ([`extract_reader`]). `.xlsb` is read by calamine from
-//! the in-memory bytes, its sheets streamed cell by cell
-//! (`worksheet_cells_reader`; calamine's `Range` is a dense rectangle, and
-//! one stray cell at `XFD1048576` would make it 17 billion cells).
+//! to an allowance. `.xlsb` is read by calamine, its sheets streamed cell
+//! by cell (`worksheet_cells_reader`; calamine's `Range` is a dense
+//! rectangle, and one stray cell at `XFD1048576` would make it 17 billion
+//! cells), its shared strings held whole by calamine. All four read from
+//! memory or, for a large file, from the file where it is
+//! ([`extract_reader`]).
 //! calamine also tells an encrypted OOXML workbook, and is the oracle of
 //! the differential property tests of the three readers of ours.
 //!
@@ -105,6 +106,7 @@ mod ods;
 mod part;
 mod xls;
 pub(crate) mod xls_write;
+pub(crate) mod xlsb_write;
 mod xlsx;
 
 /// Leading single-cell title rows that may precede the header.
@@ -139,13 +141,12 @@ pub fn extract(name: &str, data: &[u8], sink: &mut dyn Sink) {
 }
 
 /// Whether the spreadsheet named `name` whose first bytes are `head` is
-/// one that [`extract_reader`] reads where it is: an `.xlsx`/`.xlsm` or
-/// `.ods` workbook (a zip), or an `.xls` (a compound file).
+/// one that [`extract_reader`] reads where it is: an `.xlsx`/`.xlsm`,
+/// `.xlsb` or `.ods` workbook (a zip), or an `.xls` (a compound file).
 pub fn reads_in_place(name: &str, head: &[u8]) -> bool {
     match kind(name, head) {
-        Kind::Xlsx | Kind::Ods => head.starts_with(b"PK"),
+        Kind::Xlsx | Kind::Ods | Kind::Xlsb => head.starts_with(b"PK"),
         Kind::Xls => head.starts_with(COMPOUND_FILE),
-        Kind::Xlsb => false,
     }
 }
 
@@ -158,7 +159,8 @@ pub fn extract_reader<R: Read + Seek>(name: &str, head: &[u8], reader: R, sink: 
     guarded(sink, |writer, sink| match kind {
         Kind::Ods => ods::extract(reader, writer, sink),
         Kind::Xls => xls::extract(reader, writer, sink),
-        _ => xlsx::extract(reader, writer, sink),
+        Kind::Xlsb => xlsb(reader, writer, sink),
+        Kind::Xlsx => xlsx::extract(reader, writer, sink),
     });
 }
 
@@ -277,42 +279,52 @@ fn extract_workbook(
             });
         }
         Kind::Xlsx => xlsx::extract(Cursor::new(data), writer, sink)?,
-        Kind::Xlsb => {
-            let mut book = Xlsb::new(Cursor::new(data)).map_err(|e| match e {
-                XlsbError::Password => PASSWORD.to_string(),
-                e => unreadable(&e),
-            })?;
-            for sheet in scanned_sheets(&book) {
-                writer.start(&sheet);
-                let mut cells = match book.worksheet_cells_reader(&sheet) {
-                    Ok(cells) => cells,
-                    Err(e) => {
-                        sink.skip(&sheet, &format!("unreadable sheet: {e}"));
-                        continue;
-                    }
-                };
-                // A read error ends the sheet: the cells before it are
-                // sent, then the sheet is skipped.
-                let failure = loop {
-                    match cells.next_cell() {
-                        Ok(Some(cell)) => {
-                            if let Some(value) = Value::from_ref(cell.get_value()) {
-                                let (row, col) = cell.get_position();
-                                writer.cell(sink, row, col, value);
-                            }
-                        }
-                        Ok(None) => break None,
-                        Err(e) => break Some(e),
-                    }
-                };
-                writer.finish(sink);
-                if let Some(e) = failure {
-                    sink.skip(&sheet, &format!("unreadable sheet: {e}"));
-                }
-            }
-        }
+        Kind::Xlsb => xlsb(Cursor::new(data), writer, sink)?,
         Kind::Xls => xls::extract(Cursor::new(data), writer, sink)?,
         Kind::Ods => ods::extract(Cursor::new(data), writer, sink)?,
+    }
+    Ok(())
+}
+
+/// Reads an `.xlsb` workbook with calamine, its sheets streamed cell by
+/// cell (`worksheet_cells_reader`; calamine's `Range` is a dense rectangle,
+/// and one stray cell at `XFD1048576` would make it 17 billion cells).
+fn xlsb<R: Read + Seek>(
+    reader: R,
+    writer: &mut SheetWriter,
+    sink: &mut dyn Sink,
+) -> Result<(), String> {
+    let mut book = Xlsb::new(reader).map_err(|e| match e {
+        XlsbError::Password => PASSWORD.to_string(),
+        e => format!("corrupt or unreadable {} workbook: {e}", Kind::Xlsb.label()),
+    })?;
+    for sheet in scanned_sheets(&book) {
+        writer.start(&sheet);
+        let mut cells = match book.worksheet_cells_reader(&sheet) {
+            Ok(cells) => cells,
+            Err(e) => {
+                sink.skip(&sheet, &format!("unreadable sheet: {e}"));
+                continue;
+            }
+        };
+        // A read error ends the sheet: the cells before it are
+        // sent, then the sheet is skipped.
+        let failure = loop {
+            match cells.next_cell() {
+                Ok(Some(cell)) => {
+                    if let Some(value) = Value::from_ref(cell.get_value()) {
+                        let (row, col) = cell.get_position();
+                        writer.cell(sink, row, col, value);
+                    }
+                }
+                Ok(None) => break None,
+                Err(e) => break Some(e),
+            }
+        };
+        writer.finish(sink);
+        if let Some(e) = failure {
+            sink.skip(&sheet, &format!("unreadable sheet: {e}"));
+        }
     }
     Ok(())
 }
