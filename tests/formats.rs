@@ -221,24 +221,22 @@ fn large_xlsx_is_read_where_it_is_with_the_same_findings() {
     );
 }
 
-#[test]
-fn xls_cells_with_sheet_cell_and_header_field() {
-    let mut rng = Rng::new(14);
+/// A roster sheet: a header row (name, ID, phone), then 50 rows.
+fn roster(rng: &mut Rng, name: &str) -> Vec<Vec<String>> {
     let mut rows = vec![vec!["姓名".to_string(), "身份证号".into(), "手机".into()]];
     for _ in 0..50 {
         rows.push(vec![
-            "王五".into(),
-            synth::resident_id(&mut rng),
-            synth::mobile(&mut rng),
+            name.into(),
+            synth::resident_id(rng),
+            synth::mobile(rng),
         ]);
     }
-    let dir = TempDir::new().unwrap();
-    fs::write(
-        dir.path().join("roster.xls"),
-        synth::xls_roster("花名册", &rows),
-    )
-    .unwrap();
-    let found = findings(&dir);
+    rows
+}
+
+/// Checks the findings of a [`roster`] written to a workbook whose sheet
+/// is `花名册` (the phones as number cells).
+fn assert_roster_found(found: &[Value], rows: &[Vec<String>]) {
     assert_eq!(found.len(), 100);
     assert_eq!(found[0]["sheet"], "花名册");
     assert_eq!(found[0]["cell"], "B2");
@@ -247,6 +245,21 @@ fn xls_cells_with_sheet_cell_and_header_field() {
     assert_eq!(found[1]["cell"], "C2");
     assert_eq!(found[1]["field"], "手机");
     assert_eq!(found[1]["match"], rows[1][2].as_str(), "a number cell");
+    assert_eq!(found[99]["cell"], format!("C{}", rows.len()).as_str());
+}
+
+#[test]
+fn xls_cells_with_sheet_cell_and_header_field() {
+    let mut rng = Rng::new(14);
+    let mut rows = roster(&mut rng, "王五");
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("roster.xls"),
+        synth::xls_roster("花名册", &rows),
+    )
+    .unwrap();
+    let found = findings(&dir);
+    assert_roster_found(&found, &rows);
 
     // Over 4 MiB, it is read from the file where it is: the same cells.
     for i in 0..30_000 {
@@ -277,26 +290,9 @@ fn xls_cells_with_sheet_cell_and_header_field() {
 
 #[test]
 fn xlsb_cells_in_memory_and_in_place() {
-    let mut rng = Rng::new(15);
-    let mut rows = vec![vec!["姓名".to_string(), "身份证号".into(), "手机".into()]];
-    for _ in 0..50 {
-        rows.push(vec![
-            "赵六".into(),
-            synth::resident_id(&mut rng),
-            synth::mobile(&mut rng),
-        ]);
-    }
+    let rows = roster(&mut Rng::new(15), "赵六");
     let found = read_in_memory_and_in_place("roster.xlsb", synth::xlsb_roster("花名册", &rows));
-    assert_eq!(found.len(), 100);
-    assert_eq!(found[0]["sheet"], "花名册");
-    assert_eq!(found[0]["cell"], "B2");
-    assert_eq!(found[0]["field"], "身份证号");
-    assert_eq!(found[0]["match"], rows[1][1].as_str());
-    assert_eq!(found[1]["cell"], "C2");
-    assert_eq!(found[1]["field"], "手机");
-    assert_eq!(found[1]["match"], rows[1][2].as_str(), "a number cell");
-    let last = rows.len();
-    assert_eq!(found[99]["cell"], format!("C{last}").as_str());
+    assert_roster_found(&found, &rows);
 }
 
 #[test]
