@@ -140,16 +140,7 @@ fn read_in_memory_and_in_place(name: &str, small: Vec<u8>) -> Vec<Value> {
         in_memory,
         "{name} read in place"
     );
-    let in_member = |found: Vec<Value>| -> Vec<Value> {
-        without_path(found)
-            .into_iter()
-            .map(|mut f| {
-                assert_eq!(f["member"], name);
-                f.as_object_mut().unwrap().remove("member");
-                f
-            })
-            .collect()
-    };
+    let in_member = |found: Vec<Value>| in_member(found, name);
     assert_eq!(
         in_member(findings(&c)),
         in_memory,
@@ -293,6 +284,85 @@ fn xlsb_cells_in_memory_and_in_place() {
     let rows = roster(&mut Rng::new(15), "赵六");
     let found = read_in_memory_and_in_place("roster.xlsb", synth::xlsb_roster("花名册", &rows));
     assert_roster_found(&found, &rows);
+}
+
+/// The findings of `dir`, each in the archive member `member` (checked
+/// and removed), without their path.
+fn in_member(found: Vec<Value>, member: &str) -> Vec<Value> {
+    without_path(found)
+        .into_iter()
+        .map(|mut f| {
+            assert_eq!(f["member"], member);
+            f.as_object_mut().unwrap().remove("member");
+            f
+        })
+        .collect()
+}
+
+#[test]
+fn a_long_sqlite_member_is_read_from_a_temporary_file() {
+    let mut rng = Rng::new(16);
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("app.db");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch("CREATE TABLE users (name TEXT, phone TEXT, bio TEXT); BEGIN;")
+        .unwrap();
+    for i in 0..4_500 {
+        let row = (
+            format!("用户{i}"),
+            synth::mobile(&mut rng),
+            "简介".repeat(700),
+        );
+        db.execute("INSERT INTO users VALUES (?1, ?2, ?3)", row)
+            .unwrap();
+    }
+    db.execute_batch("COMMIT;").unwrap();
+    drop(db);
+    let bytes = fs::read(&path).unwrap();
+    assert!(bytes.len() > 17 << 20, "{} bytes", bytes.len());
+    let alone = without_path(findings(&dir));
+    assert_eq!(alone.len(), 4_500);
+    assert_eq!(alone[0]["table"], "users");
+    assert_eq!(alone[0]["field"], "phone");
+
+    // Over 16 MiB in a zip: written to a temporary file and opened there;
+    // without one, held as before. The same findings either way.
+    let no_tmp = [("TMPDIR", "/nonexistent/piscan-test")];
+    let share = TempDir::new().unwrap();
+    let backup = zip(&[("data/app.db", &bytes)]);
+    fs::write(share.path().join("backup.zip"), &backup).unwrap();
+    assert_eq!(in_member(findings(&share), "data/app.db"), alone);
+    assert_eq!(
+        in_member(findings_with(&share, &no_tmp), "data/app.db"),
+        alone
+    );
+
+    // Cut inside a page: the pages present are read from a copy in memory,
+    // and the cut is reported, as for a member held.
+    let cut = &bytes[..bytes.len() - 1000];
+    fs::write(
+        share.path().join("backup.zip"),
+        zip(&[("data/app.db", cut)]),
+    )
+    .unwrap();
+    let summary_of = |env: &[(&str, &str)]| {
+        let out = Command::cargo_bin("piscan")
+            .unwrap()
+            .envs(env.iter().copied())
+            .args(["scan", "--format", "json", "--show-values"])
+            .arg(share.path())
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            report["findings"].as_array().unwrap().len(),
+            report["summary"]["skipped"].clone(),
+        )
+    };
+    let spilled = summary_of(&[]);
+    assert!(spilled.0 > 4_000, "{spilled:?}");
+    assert!(spilled.1.to_string().contains("truncated"), "{spilled:?}");
+    assert_eq!(spilled, summary_of(&no_tmp));
 }
 
 #[test]

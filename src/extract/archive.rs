@@ -20,8 +20,11 @@
 //! readers seek, is written to an anonymous temporary file (in `$TMPDIR`:
 //! no name in any directory, readable by this user only, gone when closed)
 //! and read there like a large file (`spill`); only when no temporary
-//! file can be made is it held. Other long members (a `.xlsb`, a SQLite
-//! database) are held whole, under the budget. Member names are only ever
+//! file can be made is it held. A longer SQLite database is written the
+//! same way to a *named* temporary file (`$TMPDIR/.piscan-…`, this user's
+//! only, removed once read: SQLite opens a database by name) and opened
+//! there, read-only and immutable. Other long members are held whole,
+//! under the budget. Member names are only ever
 //! used as strings, so hostile names (`../../etc/passwd`) are harmless.
 //!
 //! **Member chains.** Members are handed a `MemberSink` that wraps the
@@ -78,7 +81,7 @@ use flate2::read::MultiGzDecoder;
 use zip::result::ZipError;
 use zip::{CompressionMethod, ZipArchive};
 
-use super::{Extracted, Format, Limits, Place, Sink, Unit};
+use super::{sqlite, Extracted, Format, Limits, Place, Sink, Unit};
 use crate::source::sniff;
 
 /// Uncompressed size up to which the compression ratio is not checked, so
@@ -597,8 +600,29 @@ fn extract_member_from(
             Some(format) if in_place => {
                 if let Ok(file) = tempfile::tempfile() {
                     let reader: &mut dyn Read = &mut reader;
+                    let to = Spill::Anonymous(file);
                     let read = spill(
-                        member, format, content, reader, file, limits, depth, budget, sink,
+                        member, format, content, reader, to, limits, depth, budget, sink,
+                    );
+                    return (read, Extracted::Scanned);
+                }
+            }
+            // SQLite opens a database by its name: a named temporary file.
+            Some(Format::Sqlite) => {
+                let named = tempfile::Builder::new().prefix(".piscan-").tempfile();
+                if let Ok(named) = named {
+                    let reader: &mut dyn Read = &mut reader;
+                    let to = Spill::Named(named);
+                    let read = spill(
+                        member,
+                        Format::Sqlite,
+                        content,
+                        reader,
+                        to,
+                        limits,
+                        depth,
+                        budget,
+                        sink,
                     );
                     return (read, Extracted::Scanned);
                 }
@@ -744,10 +768,19 @@ fn failure_reason(member: &Member<'_>, error: &io::Error, limits: &Limits) -> St
     }
 }
 
+/// Where [`spill`] writes a member.
+enum Spill {
+    /// An anonymous temporary file: no name in any directory, removed when
+    /// closed, readable by this user only.
+    Anonymous(std::fs::File),
+    /// A named one (`$TMPDIR/.piscan-…`, readable by this user only,
+    /// removed when dropped), for SQLite, which opens a database by name.
+    Named(tempfile::NamedTempFile),
+}
+
 /// Reads a member over [`HOLD_MAX`] that is read in place (a zip, a
-/// workbook, a document: their readers seek, so it cannot be streamed) by
-/// writing it to `file`, an anonymous temporary file (no name in any
-/// directory, removed when closed, readable by this user only), and reading
+/// workbook, a document: their readers seek, so it cannot be streamed; a
+/// SQLite database) by writing it to a temporary file (`to`) and reading
 /// it there, so that it is not held in memory. Its `head` is read already.
 /// It is charged to the budget as a member held is, so the budget also
 /// bounds the disk it takes. Returns its length when it was read to its
@@ -758,7 +791,7 @@ fn spill(
     format: Format,
     head: Vec<u8>,
     reader: &mut dyn Read,
-    file: std::fs::File,
+    to: Spill,
     limits: &Limits,
     depth: u32,
     budget: &Budget,
@@ -767,14 +800,22 @@ fn spill(
     let ratio_cap = member.ratio_cap(limits);
     let remaining = budget.remaining();
     let cap = ratio_cap.min(remaining);
-    let magic = head[..head.len().min(8)].to_vec();
-    let mut out = io::BufWriter::with_capacity(COPY_BUFFER, file);
-    let mut input = Cursor::new(head).chain(reader).take(cap.saturating_add(1));
+    // Enough for a format's magic and a SQLite header.
+    let magic = head[..head.len().min(sqlite::HEADER_LEN)].to_vec();
     let write_failed = |sink: &mut dyn Sink, error: io::Error| {
         let reason = format!("cannot write a temporary file: {error}");
         sink.skip(member.what(), &reason);
         None
     };
+    let (file, named) = match to {
+        Spill::Anonymous(file) => (file, None),
+        Spill::Named(named) => match named.as_file().try_clone() {
+            Ok(file) => (file, Some(named)),
+            Err(error) => return write_failed(sink, error),
+        },
+    };
+    let mut out = io::BufWriter::with_capacity(COPY_BUFFER, file);
+    let mut input = Cursor::new(head).chain(reader).take(cap.saturating_add(1));
     let (written, read_error) = match copy_reads(&mut input, &mut out) {
         Ok(copied) => copied,
         Err((written, error)) => {
@@ -795,17 +836,22 @@ fn spill(
     };
     let level = depth + u32::from(member.element.is_some());
     let mut inner = member.sink(sink, budget);
-    let file = io::BufReader::with_capacity(COPY_BUFFER, file);
-    let result = super::extract_in_place(
-        member.name,
-        format,
-        &magic,
-        file,
-        written,
-        limits,
-        level,
-        &mut inner,
-    );
+    let result = match &named {
+        Some(named) => {
+            read_database(named.path(), &magic, written, limits, &mut inner);
+            Ok(())
+        }
+        None => super::extract_in_place(
+            member.name,
+            format,
+            &magic,
+            io::BufReader::with_capacity(COPY_BUFFER, file),
+            written,
+            limits,
+            level,
+            &mut inner,
+        ),
+    };
     if let Err(error) = result {
         inner.skip("", &format!("cannot read its temporary file: {error}"));
     }
@@ -815,6 +861,27 @@ fn spill(
             sink.skip(member.what(), &failure_reason(member, &error, limits));
             None
         }
+    }
+}
+
+/// Reads the SQLite database a member was written to (at `path`, `len`
+/// bytes starting with `head`): where it is when its pages are whole, else
+/// (a truncated database, whose header the in-memory way fixes) from a
+/// copy in memory, as a member held would be.
+fn read_database(
+    path: &std::path::Path,
+    head: &[u8],
+    len: u64,
+    limits: &Limits,
+    sink: &mut dyn Sink,
+) {
+    let rows = limits.max_rows_per_table;
+    if sqlite::readable_in_place(head, len) {
+        return sqlite::extract_file(path, rows, sink);
+    }
+    match std::fs::read(path) {
+        Ok(data) => sqlite::extract(&data, rows, sink),
+        Err(error) => sink.skip("", &format!("cannot read its temporary file: {error}")),
     }
 }
 

@@ -124,7 +124,7 @@ use super::{Place, Sink, Unit};
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 /// Length of the database header (the first part of page 1).
-const HEADER_LEN: usize = 100;
+pub(crate) const HEADER_LEN: usize = 100;
 
 /// The largest database SQLite can load from memory: its largest single
 /// allocation (`SQLITE_MAX_ALLOCATION_SIZE`, just under 2 GiB).
