@@ -3,9 +3,12 @@
 //! # Design
 //!
 //! Detection is a single left-to-right pass over bytes, not a set of regexes
-//! run per line. The pass stops only at *anchors*: the first digit of a digit
-//! run, an `@`, and a `:` or `-` that could be the first separator of a MAC
-//! address. Everything a kind needs is decided from the anchor outwards:
+//! run per line. The pass stops only at *anchors*: a digit run that may be a
+//! value by its length and neighbours, a separator after a short run that
+//! may start an address or a chain of groups, an `@`, and a `:` or `-` that
+//! could be the first separator of a MAC address (which bytes those are is
+//! found 64 bytes at a time, see `skip.rs`). Everything a kind needs is
+//! decided from the anchor outwards:
 //!
 //! * a digit run is measured, its neighbours are checked against the
 //!   boundary rule (an ASCII letter or digit on either side means the run is
