@@ -150,14 +150,15 @@ impl<'t> Marks<'t> {
         let digits = wide(c.digit, before.digit);
         let after_digit = high(digits << 1);
         let digit_next = (c.digit >> 1) | u64::from(ahead(0).is_ascii_digit()) << 63;
-        // Digits at b and b-1, then b..b-3, then b..b-6: the 7th digit of a run.
+        // Digits at b and b-1, then b..b-3, then b..b-6: the 7th digit of a
+        // run, or a later one.
         let two = digits & (digits << 1);
         let four = two & (two << 2);
         let seven = four & (four << 3);
         // Digits of a run that starts right after a letter, or after a `.`
         // that follows a digit, reached through up to 7 digits: such a
-        // run is only ever a passport (7 or 8 digits after a letter, found
-        // from its 7th digit), never the start of an address or a chain.
+        // run is only ever a passport (after a letter, marked at its end
+        // below), never the start of an address or a chain.
         let mut led = wide(c.alpha, before.alpha) | (wide(c.dot, before.dot) & (digits << 1));
         led |= (led << 1) & digits;
         led |= (led << 2) & two;
