@@ -88,15 +88,19 @@ bytes_of() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }
 # Prints the median of the numbers on stdin.
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# run_tool NAME PATH: one warm-up, then $runs timed runs; prints
-# "median_wall median_cpu median_rss_kb".
+# run_tool NAME PATH CORPUS: one warm-up, then $runs timed runs; prints
+# "median_wall median_cpu median_rss_kb". ripgrep prints every match with
+# its line number (`-o -n`, as piscan reports each value), but counts
+# matching lines (`-c`) on the many small files, as the issue asks.
 run_tool() {
-    local name="$1" path="$2" out="$tmp/times.$1" i
+    local name="$1" path="$2" corpus="$3" out="$tmp/times.$1" i
     local cmd
+    local rg_output=(-o -n)
+    [[ $corpus == small ]] && rg_output=(-c)
     case "$name" in
         piscan) cmd=("$piscan" scan "$path" --format jsonl --no-progress) ;;
-        rg) cmd=(rg -o -n -f "$patterns" "$path") ;;
-        rg-unicode) cmd=(rg -o -n -f "$tmp/rg-unicode.txt" "$path") ;;
+        rg) cmd=(rg "${rg_output[@]}" -f "$patterns" "$path") ;;
+        rg-unicode) cmd=(rg "${rg_output[@]}" -f "$tmp/rg-unicode.txt" "$path") ;;
     esac
     # The Unicode run is slow: one run, no warm-up (the corpus is cached).
     local n="$runs"
@@ -124,13 +128,13 @@ for name in $corpora; do
     path="${path_of[$name]}"
     bytes=$(bytes_of "$path")
     echo "compare: $name ($bytes bytes), $runs runs each" >&2
-    read -r p_wall p_cpu p_rss < <(run_tool piscan "$path")
-    read -r r_wall r_cpu r_rss < <(run_tool rg "$path")
+    read -r p_wall p_cpu p_rss < <(run_tool piscan "$path" "$name")
+    read -r r_wall r_cpu r_rss < <(run_tool rg "$path" "$name")
     rows+=("$name piscan $p_wall $p_cpu $bytes $p_rss $p_wall $r_wall $p_cpu $r_cpu")
     rows+=("$name rg $r_wall $r_cpu $bytes $r_rss - - - -")
     if [[ $rg_unicode == 1 ]]; then
         sed 's/^(?-u)//' "$patterns" >"$tmp/rg-unicode.txt"
-        read -r u_wall u_cpu u_rss < <(run_tool rg-unicode "$path")
+        read -r u_wall u_cpu u_rss < <(run_tool rg-unicode "$path" "$name")
         rows+=("$name rg-unicode $u_wall $u_cpu $bytes $u_rss $p_wall $u_wall $p_cpu $u_cpu")
     fi
 done
@@ -147,4 +151,34 @@ BEGIN {
     wr = ($7 == "-") ? "" : ratio($7, $8)
     cr = ($9 == "-") ? "" : ratio($9, $10)
     printf "%-8s %-10s %10.2f %10.2f %8.2f %12.1f %14s %14s\n", $1, $2, $3, $4, gbps, $6 / 1024, wr, cr
+}'
+
+# The issue's targets, from the medians above: each with its value and
+# whether this run meets it.
+echo
+echo "targets (issue 7):"
+printf '%s\n' "${rows[@]}" | awk '
+$2 == "piscan" {
+    wall[$1] = $3; cpu[$1] = $4; rate[$1] = ($3 > 0) ? $5 / $3 / 1e9 : 0
+    rss[$1] = $6 / 1024; rg_wall[$1] = $8; rg_cpu[$1] = $10
+}
+function check(what, value, op, limit) {
+    met = (op == "<=") ? value <= limit : value >= limit
+    printf "  %-44s %8.2f  (target %s %s)  %s\n", what, value, op, limit, met ? "met" : "NOT met"
+}
+END {
+    if ("logs" in wall) {
+        check("logs: piscan GB/s", rate["logs"], ">=", 1.5)
+        check("logs: piscan/rg wall", wall["logs"] / rg_wall["logs"], "<=", 0.15)
+        check("logs: piscan/rg CPU", cpu["logs"] / rg_cpu["logs"], "<=", 0.15)
+    }
+    if ("onefile" in wall)
+        check("onefile: piscan/rg wall", wall["onefile"] / rg_wall["onefile"], "<=", 0.10)
+    for (name in wall)
+        if ((name == "appdump" || name == "dump") && ("logs" in rate) && rate[name] > 0)
+            check(name ": time per byte / the logs'\''", rate["logs"] / rate[name], "<=", 1.5)
+    if ("small" in wall)
+        check("small: piscan/rg -c wall", wall["small"] / rg_wall["small"], "<=", 1.0)
+    for (name in rss)
+        check(name ": piscan peak RSS MB", rss[name], "<=", 100)
 }'
