@@ -596,38 +596,25 @@ fn extract_member_from(
                     stream_container(member, format, content, reader, limits, depth, budget, sink);
                 return (read, Extracted::Scanned);
             }
-            // Without a temporary file, the member is held as before.
-            Some(format) if in_place => {
-                if let Ok(file) = tempfile::tempfile() {
-                    let reader: &mut dyn Read = &mut reader;
-                    let to = Spill::Anonymous(file);
-                    let read = spill(
-                        member, format, content, reader, to, limits, depth, budget, sink,
-                    );
-                    return (read, Extracted::Scanned);
-                }
-            }
-            // SQLite opens a database by its name: a named temporary file.
+            _ => {}
+        }
+        // A zip, workbook or document goes to an anonymous temporary file,
+        // a SQLite database to a named one (SQLite opens a database by its
+        // name); without a temporary file, the member is held as before.
+        let to = match format {
+            Some(_) if in_place => tempfile::tempfile().ok().map(SpillFile::Anonymous),
             Some(Format::Sqlite) => {
                 let named = tempfile::Builder::new().prefix(".piscan-").tempfile();
-                if let Ok(named) = named {
-                    let reader: &mut dyn Read = &mut reader;
-                    let to = Spill::Named(named);
-                    let read = spill(
-                        member,
-                        Format::Sqlite,
-                        content,
-                        reader,
-                        to,
-                        limits,
-                        depth,
-                        budget,
-                        sink,
-                    );
-                    return (read, Extracted::Scanned);
-                }
+                named.ok().map(SpillFile::Named)
             }
-            _ => {}
+            _ => None,
+        };
+        if let (Some(format), Some(to)) = (format, to) {
+            let reader: &mut dyn Read = &mut reader;
+            let read = spill(
+                member, format, content, reader, to, limits, depth, budget, sink,
+            );
+            return (read, Extracted::Scanned);
         }
     }
     budget.charge(read);
@@ -769,7 +756,7 @@ fn failure_reason(member: &Member<'_>, error: &io::Error, limits: &Limits) -> St
 }
 
 /// Where [`spill`] writes a member.
-enum Spill {
+enum SpillFile {
     /// An anonymous temporary file: no name in any directory, removed when
     /// closed, readable by this user only.
     Anonymous(std::fs::File),
@@ -791,7 +778,7 @@ fn spill(
     format: Format,
     head: Vec<u8>,
     reader: &mut dyn Read,
-    to: Spill,
+    to: SpillFile,
     limits: &Limits,
     depth: u32,
     budget: &Budget,
@@ -808,8 +795,8 @@ fn spill(
         None
     };
     let (file, named) = match to {
-        Spill::Anonymous(file) => (file, None),
-        Spill::Named(named) => match named.as_file().try_clone() {
+        SpillFile::Anonymous(file) => (file, None),
+        SpillFile::Named(named) => match named.as_file().try_clone() {
             Ok(file) => (file, Some(named)),
             Err(error) => return write_failed(sink, error),
         },
