@@ -236,6 +236,11 @@ impl Kind {
             Kind::Ods => "ods",
         }
     }
+
+    /// Why a workbook of this kind is skipped when it cannot be opened.
+    fn unreadable(self, error: impl std::fmt::Display) -> String {
+        format!("corrupt or unreadable {} workbook: {error}", self.label())
+    }
 }
 
 /// Picks the reader from the magic number, then the extension.
@@ -267,8 +272,7 @@ fn extract_workbook(
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
     let kind = kind(name, data);
-    let unreadable =
-        |e: &dyn std::fmt::Display| format!("corrupt or unreadable {} workbook: {e}", kind.label());
+    let unreadable = |e: &dyn std::fmt::Display| kind.unreadable(e);
     match kind {
         // An encrypted workbook is a compound file; calamine tells it.
         Kind::Xlsx if data.starts_with(COMPOUND_FILE) => {
@@ -296,7 +300,7 @@ fn xlsb<R: Read + Seek>(
 ) -> Result<(), String> {
     let mut book = Xlsb::new(reader).map_err(|e| match e {
         XlsbError::Password => PASSWORD.to_string(),
-        e => format!("corrupt or unreadable {} workbook: {e}", Kind::Xlsb.label()),
+        e => Kind::Xlsb.unreadable(e),
     })?;
     for sheet in scanned_sheets(&book) {
         writer.start(&sheet);

@@ -567,6 +567,7 @@ impl Drop for Active<'_> {
 /// Reads into `buf` until it is full, the input ends, or a read returns
 /// less than [`PIPE_CHUNK`] (a pipe that has nothing more for now: what
 /// there is gets scanned without waiting).
+///
 /// An error after some bytes is not kept: a pipe's (or [`Filled`] input's)
 /// comes back on the next read.
 fn read_full<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {

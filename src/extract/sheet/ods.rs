@@ -47,7 +47,7 @@ use zip::ZipArchive;
 
 use super::super::Sink;
 use super::part::{attr, opened, push_text, read_part, Xml};
-use super::{SheetWriter, Value, PASSWORD};
+use super::{Kind, SheetWriter, Value, PASSWORD};
 
 /// The part holding the sheets.
 const CONTENT: &str = "content.xml";
@@ -84,7 +84,7 @@ fn read<R: Read + Seek>(
     writer: &mut SheetWriter,
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
-    let unreadable = |e: &dyn Display| format!("corrupt or unreadable ods workbook: {e}");
+    let unreadable = |e: &dyn Display| Kind::Ods.unreadable(e);
     let mut zip = ZipArchive::new(reader).map_err(|e| unreadable(&e))?;
     if read_part(&mut zip, MANIFEST, is_encrypted).map_err(|e| unreadable(&e))? == Some(true) {
         return Err(PASSWORD.to_string());

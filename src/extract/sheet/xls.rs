@@ -42,7 +42,7 @@ use encoding_rs::{Encoding, WINDOWS_1252};
 use super::super::Sink;
 use super::le::{f64_at, u16_at, u32_at};
 use super::xlsx::is_date_code;
-use super::{cfb, Dates, SharedStrings, SheetWriter, Value, PASSWORD};
+use super::{cfb, Dates, Kind, SharedStrings, SheetWriter, Value, PASSWORD};
 
 /// Record types.
 pub(super) const BOF: u16 = 0x0809;
@@ -88,7 +88,7 @@ pub(super) fn extract<R: Read + Seek>(
     writer: &mut SheetWriter,
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
-    let unreadable = |e: &str| format!("corrupt or unreadable xls workbook: {e}");
+    let unreadable = |e: &str| Kind::Xls.unreadable(e);
     let compound = cfb::open(reader).map_err(|e| unreadable(&e))?;
     let name = if compound.has("workbook") {
         "workbook"

@@ -280,6 +280,13 @@ pub(crate) fn workbook(
     stream
 }
 
+/// The number a roster cell holding `text` is written as: digits, up to
+/// 15 of them (a phone stored as a number); other text is a string.
+pub(super) fn number_cell(text: &str) -> Option<f64> {
+    let digits = text.len() <= 15 && text.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| text.parse().ok()).flatten()
+}
+
 /// A one-sheet workbook named `sheet` of the rows given: numbers of up to
 /// 15 digits as `NUMBER` cells (a phone stored as a number), other text as
 /// shared strings.
@@ -289,13 +296,12 @@ pub(crate) fn roster(sheet: &str, rows: &[Vec<String>]) -> Vec<u8> {
     for (r, row) in rows.iter().enumerate() {
         for (c, text) in row.iter().enumerate() {
             let mut data = cell_head(r as u16, c as u16, 0);
-            let number = text.len() <= 15 && text.bytes().all(|b| b.is_ascii_digit());
-            match text.parse::<f64>() {
-                Ok(n) if number => {
+            match number_cell(text) {
+                Some(n) => {
                     data.extend_from_slice(&n.to_le_bytes());
                     records.extend(record(NUMBER, &data));
                 }
-                _ => {
+                None => {
                     data.extend_from_slice(&(strings.len() as u32).to_le_bytes());
                     strings.push(text.clone());
                     records.extend(record(LABELSST, &data));

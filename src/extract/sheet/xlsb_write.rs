@@ -57,13 +57,12 @@ pub(crate) fn roster(sheet: &str, rows: &[Vec<String>]) -> Vec<u8> {
         for (c, text) in row.iter().enumerate() {
             // The column, then the style (0) and flags.
             let mut body = u32s(&[c as u32, 0]);
-            let number = text.len() <= 15 && text.bytes().all(|b| b.is_ascii_digit());
-            match text.parse::<f64>() {
-                Ok(n) if number => {
+            match super::xls_write::number_cell(text) {
+                Some(n) => {
                     body.extend(n.to_le_bytes());
                     record(&mut cells, 0x05, &body); // BrtCellReal
                 }
-                _ => {
+                None => {
                     body.extend((strings.len() as u32).to_le_bytes());
                     strings.push(text);
                     record(&mut cells, 0x07, &body); // BrtCellIsst

@@ -45,7 +45,7 @@ use zip::ZipArchive;
 
 use super::super::Sink;
 use super::part::{attr, opened, push_text, read_part, Xml};
-use super::{Dates, SharedStrings, SheetWriter, Value};
+use super::{Dates, Kind, SharedStrings, SheetWriter, Value};
 
 /// The workbook part and its relationships.
 const WORKBOOK: &str = "xl/workbook.xml";
@@ -60,7 +60,7 @@ pub(super) fn extract<R: Read + Seek>(
     writer: &mut SheetWriter,
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
-    let unreadable = |e: &dyn Display| format!("corrupt or unreadable xlsx workbook: {e}");
+    let unreadable = |e: &dyn Display| Kind::Xlsx.unreadable(e);
     let mut zip = ZipArchive::new(reader).map_err(|e| unreadable(&e))?;
     let rels = read_part(&mut zip, WORKBOOK_RELS, read_rels)
         .map_err(|e| unreadable(&e))?
