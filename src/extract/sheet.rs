@@ -13,21 +13,17 @@
 //! (`D0 CF 11 E0`) is `.xls`, or an encrypted OOXML workbook when the name
 //! says `.xlsx`/`.xlsb`.
 //!
-//! `.xlsx`/`.xlsm` workbooks are read by `xlsx.rs`, `.ods` documents by
-//! `ods.rs` and `.xls` workbooks by `xls.rs` (with `cfb.rs` for the
-//! compound file), our own readers (see each for why not calamine's): cells
-//! go to the sheet writer one by one, so memory does not depend on how far
-//! apart the used cells are, the shared strings of an `.xlsx` or `.xls`
-//! are held compactly and, past 16 MiB of text, written to a temporary file
-//! (`SharedStrings`), and an `.ods`'s repeated cells are expanded only up
-//! to an allowance. `.xlsb` is read by calamine, its sheets streamed cell
-//! by cell (`worksheet_cells_reader`; calamine's `Range` is a dense
-//! rectangle, and one stray cell at `XFD1048576` would make it 17 billion
-//! cells), its shared strings held whole by calamine. All four read from
-//! memory or, for a large file, from the file where it is
-//! ([`extract_reader`]).
-//! calamine also tells an encrypted OOXML workbook, and is the oracle of
-//! the differential property tests of the three readers of ours.
+//! `.xlsx`/`.xlsm` workbooks are read by `xlsx.rs`, `.xlsb` workbooks by
+//! `xlsb.rs`, `.ods` documents by `ods.rs` and `.xls` workbooks by
+//! `xls.rs` (with `cfb.rs` for the compound file), our own readers (see
+//! each for why not calamine's): cells go to the sheet writer one by one,
+//! so memory does not depend on how far apart the used cells are, the
+//! shared strings of an `.xlsx`, `.xlsb` or `.xls` are held compactly and,
+//! past 16 MiB of text, written to a temporary file (`SharedStrings`), and
+//! an `.ods`'s repeated cells are expanded only up to an allowance. All
+//! four read from memory or, for a large file, from the file where it is
+//! ([`extract_reader`]). calamine tells an encrypted OOXML workbook, and
+//! is the oracle of the differential property tests of the four readers.
 //!
 //! # Failures
 //!
@@ -94,9 +90,7 @@ use std::fmt::Write as _;
 use std::io::{Cursor, Read, Seek, SeekFrom, Write as _};
 use std::panic::{self, AssertUnwindSafe};
 
-use calamine::{
-    DataRef, ExcelDateTime, ExcelDateTimeType, Reader, SheetType, Xlsb, XlsbError, Xlsx, XlsxError,
-};
+use calamine::{ExcelDateTime, ExcelDateTimeType, Reader, Xlsb, XlsbError, Xlsx, XlsxError};
 
 use super::{Place, Sink, Unit};
 
@@ -106,6 +100,7 @@ mod ods;
 mod part;
 mod xls;
 pub(crate) mod xls_write;
+mod xlsb;
 pub(crate) mod xlsb_write;
 mod xlsx;
 
@@ -159,7 +154,7 @@ pub fn extract_reader<R: Read + Seek>(name: &str, head: &[u8], reader: R, sink: 
     guarded(sink, |writer, sink| match kind {
         Kind::Ods => ods::extract(reader, writer, sink),
         Kind::Xls => xls::extract(reader, writer, sink),
-        Kind::Xlsb => xlsb(reader, writer, sink),
+        Kind::Xlsb => xlsb::extract(reader, writer, sink),
         Kind::Xlsx => xlsx::extract(reader, writer, sink),
     });
 }
@@ -275,72 +270,27 @@ fn extract_workbook(
     let unreadable = |e: &dyn std::fmt::Display| kind.unreadable(e);
     match kind {
         // An encrypted workbook is a compound file; calamine tells it.
-        Kind::Xlsx if data.starts_with(COMPOUND_FILE) => {
-            return Err(match Xlsx::new(Cursor::new(data)) {
-                Err(XlsxError::Password) => PASSWORD.to_string(),
-                Err(e) => unreadable(&e),
-                Ok(_) => unreadable(&"a compound file, not a zip"),
+        Kind::Xlsx | Kind::Xlsb if data.starts_with(COMPOUND_FILE) => {
+            let opened = match kind {
+                Kind::Xlsb => Xlsb::new(Cursor::new(data))
+                    .map(drop)
+                    .map_err(|e| (matches!(e, XlsbError::Password), e.to_string())),
+                _ => Xlsx::new(Cursor::new(data))
+                    .map(drop)
+                    .map_err(|e| (matches!(e, XlsxError::Password), e.to_string())),
+            };
+            return Err(match opened {
+                Err((true, _)) => PASSWORD.to_string(),
+                Err((false, e)) => unreadable(&e),
+                Ok(()) => unreadable(&"a compound file, not a zip"),
             });
         }
         Kind::Xlsx => xlsx::extract(Cursor::new(data), writer, sink)?,
-        Kind::Xlsb => xlsb(Cursor::new(data), writer, sink)?,
+        Kind::Xlsb => xlsb::extract(Cursor::new(data), writer, sink)?,
         Kind::Xls => xls::extract(Cursor::new(data), writer, sink)?,
         Kind::Ods => ods::extract(Cursor::new(data), writer, sink)?,
     }
     Ok(())
-}
-
-/// Reads an `.xlsb` workbook with calamine, its sheets streamed cell by
-/// cell (`worksheet_cells_reader`; calamine's `Range` is a dense rectangle,
-/// and one stray cell at `XFD1048576` would make it 17 billion cells).
-fn xlsb<R: Read + Seek>(
-    reader: R,
-    writer: &mut SheetWriter,
-    sink: &mut dyn Sink,
-) -> Result<(), String> {
-    let mut book = Xlsb::new(reader).map_err(|e| match e {
-        XlsbError::Password => PASSWORD.to_string(),
-        e => Kind::Xlsb.unreadable(e),
-    })?;
-    for sheet in scanned_sheets(&book) {
-        writer.start(&sheet);
-        let mut cells = match book.worksheet_cells_reader(&sheet) {
-            Ok(cells) => cells,
-            Err(e) => {
-                sink.skip(&sheet, &format!("unreadable sheet: {e}"));
-                continue;
-            }
-        };
-        // A read error ends the sheet: the cells before it are
-        // sent, then the sheet is skipped.
-        let failure = loop {
-            match cells.next_cell() {
-                Ok(Some(cell)) => {
-                    if let Some(value) = Value::from_ref(cell.get_value()) {
-                        let (row, col) = cell.get_position();
-                        writer.cell(sink, row, col, value);
-                    }
-                }
-                Ok(None) => break None,
-                Err(e) => break Some(e),
-            }
-        };
-        writer.finish(sink);
-        if let Some(e) = failure {
-            sink.skip(&sheet, &format!("unreadable sheet: {e}"));
-        }
-    }
-    Ok(())
-}
-
-/// The names of the sheets that hold cells (worksheets and macro sheets,
-/// hidden or not), in workbook order.
-fn scanned_sheets<RS: Read + Seek, R: Reader<RS>>(book: &R) -> Vec<String> {
-    book.sheets_metadata()
-        .iter()
-        .filter(|s| matches!(s.typ, SheetType::WorkSheet | SheetType::MacroSheet))
-        .map(|s| s.name.clone())
-        .collect()
 }
 
 /// A cell value that gives a unit.
@@ -359,20 +309,6 @@ enum Value<'v> {
 }
 
 impl<'v> Value<'v> {
-    /// The value of a streamed cell; `None` for cells that give no unit.
-    fn from_ref(data: &'v DataRef<'_>) -> Option<Value<'v>> {
-        Some(match data {
-            DataRef::String(s) => Value::Text(s),
-            DataRef::SharedString(s) => Value::Text(s),
-            DataRef::Int(i) => Value::Int(*i),
-            DataRef::Float(f) if f.is_finite() => Value::Float(*f),
-            DataRef::DateTime(d) => Value::Date(*d),
-            DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Value::Iso(s),
-            _ => return None,
-        })
-        .filter(Value::is_present)
-    }
-
     /// False for blank text.
     fn is_present(&self) -> bool {
         match self {
@@ -493,9 +429,30 @@ impl Dates {
             Value::Float(f)
         })
     }
+
+    /// An RK-compressed number (`[MS-XLS]` 2.5.217, `[MS-XLSB]` 2.5.122,
+    /// the same 32 bits in `.xls` and `.xlsb`) in a cell of style `style`:
+    /// an integer or the high 30 bits of a double, optionally divided by
+    /// 100. An integer is an [`Value::Int`] unless its style shows a date.
+    fn rk(&self, style: usize, rk: u32) -> Option<Value<'static>> {
+        let by_100 = rk & 1 != 0;
+        if rk & 2 != 0 {
+            let n = i64::from((rk as i32) >> 2);
+            if by_100 && n % 100 != 0 {
+                return self.number(style, n as f64 / 100.0);
+            }
+            let n = if by_100 { n / 100 } else { n };
+            if self.is_date(style) {
+                return self.number(style, n as f64);
+            }
+            return Some(Value::Int(n));
+        }
+        let f = f64::from_bits(u64::from(rk & !3) << 32);
+        self.number(style, if by_100 { f / 100.0 } else { f })
+    }
 }
 
-/// Shared strings (`.xlsx`, `.xls`): their texts one after the other, and
+/// Shared strings (`.xlsx`, `.xlsb`, `.xls`): their texts one after the other, and
 /// where each ends, 4 bytes per string rather than a `String` each.
 ///
 /// The first [`SharedStrings::HELD`] bytes of text are held. Past that,
@@ -1315,7 +1272,7 @@ mod tests {
 
     /// Rebuilds the zip `data`, passing each member's name and bytes through
     /// `edit` (`None` drops the member).
-    fn rezip(data: &[u8], edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>) -> Vec<u8> {
+    pub(super) fn rezip(data: &[u8], edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>) -> Vec<u8> {
         let mut archive = zip::ZipArchive::new(Cursor::new(data)).unwrap();
         let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
         for i in 0..archive.len() {
@@ -1478,6 +1435,21 @@ mod tests {
         assert_eq!(rec.skips, [(String::new(), PASSWORD.to_string())]);
     }
 
+    /// The names of the sheets that hold cells (worksheets and macro sheets,
+    /// hidden or not), in workbook order.
+    fn scanned_sheets<RS: Read + Seek, R: Reader<RS>>(book: &R) -> Vec<String> {
+        book.sheets_metadata()
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.typ,
+                    calamine::SheetType::WorkSheet | calamine::SheetType::MacroSheet
+                )
+            })
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
     /// Sends the cells of every sheet as calamine reads them into ranges:
     /// the oracle of the `.ods` and `.xls` differential tests.
     pub(super) fn extract_ranges<'d, R>(book: &mut R, writer: &mut SheetWriter, sink: &mut dyn Sink)
@@ -1636,7 +1608,8 @@ mod tests {
             writer.start(&sheet);
             let mut cells = book.worksheet_cells_reader(&sheet).unwrap();
             while let Some(cell) = cells.next_cell().unwrap() {
-                if let Some(value) = Value::from_ref(cell.get_value()) {
+                let data = Data::from(cell.get_value().clone());
+                if let Some(value) = from_data(&data) {
                     let (row, col) = cell.get_position();
                     writer.cell(&mut rec, row, col, value);
                 }

@@ -1,5 +1,6 @@
 //! Zip members read as XML events: what the `.xlsx` and `.ods` readers
-//! share. Parts are decompressed and parsed as they are read, so only the
+//! share (and the `.xlsb` reader, for its relationships and its binary
+//! parts). Parts are decompressed and parsed as they are read, so only the
 //! event buffer and what a reader keeps are held; element and attribute
 //! names are matched by local name, so prefixed markup reads the same.
 
@@ -37,15 +38,30 @@ pub(super) fn read_part<'z, R: Read + Seek, T>(
     name: &str,
     read: impl FnOnce(&mut Xml<BufReader<ZipFile<'z, R>>>) -> Result<T, String>,
 ) -> Result<Option<T>, String> {
+    let xml = |member| Xml {
+        reader: Reader::from_reader(member),
+        buf: Vec::new(),
+    };
+    read_member(zip, name, xml, read)
+}
+
+/// Reads the member `name`, buffered and wrapped by `open` (an XML or a
+/// record reader), with `read`: `None` when there is no such member,
+/// errors prefixed with the part's name.
+pub(super) fn read_member<'z, R: Read + Seek, P, T>(
+    zip: &'z mut ZipArchive<R>,
+    name: &str,
+    open: impl FnOnce(BufReader<ZipFile<'z, R>>) -> P,
+    read: impl FnOnce(&mut P) -> Result<T, String>,
+) -> Result<Option<T>, String> {
     let Some(index) = find(zip, name) else {
         return Ok(None);
     };
     let member = zip.by_index(index).map_err(|e| format!("{name}: {e}"))?;
-    let mut xml = Xml {
-        reader: Reader::from_reader(BufReader::with_capacity(PART_BUFFER, member)),
-        buf: Vec::new(),
-    };
-    read(&mut xml).map(Some).map_err(|e| format!("{name}: {e}"))
+    let mut part = open(BufReader::with_capacity(PART_BUFFER, member));
+    read(&mut part)
+        .map(Some)
+        .map_err(|e| format!("{name}: {e}"))
 }
 
 /// The value of the attribute of `element` whose local name is `name`.

@@ -316,23 +316,9 @@ impl Book {
         self.dates.number(usize::from(xf), value)
     }
 
-    /// An RK-compressed number (`[MS-XLS]` 2.5.217) under XF `xf`: an
-    /// integer or the high 30 bits of a double, optionally divided by 100.
+    /// An RK-compressed number under XF `xf` (see [`Dates::rk`]).
     fn rk(&self, xf: u16, rk: u32) -> Option<Value<'static>> {
-        let by_100 = rk & 1 != 0;
-        if rk & 2 != 0 {
-            let n = i64::from((rk as i32) >> 2);
-            if by_100 && n % 100 != 0 {
-                return self.number(xf, n as f64 / 100.0);
-            }
-            let n = if by_100 { n / 100 } else { n };
-            if self.dates.is_date(usize::from(xf)) {
-                return self.number(xf, n as f64);
-            }
-            return Some(Value::Int(n));
-        }
-        let f = f64::from_bits(u64::from(rk & !3) << 32);
-        self.number(xf, if by_100 { f / 100.0 } else { f })
+        self.dates.rk(usize::from(xf), rk)
     }
 }
 

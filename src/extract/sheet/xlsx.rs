@@ -10,7 +10,7 @@
 //! per string), past 16 MiB of text written to a temporary file
 //! (`SharedStrings`), and sheets are streamed cell by cell, so memory
 //! depends on neither the number of cells nor that of distinct strings.
-//! calamine still reads `.xlsb`, and tells an encrypted workbook.
+//! calamine still tells an encrypted workbook.
 //!
 //! # Parts
 //!
@@ -61,43 +61,76 @@ pub(super) fn extract<R: Read + Seek>(
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
     let unreadable = |e: &dyn Display| Kind::Xlsx.unreadable(e);
-    let mut zip = ZipArchive::new(reader).map_err(|e| unreadable(&e))?;
-    let rels = read_part(&mut zip, WORKBOOK_RELS, read_rels)
-        .map_err(|e| unreadable(&e))?
-        .unwrap_or_default();
+    let (mut zip, rels) = open_package(reader, Kind::Xlsx, WORKBOOK_RELS)?;
     let book = read_part(&mut zip, WORKBOOK, read_workbook)
         .map_err(|e| unreadable(&e))?
         .ok_or_else(|| unreadable(&"no xl/workbook.xml"))?;
-    let part_of = |kind: &str, default: &str| {
-        rels.iter()
-            .find(|r| r.kind.ends_with(kind))
-            .map_or_else(|| default.to_string(), |r| r.target.clone())
-    };
-    let (formats, custom) = read_part(&mut zip, &part_of("/styles", "xl/styles.xml"), read_styles)
-        .map_err(|e| unreadable(&e))?
-        .unwrap_or_default();
+    let (formats, custom) = read_part(
+        &mut zip,
+        &part_of(&rels, "/styles", "xl/styles.xml"),
+        read_styles,
+    )
+    .map_err(|e| unreadable(&e))?
+    .unwrap_or_default();
     let dates = Dates::new(&formats, &custom, book.is_1904);
-    let strings_part = part_of("/sharedStrings", "xl/sharedStrings.xml");
+    let strings_part = part_of(&rels, "/sharedStrings", "xl/sharedStrings.xml");
     let mut strings = read_part(&mut zip, &strings_part, read_strings)
         .map_err(|e| unreadable(&e))?
         .unwrap_or_default();
-    for sheet in &book.sheets {
+    read_sheets(
+        &book.sheets,
+        &rels,
+        WORKBOOK_RELS,
+        writer,
+        sink,
+        |part, writer, sink| {
+            read_part(&mut zip, part, |xml| {
+                read_cells(xml, &mut strings, &dates, writer, sink)
+            })
+        },
+    );
+    Ok(())
+}
+
+/// Opens the zip of a workbook of `kind` and reads the relationships of
+/// its workbook part from `rels_part` (none when it is missing).
+pub(super) fn open_package<R: Read + Seek>(
+    reader: R,
+    kind: Kind,
+    rels_part: &str,
+) -> Result<(ZipArchive<R>, Vec<Rel>), String> {
+    let mut zip = ZipArchive::new(reader).map_err(|e| kind.unreadable(e))?;
+    let rels = read_part(&mut zip, rels_part, read_rels)
+        .map_err(|e| kind.unreadable(e))?
+        .unwrap_or_default();
+    Ok((zip, rels))
+}
+
+/// Reads the cells of each sheet of `sheets`, in order, whose
+/// relationship (in `rels`, read from `rels_part`) is a sheet of cells:
+/// `read` reads the part it names (`None`: there is no such part) through
+/// `writer`. A sheet that cannot be read is skipped after the cells read
+/// before the damage.
+pub(super) fn read_sheets(
+    sheets: &[SheetEntry],
+    rels: &[Rel],
+    rels_part: &str,
+    writer: &mut SheetWriter,
+    sink: &mut dyn Sink,
+    mut read: impl FnMut(&str, &mut SheetWriter, &mut dyn Sink) -> Result<Option<()>, String>,
+) {
+    for sheet in sheets {
         let rel = rels.iter().find(|r| r.id == sheet.rel);
         if rel.is_some_and(|r| !r.holds_cells()) {
             continue;
         }
         writer.start(&sheet.name);
         let result = match rel {
-            None => Err(format!(
-                "no relationship {:?} in {WORKBOOK_RELS}",
-                sheet.rel
-            )),
+            None => Err(format!("no relationship {:?} in {rels_part}", sheet.rel)),
             Some(rel) => {
                 let part = rel.target.as_str();
-                let read = read_part(&mut zip, part, |xml| {
-                    read_cells(xml, &mut strings, &dates, writer, sink)
-                });
-                read.and_then(|found| found.ok_or_else(|| format!("no part {part:?} for it")))
+                read(part, writer, sink)
+                    .and_then(|found| found.ok_or_else(|| format!("no part {part:?} for it")))
             }
         };
         writer.finish(sink);
@@ -105,11 +138,10 @@ pub(super) fn extract<R: Read + Seek>(
             sink.skip(&sheet.name, &format!("unreadable sheet: {e}"));
         }
     }
-    Ok(())
 }
 
-/// One relationship of the workbook.
-struct Rel {
+/// One relationship of the workbook (`.xlsx` and `.xlsb` alike).
+pub(super) struct Rel {
     id: String,
     /// The part it points to, as a zip member name.
     target: String,
@@ -145,6 +177,14 @@ fn read_rels<B: BufRead>(xml: &mut Xml<B>) -> Result<Vec<Rel>, String> {
     }
 }
 
+/// The part of the relationship whose type ends with `kind` (`/styles`),
+/// or `default` when there is none.
+pub(super) fn part_of(rels: &[Rel], kind: &str, default: &str) -> String {
+    rels.iter()
+        .find(|r| r.kind.ends_with(kind))
+        .map_or_else(|| default.to_string(), |r| r.target.clone())
+}
+
 /// The zip member a relationship target of the workbook names: relative
 /// to `xl/`, or absolute from the package root when it starts with `/`.
 fn member_name(target: &str) -> String {
@@ -165,11 +205,11 @@ fn member_name(target: &str) -> String {
     parts.join("/")
 }
 
-/// A sheet as the workbook lists it.
-struct SheetEntry {
-    name: String,
+/// A sheet as the workbook lists it (`.xlsx` and `.xlsb` alike).
+pub(super) struct SheetEntry {
+    pub(super) name: String,
     /// Its relationship id.
-    rel: String,
+    pub(super) rel: String,
 }
 
 /// What the workbook part says.
