@@ -9,9 +9,12 @@
 //! once from a fixed seed with synthetic values from [`piscan::synth`].
 //! Every row of it holds values; `app_dump` is an application's dump
 //! ([`piscan::synth::app_dump`]), most of whose rows hold none and are
-//! passed over in blocks. `xlsx`, `xls` and `ods` are the CSV's rows as
-//! workbooks of text cells (shared strings in the first two), their
-//! throughput counted in the workbook's (compressed) bytes.
+//! passed over in blocks. `xlsx`, `xlsb`, `xls` and `ods` are the CSV's
+//! rows as workbooks of text cells (shared strings in the first three),
+//! `docx` as a Word document of one paragraph per row, `sqlite` as a
+//! database table, `json` as one JSON document (an array of the JSON-lines
+//! records), and `csv_zip` and `csv_gz` are the CSV compressed: each
+//! throughput is counted in the input's (compressed) bytes.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -93,6 +96,81 @@ fn xlsx(rows: u64) -> Vec<u8> {
     book.save_to_buffer().expect("writes to memory")
 }
 
+fn xlsb(rows: u64) -> Vec<u8> {
+    let rows: Vec<Vec<String>> = roster(rows).into_iter().map(Vec::from).collect();
+    synth::xlsb_roster("Sheet1", &rows)
+}
+
+/// The JSON-lines records as one JSON array.
+fn json(mb: usize) -> Vec<u8> {
+    let lines = jsonl(mb);
+    let mut out = b"[".to_vec();
+    for (i, line) in lines
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        if i > 0 {
+            out.extend_from_slice(b",\n");
+        }
+        out.extend_from_slice(line);
+    }
+    out.extend_from_slice(b"]\n");
+    out
+}
+
+/// One zip member `name` holding `data`, deflated.
+fn zipped(name: &str, data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file(name, options).expect("a member");
+    zip.write_all(data).expect("writes to memory");
+    zip.finish().expect("writes to memory").into_inner()
+}
+
+fn gzipped(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(data).expect("writes to memory");
+    gz.finish().expect("writes to memory")
+}
+
+/// The roster as a Word document, a paragraph per row.
+fn docx(rows: u64) -> Vec<u8> {
+    let mut body = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>"#,
+    );
+    for cells in roster(rows) {
+        body += "<w:p><w:r><w:t>";
+        body += &cells.join(" ");
+        body += "</w:t></w:r></w:p>";
+    }
+    body += "</w:body></w:document>";
+    zipped("word/document.xml", body.as_bytes())
+}
+
+/// The roster as a table of a SQLite database, its file's bytes.
+fn sqlite(rows: u64) -> Vec<u8> {
+    let conn = rusqlite::Connection::open_in_memory().expect("an in-memory database");
+    conn.execute_batch("CREATE TABLE users (id, name, id_no, phone, card, order_no, note);")
+        .expect("a table");
+    let tx = conn.unchecked_transaction().expect("a transaction");
+    {
+        let mut insert = tx
+            .prepare("INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+            .expect("a statement");
+        for cells in roster(rows).iter().skip(1) {
+            insert
+                .execute(rusqlite::params_from_iter(cells))
+                .expect("a row");
+        }
+    }
+    tx.commit().expect("commits");
+    conn.serialize("main").expect("serializes").to_vec()
+}
+
 fn xls(rows: u64) -> Vec<u8> {
     let rows: Vec<Vec<String>> = roster(rows).into_iter().map(Vec::from).collect();
     synth::xls_roster("Sheet1", &rows)
@@ -133,9 +211,15 @@ fn bench(c: &mut Criterion) {
         ("app_dump", "app.sql", app_dump(64)),
         ("csv", "export.csv", csv(32)),
         ("jsonl", "export.jsonl", jsonl(32)),
+        ("json", "export.json", json(32)),
+        ("csv_zip", "export.zip", zipped("export.csv", &csv(32))),
+        ("csv_gz", "export.csv.gz", gzipped(&csv(32))),
         ("xlsx", "roster.xlsx", xlsx(100_000)),
+        ("xlsb", "roster.xlsb", xlsb(100_000)),
         ("xls", "roster.xls", xls(60_000)),
         ("ods", "roster.ods", ods(100_000)),
+        ("docx", "roster.docx", docx(100_000)),
+        ("sqlite", "users.db", sqlite(100_000)),
     ];
     let mut group = c.benchmark_group("extract_scan");
     group
