@@ -15,6 +15,7 @@
 
 pub mod classify;
 pub mod config;
+mod cpu;
 pub mod detect;
 pub mod exit_codes;
 pub mod extract;

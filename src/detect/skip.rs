@@ -203,14 +203,11 @@ type Classify = unsafe fn(&[u8; WINDOW]) -> Classes;
 fn classify() -> Classify {
     #[cfg(target_arch = "x86_64")]
     {
-        static BEST: std::sync::OnceLock<Classify> = std::sync::OnceLock::new();
-        *BEST.get_or_init(|| {
-            if std::arch::is_x86_feature_detected!("avx512bw") {
-                avx512::classes
-            } else {
-                sse2::classes
-            }
-        })
+        if crate::cpu::avx512bw() {
+            avx512::classes
+        } else {
+            sse2::classes
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
