@@ -515,6 +515,51 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any bytes as a sheet's records, after a valid row header, or as
+        /// the shared strings, give units and clean skips, never a panic
+        /// (which the guard would report as a corrupt spreadsheet).
+        #[test]
+        fn damaged_records_never_panic(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::any::<u8>(),
+                    proptest::sample::select(vec![0x00u8, 0x02, 0x05, 0x06, 0x07, 0x08, 0x13, 0x80, 0xFF, 0x92]),
+                ],
+                0..300,
+            ),
+            as_strings in proptest::prelude::any::<bool>(),
+        ) {
+            let mut cells = Vec::new();
+            row_header(&mut cells, 0);
+            cells.extend(isst(0, 0));
+            let book = Book {
+                sheets: vec![Sheet::cells("S", cells)],
+                strings: vec!["甲".into()],
+                ..Book::default()
+            };
+            let part = if as_strings { "xl/sharedStrings.bin" } else { "xl/worksheets/sheet1.bin" };
+            let data = super::super::tests::rezip(&book.write(), |name, mut old| {
+                if name == part {
+                    if as_strings {
+                        old = bytes.clone();
+                    } else {
+                        old.truncate(old.len() - 6); // BrtEndSheetData, BrtEndSheet
+                        old.extend_from_slice(&bytes);
+                    }
+                }
+                Some(old)
+            });
+            let mut rec = Recorder::default();
+            super::super::extract("r.xlsb", &data, &mut rec);
+            for (_, reason) in &rec.skips {
+                proptest::prop_assert!(!reason.contains("reader failed"), "{}", reason);
+            }
+        }
+    }
+
     /// A one-sheet workbook whose cell records are `cells` (after a
     /// `BrtRowHdr` of row 0), with the shared strings `strings`.
     fn one_sheet(cells: Vec<u8>, strings: &[&str]) -> Vec<u8> {
