@@ -681,6 +681,13 @@ enum Plan {
     SqliteInPlace {
         len: u64,
     },
+    /// A large SQLite database that cannot be opened where it is (a
+    /// truncated one), copied to a temporary file and read there
+    /// ([`sqlite::extract_copied`]).
+    SqliteCopy {
+        rest: File,
+        len: u64,
+    },
     Stream {
         format: Format,
         gzip: bool,
@@ -928,11 +935,12 @@ pub fn scan_file(
                     len,
                 }));
             }
-            if format == Format::Sqlite
-                && len > SQLITE_IN_PLACE_ABOVE
-                && sqlite::readable_in_place(buf, len)
-            {
-                return Ok(Ok(Plan::SqliteInPlace { len }));
+            if format == Format::Sqlite && len > SQLITE_IN_PLACE_ABOVE {
+                return Ok(Ok(if sqlite::readable_in_place(buf, len) {
+                    Plan::SqliteInPlace { len }
+                } else {
+                    Plan::SqliteCopy { rest, len }
+                }));
             }
             let document = matches!(format, Format::Spreadsheet | Format::OfficeText);
             if len > STREAM_ABOVE && document && extract::reads_in_place(format, &display, buf) {
@@ -1095,6 +1103,18 @@ pub fn scan_file(
                 let rows = opts.limits.max_rows_per_table;
                 let (report, alive) = collect(display, opts, Some(&mut *send), |collector| {
                     sqlite::extract_file(path, rows, collector);
+                    (Extracted::Scanned, len)
+                });
+                alive && send(report)
+            }
+            Ok(Ok(Plan::SqliteCopy { mut rest, len })) => {
+                let rows = opts.limits.max_rows_per_table;
+                let (report, alive) = collect(display, opts, Some(&mut *send), |collector| {
+                    // The head read is read again.
+                    match rest.seek(std::io::SeekFrom::Start(0)) {
+                        Ok(_) => sqlite::extract_copied(&mut rest, rows, collector),
+                        Err(err) => collector.skip("", &source::read_failure(&err)),
+                    }
                     (Extracted::Scanned, len)
                 });
                 alive && send(report)

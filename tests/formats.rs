@@ -337,8 +337,9 @@ fn a_long_sqlite_member_is_read_from_a_temporary_file() {
         alone
     );
 
-    // Cut inside a page: the pages present are read from a copy in memory,
-    // and the cut is reported, as for a member held.
+    // Cut inside a page: the pages present are read from the temporary
+    // file, its header repaired there (without one, from a copy in
+    // memory), and the cut is reported, as for a member held.
     let cut = &bytes[..bytes.len() - 1000];
     fs::write(
         share.path().join("backup.zip"),

@@ -341,7 +341,8 @@ fn a_json_document_over_64_mib_is_scanned_as_text() {
 
 /// A SQLite database over 16 MiB is opened where it is (not read into
 /// memory): every phone is found under its table and column, and nothing
-/// is written beside the file.
+/// is written beside the file. A truncated one is read from a repaired
+/// temporary copy.
 #[test]
 fn a_large_sqlite_database_is_read_in_place() {
     let dir = TempDir::new().unwrap();
@@ -372,6 +373,27 @@ fn a_large_sqlite_database_is_read_in_place() {
         .iter()
         .all(|f| f["table"] == "users" && f["field"] == "phone"));
     let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["app.db"]);
+
+    // Cut inside a page (a copy taken while it was written): copied to a
+    // temporary file, repaired and read there, never held in memory; the
+    // rows on the pages present are found, the cut is reported, and the
+    // scanned file is left as it was.
+    let cut_dir = TempDir::new().unwrap();
+    let cut_path = cut_dir.path().join("app.db");
+    let bytes = fs::read(&path).unwrap();
+    let cut = &bytes[..bytes.len() * 2 / 3 + 100];
+    fs::write(&cut_path, cut).unwrap();
+    let doc = scan_json(&[cut_dir.path().to_str().unwrap()]);
+    let found = doc["findings"].as_array().unwrap().len() as u64;
+    assert!(found > rows / 2 && found < rows, "{found} of {rows}");
+    let skipped = doc["summary"]["skipped"].to_string();
+    assert!(skipped.contains("truncated SQLite database"), "{skipped}");
+    assert_eq!(fs::read(&cut_path).unwrap(), cut);
+    let names: Vec<_> = fs::read_dir(cut_dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();

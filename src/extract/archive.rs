@@ -603,10 +603,7 @@ fn extract_member_from(
         // name); without a temporary file, the member is held as before.
         let to = match format {
             Some(_) if in_place => tempfile::tempfile().ok().map(SpillFile::Anonymous),
-            Some(Format::Sqlite) => {
-                let named = tempfile::Builder::new().prefix(".piscan-").tempfile();
-                named.ok().map(SpillFile::Named)
-            }
+            Some(Format::Sqlite) => sqlite::temporary_file().ok().map(SpillFile::Named),
             _ => None,
         };
         if let (Some(format), Some(to)) = (format, to) {
@@ -853,8 +850,7 @@ fn spill(
 
 /// Reads the SQLite database a member was written to (at `path`, `len`
 /// bytes starting with `head`): where it is when its pages are whole, else
-/// (a truncated database, whose header the in-memory way fixes) from a
-/// copy in memory, as a member held would be.
+/// (a truncated database) after its header is repaired in the file.
 fn read_database(
     path: &std::path::Path,
     head: &[u8],
@@ -866,10 +862,7 @@ fn read_database(
     if sqlite::readable_in_place(head, len) {
         return sqlite::extract_file(path, rows, sink);
     }
-    match std::fs::read(path) {
-        Ok(data) => sqlite::extract(&data, rows, sink),
-        Err(error) => sink.skip("", &format!("cannot read its temporary file: {error}")),
-    }
+    sqlite::extract_temporary(path, rows, sink);
 }
 
 /// Buffer of [`copy_reads`], and of the reader of a member's copy in a

@@ -11,7 +11,16 @@
 //! is opened where it is ([`extract_file`]): read-only, through an
 //! `immutable=1` URI, so SQLite takes no lock and creates no journal, WAL or
 //! shared-memory file beside it, and reads pages as it needs them (memory is
-//! its page cache). Everything else below applies to both ways in.
+//! its page cache). Everything else below applies to every way in.
+//!
+//! **From a repaired copy.** A large database that SQLite cannot open
+//! where it is (a truncated one, or a header whose page count is not
+//! valid) is copied to a named temporary file of ours
+//! ([`extract_copied`]), or is already in one (an archive member), whose
+//! header gets the repairs of the in-memory way below (the pages present,
+//! the rollback journal mode) and whose partial last page is cut off
+//! ([`extract_temporary`]); it is then opened there as in place, so memory
+//! does not grow with the database. The scanned file is only read.
 //!
 //! **From memory.** Otherwise the extractor gets the file's *bytes* (the
 //! file may sit inside an archive). It opens an in-memory connection and
@@ -109,7 +118,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::{Cursor, Read as _};
+use std::io::{Cursor, Read};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
@@ -293,30 +302,15 @@ fn extract_database(
 /// An in-memory, read-only connection holding a copy of `data`, and the
 /// reason to report when the file is truncated (the pages present are read).
 fn open(data: &[u8]) -> Result<(Connection, Option<String>), String> {
-    if !is_sqlite(data) {
-        return Err("not a SQLite 3 database (no `SQLite format 3` header)".to_string());
-    }
-    if data.len() < HEADER_LEN {
-        return Err(format!(
-            "truncated SQLite database ({} bytes, shorter than its 100-byte header)",
-            data.len()
-        ));
-    }
-    let mut header = [0u8; HEADER_LEN];
-    header.copy_from_slice(&data[..HEADER_LEN]);
-    let (len, truncated) = whole_pages(&mut header, data.len())?;
+    let mut header = header_of(data)?;
+    // The in-memory VFS cannot open a WAL: it is read as a rollback journal
+    // database.
+    let (len, truncated) = repair(&mut header, data.len())?;
     if len > MAX_LOAD {
         return Err(format!(
             "SQLite database too large to scan from memory ({len} bytes; SQLite loads at most \
              {MAX_LOAD})"
         ));
-    }
-    // The in-memory VFS cannot open a WAL: read the main file as a rollback
-    // journal database (header bytes 18 and 19: write and read version).
-    for version in &mut header[18..20] {
-        if *version == 2 {
-            *version = 1;
-        }
     }
     let mut conn = Connection::open_in_memory()
         .map_err(|e| format!("SQLite could not open an in-memory connection: {e}"))?;
@@ -325,14 +319,119 @@ fn open(data: &[u8]) -> Result<(Connection, Option<String>), String> {
         .map_err(|e| format!("SQLite database could not be loaded: {e}"))?;
     harden(&conn)?;
     if truncated.is_some() {
-        // A table whose root page is missing makes the schema invalid;
-        // `writable_schema` makes SQLite pass over it (the truncation is
-        // reported) instead of refusing the whole database. It allows no
-        // write: the database is read-only and the connection query-only.
-        let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, false);
-        let _ = conn.execute_batch("PRAGMA writable_schema = 1;");
+        pass_over_missing_pages(&conn);
     }
     Ok((conn, truncated))
+}
+
+/// The header of a database whose first bytes are `head`; the reason it
+/// cannot be read when there is none.
+fn header_of(head: &[u8]) -> Result<[u8; HEADER_LEN], String> {
+    if !is_sqlite(head) {
+        return Err("not a SQLite 3 database (no `SQLite format 3` header)".to_string());
+    }
+    head.get(..HEADER_LEN)
+        .and_then(|h| h.try_into().ok())
+        .ok_or_else(|| {
+            format!(
+                "truncated SQLite database ({} bytes, shorter than its 100-byte header)",
+                head.len()
+            )
+        })
+}
+
+/// A table whose root page is missing makes the schema invalid;
+/// `writable_schema` makes SQLite pass over it (the truncation is reported)
+/// instead of refusing the whole database. It allows no write: the
+/// database is read-only and the connection query-only.
+fn pass_over_missing_pages(conn: &Connection) {
+    let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, false);
+    let _ = conn.execute_batch("PRAGMA writable_schema = 1;");
+}
+
+/// Gives `header` (of a file of `len` bytes) what SQLite needs to read the
+/// file as a database of its own: the number of pages present (see
+/// [`whole_pages`]) and, for a WAL database, the rollback journal mode (the
+/// WAL is not read). Returns how many bytes to read (whole pages) and the
+/// reason to report when that is fewer than the database had.
+fn repair(header: &mut [u8; HEADER_LEN], len: usize) -> Result<(usize, Option<String>), String> {
+    let found = whole_pages(header, len)?;
+    // Header bytes 18 and 19: the write and read versions, 2 for WAL.
+    for version in &mut header[18..20] {
+        if *version == 2 {
+            *version = 1;
+        }
+    }
+    Ok(found)
+}
+
+/// A named temporary file for a copy of a database (SQLite opens a
+/// database by its name): `$TMPDIR/.piscan-…`, mode 0600, removed when
+/// dropped.
+pub(crate) fn temporary_file() -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new().prefix(".piscan-").tempfile()
+}
+
+/// [`extract`] for a large database that [`readable_in_place`] refuses,
+/// read from `reader` (from its first byte): copied to a
+/// temporary file (`$TMPDIR/.piscan-…`, mode 0600), then read there by [`extract_temporary`], so that
+/// memory does not grow with it (in memory, it would be held twice: read,
+/// and copied into SQLite's).
+pub fn extract_copied(reader: &mut dyn Read, max_rows_per_table: Option<u64>, sink: &mut dyn Sink) {
+    let copied = temporary_file().and_then(|mut temp| {
+        std::io::copy(reader, &mut std::io::BufWriter::new(temp.as_file_mut()))?;
+        Ok(temp)
+    });
+    match copied {
+        Ok(temp) => extract_temporary(temp.path(), max_rows_per_table, sink),
+        Err(e) => sink.skip(
+            "",
+            &format!("cannot copy the database to a temporary file: {e}"),
+        ),
+    }
+}
+
+/// [`extract`] for a database in a temporary file of ours at `path`, which
+/// is rewritten first: a database that [`readable_in_place`] refuses (a
+/// truncated one, or one whose header has no valid page count) gets the
+/// header the in-memory way gives it, its partial last page is cut off,
+/// and it is then read where it is, so that memory does not grow with it.
+/// Never call this on a file that is not a copy made for the scan.
+pub fn extract_temporary(path: &Path, max_rows_per_table: Option<u64>, sink: &mut dyn Sink) {
+    let open = || {
+        let truncated = rewrite(path)?;
+        let (conn, _) = open_file(path)?;
+        if truncated.is_some() {
+            pass_over_missing_pages(&conn);
+        }
+        Ok((conn, truncated))
+    };
+    extract_opened(open, max_rows_per_table, sink);
+}
+
+/// Rewrites the header of the database file at `path` with [`repair`] and
+/// cuts it to whole pages; returns the truncation to report.
+fn rewrite(path: &Path) -> Result<Option<String>, String> {
+    use std::io::{Seek, SeekFrom, Write};
+    let failed = |e: std::io::Error| format!("cannot rewrite the temporary copy: {e}");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(failed)?;
+    let len = file.metadata().map_err(failed)?.len();
+    let mut head = Vec::with_capacity(HEADER_LEN);
+    (&mut file)
+        .take(HEADER_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(failed)?;
+    let mut header = header_of(&head)?;
+    let len = usize::try_from(len).map_err(|_| "SQLite database too large".to_string())?;
+    let (keep, truncated) = repair(&mut header, len)?;
+    file.seek(SeekFrom::Start(0)).map_err(failed)?;
+    file.write_all(&header).map_err(failed)?;
+    file.set_len(keep as u64).map_err(failed)?;
+    Ok(truncated)
 }
 
 /// A read-only, immutable connection to the database file at `path`.
@@ -1105,6 +1204,36 @@ mod tests {
         assert_eq!(rec.skips.len(), 1, "{:?}", rec.skips);
         assert_eq!(rec.skips[0].0, "");
         assert!(rec.skips[0].1.contains("not a SQLite"), "{:?}", rec.skips);
+    }
+
+    /// Every database the in-memory way repairs reads the same when it is
+    /// copied to a temporary file and repaired there: truncated anywhere,
+    /// with a header whose page count is not valid (as SQLite before 3.7
+    /// wrote), in WAL mode, and whole.
+    #[test]
+    fn a_copy_in_a_temporary_file_reads_as_in_memory() {
+        let (data, _) = big_db();
+        let mut stale = data.clone();
+        stale[92] ^= 1; // "version-valid-for" no longer the change counter
+        let mut wal = data.clone();
+        wal[18..20].copy_from_slice(&[2, 2]);
+        let cases = [
+            data[..data.len() / 2].to_vec(),
+            data[..data.len() - 1].to_vec(),
+            data[..4097].to_vec(),
+            data[..99].to_vec(),
+            stale[..stale.len() / 3].to_vec(),
+            wal,
+            data.clone(),
+            b"SQLite format 3\0 and then nothing".to_vec(),
+        ];
+        for case in cases {
+            let in_memory = run(&case, None);
+            let mut copied = Recorder::default();
+            extract_copied(&mut Cursor::new(&case), None, &mut copied);
+            assert_eq!(copied.units, in_memory.units, "{} bytes", case.len());
+            assert_eq!(copied.skips, in_memory.skips, "{} bytes", case.len());
+        }
     }
 
     #[test]
