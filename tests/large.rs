@@ -393,6 +393,17 @@ fn a_large_sqlite_database_is_read_in_place() {
     let skipped = doc["summary"]["skipped"].to_string();
     assert!(skipped.contains("truncated SQLite database"), "{skipped}");
     assert_eq!(fs::read(&cut_path).unwrap(), cut);
+    // Without a temporary file, it is read into memory, as before.
+    let out = Command::cargo_bin("piscan")
+        .unwrap()
+        .env("TMPDIR", "/nonexistent/piscan-test")
+        .args(["scan", "--format", "json", "--no-progress"])
+        .arg(cut_dir.path())
+        .output()
+        .unwrap();
+    let held: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(held["findings"], doc["findings"]);
+    assert_eq!(held["summary"]["skipped"], doc["summary"]["skipped"]);
     let names: Vec<_> = fs::read_dir(cut_dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())

@@ -373,17 +373,25 @@ pub(crate) fn temporary_file() -> std::io::Result<tempfile::NamedTempFile> {
 }
 
 /// [`extract`] for a large database that [`readable_in_place`] refuses,
-/// read from `reader` (from its first byte): copied to a
-/// temporary file (`$TMPDIR/.piscan-…`, mode 0600), then read there by [`extract_temporary`], so that
-/// memory does not grow with it (in memory, it would be held twice: read,
-/// and copied into SQLite's).
+/// read from `reader` (from its first byte): copied to a temporary file
+/// (`$TMPDIR/.piscan-…`, mode 0600), then read there by
+/// [`extract_temporary`], so that memory does not grow with it (in memory,
+/// it would be held twice: read, and copied into SQLite's). Without a
+/// temporary file, it is read into memory as a small one is.
 pub fn extract_copied(reader: &mut dyn Read, max_rows_per_table: Option<u64>, sink: &mut dyn Sink) {
-    let copied = temporary_file().and_then(|mut temp| {
-        std::io::copy(reader, &mut std::io::BufWriter::new(temp.as_file_mut()))?;
-        Ok(temp)
-    });
+    let mut temp = match temporary_file() {
+        Ok(temp) => temp,
+        Err(_) => {
+            let mut data = Vec::new();
+            return match reader.read_to_end(&mut data) {
+                Ok(_) => extract(&data, max_rows_per_table, sink),
+                Err(e) => sink.skip("", &format!("cannot read the database: {e}")),
+            };
+        }
+    };
+    let copied = std::io::copy(reader, &mut std::io::BufWriter::new(temp.as_file_mut()));
     match copied {
-        Ok(temp) => extract_temporary(temp.path(), max_rows_per_table, sink),
+        Ok(_) => extract_temporary(temp.path(), max_rows_per_table, sink),
         Err(e) => sink.skip(
             "",
             &format!("cannot copy the database to a temporary file: {e}"),
