@@ -1450,9 +1450,22 @@ mod tests {
             .collect()
     }
 
-    /// Sends the cells of every sheet as calamine reads them into ranges:
-    /// the oracle of the `.ods` and `.xls` differential tests.
-    pub(super) fn extract_ranges<'d, R>(book: &mut R, writer: &mut SheetWriter, sink: &mut dyn Sink)
+    /// The cells of the workbook `data` as calamine's reader `R` reads
+    /// them into ranges, through the same sheet writer: the oracle of the
+    /// `.ods`, `.xls` and `.xlsb` differential tests.
+    pub(super) fn calamine_cells<'d, R>(data: &'d [u8]) -> Recorder
+    where
+        R: Reader<Cursor<&'d [u8]>>,
+        R::Error: std::fmt::Debug + std::fmt::Display,
+    {
+        let mut rec = Recorder::default();
+        let mut book = R::new(Cursor::new(data)).unwrap();
+        extract_ranges(&mut book, &mut SheetWriter::default(), &mut rec);
+        rec
+    }
+
+    /// Sends the cells of every sheet as calamine reads them into ranges.
+    fn extract_ranges<'d, R>(book: &mut R, writer: &mut SheetWriter, sink: &mut dyn Sink)
     where
         R: Reader<Cursor<&'d [u8]>>,
         R::Error: std::fmt::Display,
@@ -1495,14 +1508,6 @@ mod tests {
             _ => return None,
         })
         .filter(Value::is_present)
-    }
-
-    /// The cells of an `.ods` as calamine's reader gives them.
-    fn calamine_ods(data: &[u8]) -> Recorder {
-        let mut rec = Recorder::default();
-        let mut book = calamine::Ods::new(Cursor::new(data)).unwrap();
-        extract_ranges(&mut book, &mut SheetWriter::default(), &mut rec);
-        rec
     }
 
     /// One cell of the ODS differential test, `repeats` columns wide.
@@ -1582,7 +1587,7 @@ mod tests {
             }
             let data = ods(&tables, false);
             let ours = run("x.ods", &data);
-            let theirs = calamine_ods(&data);
+            let theirs = calamine_cells::<calamine::Ods<_>>(&data);
             proptest::prop_assert!(ours.skips.is_empty(), "{:?}", ours.skips);
             proptest::prop_assert_eq!(&ours.units, &theirs.units);
         }

@@ -562,7 +562,7 @@ mod tests {
     use super::super::xls_write::{cell_head, compound_file, record, unicode, workbook};
     use super::*;
     use crate::extract::a1;
-    use crate::extract::sheet::tests::extract_ranges;
+    use crate::extract::sheet::tests::calamine_cells;
     use crate::extract::testing::Recorder;
     use crate::synth::{self, Rng};
 
@@ -635,13 +635,6 @@ mod tests {
         rec
     }
 
-    fn theirs(data: &[u8]) -> Recorder {
-        let mut rec = Recorder::default();
-        let mut book: calamine::Xls<_> = calamine::Reader::new(Cursor::new(data)).unwrap();
-        extract_ranges(&mut book, &mut SheetWriter::default(), &mut rec);
-        rec
-    }
-
     fn strings(rng: &mut Rng) -> Vec<String> {
         let mut s: Vec<String> = ["姓名", "身份证号", "a & b", "Zoë", " ", ""]
             .map(String::from)
@@ -693,7 +686,7 @@ mod tests {
             let stream = workbook(&sheets, &strings, &FORMATS, &XF_FORMATS);
             let data = compound_file("Workbook", &stream);
             let ours = ours(&data);
-            let theirs = theirs(&data);
+            let theirs = calamine_cells::<calamine::Xls<_>>(&data);
             proptest::prop_assert!(ours.skips.is_empty(), "{:?}", ours.skips);
             proptest::prop_assert_eq!(&ours.units, &theirs.units);
         }

@@ -212,18 +212,17 @@ pub(super) struct SheetEntry {
     pub(super) rel: String,
 }
 
-/// What the workbook part says.
-struct Book {
-    sheets: Vec<SheetEntry>,
-    is_1904: bool,
+/// What the workbook part says (`.xlsx` and `.xlsb` alike): the sheets in
+/// order and the date system.
+#[derive(Default)]
+pub(super) struct Book {
+    pub(super) sheets: Vec<SheetEntry>,
+    pub(super) is_1904: bool,
 }
 
 /// The sheets of the workbook part, in order, and its date system.
 fn read_workbook<B: BufRead>(xml: &mut Xml<B>) -> Result<Book, String> {
-    let mut book = Book {
-        sheets: Vec::new(),
-        is_1904: false,
-    };
+    let mut book = Book::default();
     loop {
         let event = xml.next()?;
         if matches!(event, Event::Eof) {
