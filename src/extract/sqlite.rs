@@ -118,7 +118,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Write as _};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
@@ -389,7 +389,11 @@ pub fn extract_copied(reader: &mut dyn Read, max_rows_per_table: Option<u64>, si
             };
         }
     };
-    let copied = std::io::copy(reader, &mut std::io::BufWriter::new(temp.as_file_mut()));
+    // Flushed here: a write error in the last buffer would otherwise be
+    // lost when the writer is dropped, and the copy taken for truncated.
+    let mut out = std::io::BufWriter::new(temp.as_file_mut());
+    let copied = std::io::copy(reader, &mut out).and_then(|_| out.flush());
+    drop(out);
     match copied {
         Ok(_) => extract_temporary(temp.path(), max_rows_per_table, sink),
         Err(e) => sink.skip(
@@ -420,7 +424,7 @@ pub fn extract_temporary(path: &Path, max_rows_per_table: Option<u64>, sink: &mu
 /// Rewrites the header of the database file at `path` with [`repair`] and
 /// cuts it to whole pages; returns the truncation to report.
 fn rewrite(path: &Path) -> Result<Option<String>, String> {
-    use std::io::{Seek, SeekFrom, Write};
+    use std::io::{Seek, SeekFrom};
     let failed = |e: std::io::Error| format!("cannot rewrite the temporary copy: {e}");
     let mut file = std::fs::OpenOptions::new()
         .read(true)
