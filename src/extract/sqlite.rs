@@ -122,11 +122,13 @@ use std::io::{Cursor, Read, Write as _};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
-use encoding_rs::GB18030;
+use encoding_rs::{GB18030, UTF_16BE, UTF_16LE};
 use rusqlite::config::DbConfig;
+use rusqlite::limits::Limit;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags, MAIN_DB};
+use rusqlite::{Connection, ErrorCode, OpenFlags, MAIN_DB};
 
+use super::text::LineChunks;
 use super::{Place, Sink, Unit};
 
 /// The first 16 bytes of every SQLite 3 database file.
@@ -624,12 +626,75 @@ fn table_failure(e: &rusqlite::Error) -> String {
     format!("table not readable: {e}")
 }
 
-/// The query reading `table`, and the names of the columns it returns.
-fn table_query(
-    conn: &Connection,
-    table: &Table,
-    max_rows: Option<u64>,
-) -> Result<(String, Vec<String>), String> {
+/// Values longer than this are not loaded by the query reading a table
+/// with rowids (SQLite would hold the whole value, up to 1 GB): the
+/// connection's length limit makes that query stop at the row holding one
+/// (`SQLITE_TOOBIG`), and that row is read again by a query that gives an
+/// empty BLOB in place of a long TEXT value (and leaves out a long BLOB),
+/// which [`read_long`] then reads in pieces. The other rows are read by the
+/// plain query, so the check costs nothing where no value is that long.
+const LONG_VALUE: u64 = 16 << 20;
+
+/// Bytes of a long value read and sent at a time (about: pieces end at a
+/// line break or a space where there is one).
+const LONG_PIECE: usize = 4 << 20;
+
+/// How a table is read.
+struct Query {
+    /// The table's quoted name.
+    from: String,
+    /// The names of the columns read, in the order they are selected.
+    fields: Vec<String>,
+    /// The name its rowid goes by (the first of `rowid`, `_rowid_`, `oid`
+    /// that is not a column's), for a table that has one.
+    rowid: Option<&'static str>,
+}
+
+impl Query {
+    /// The query reading the rows after the rowid `after` (all rows for
+    /// `None`), at most `limit` of them: the rowid first, if any, then the
+    /// columns, as they are or (`guarded`) with long values replaced as
+    /// [`LONG_VALUE`] says.
+    fn sql(&self, after: Option<i64>, limit: Option<u64>, guarded: bool) -> String {
+        let mut sql = String::from("SELECT ");
+        if let Some(alias) = self.rowid {
+            sql.push_str(alias);
+            sql.push_str(", ");
+        }
+        for (i, field) in self.fields.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let field = quote(field);
+            if guarded {
+                // `typeof` and `octet_length` do not load the value.
+                let _ = write!(
+                    sql,
+                    "CASE WHEN octet_length({field}) <= {LONG_VALUE} THEN {field} \
+                     WHEN typeof({field}) = 'text' THEN x'' END"
+                );
+            } else {
+                sql.push_str(&field);
+            }
+        }
+        sql.push_str(" FROM main.");
+        sql.push_str(&self.from);
+        if let Some(alias) = self.rowid {
+            if let Some(after) = after {
+                let _ = write!(sql, " WHERE {alias} > {after}");
+            }
+            sql.push_str(" ORDER BY ");
+            sql.push_str(alias);
+        }
+        if let Some(n) = limit {
+            let _ = write!(sql, " LIMIT {}", n.min(i64::MAX as u64));
+        }
+        sql
+    }
+}
+
+/// How to read `table`.
+fn table_query(conn: &Connection, table: &Table) -> Result<Query, String> {
     let info = table_columns(conn, &table.name).map_err(|e| table_failure(&e))?;
     let mut fields = Vec::new();
     for column in info.iter().filter(|c| c.hidden == 0 || c.hidden == 3) {
@@ -642,40 +707,39 @@ fn table_query(
             }
         }
     }
+    let from = quote(&table.name);
     if fields.is_empty() {
         // No column information: a virtual table whose module is missing
         // says so when it is queried.
-        let sql = format!("SELECT * FROM main.{}", quote(&table.name));
+        let sql = format!("SELECT * FROM main.{from}");
         return Err(match conn.prepare(&sql) {
             Err(e) => table_failure(&e),
             Ok(_) => "table has no readable columns".to_string(),
         });
     }
-    let mut sql = String::from("SELECT ");
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&quote(field));
-    }
-    sql.push_str(" FROM main.");
-    sql.push_str(&quote(&table.name));
-    if table.kind != Kind::Virtual && !table.without_rowid {
-        let taken = |alias: &str| {
-            info.iter().any(|c| match &c.name {
-                Ok(name) => name.eq_ignore_ascii_case(alias),
-                Err(_) => false,
-            })
-        };
-        if let Some(alias) = ["rowid", "_rowid_", "oid"].into_iter().find(|a| !taken(a)) {
-            sql.push_str(" ORDER BY ");
-            sql.push_str(alias);
-        }
-    }
-    if let Some(n) = max_rows {
-        let _ = write!(sql, " LIMIT {}", n.min(i64::MAX as u64));
-    }
-    Ok((sql, fields))
+    let taken = |alias: &str| {
+        info.iter().any(|c| match &c.name {
+            Ok(name) => name.eq_ignore_ascii_case(alias),
+            Err(_) => false,
+        })
+    };
+    let rowid = (table.kind != Kind::Virtual && !table.without_rowid)
+        .then(|| ["rowid", "_rowid_", "oid"].into_iter().find(|a| !taken(a)))
+        .flatten();
+    Ok(Query {
+        from,
+        fields,
+        rowid,
+    })
+}
+
+/// Why reading rows stopped early.
+enum Stop {
+    /// The row after the rowid `after` (the first row for `None`) holds a
+    /// value longer than [`LONG_VALUE`].
+    Long { after: Option<i64> },
+    /// The table, or its rest, could not be read.
+    Failed(String),
 }
 
 /// Reads the rows of `table` into the sink. `Err` is the reason the table,
@@ -686,22 +750,99 @@ fn read_table(
     max_rows: Option<u64>,
     sink: &mut Guarded<'_>,
 ) -> Result<(), String> {
-    let (sql, fields) = table_query(conn, table, max_rows)?;
-    let mut stmt = conn.prepare(&sql).map_err(|e| table_failure(&e))?;
-    let mut rows = stmt.query([]).map_err(|e| table_failure(&e))?;
-    let mut number = String::new();
+    let query = table_query(conn, table)?;
+    // Long values stop the plain query only where the guarded one can
+    // read their row alone, by rowid.
+    let limit = match query.rowid {
+        Some(_) => LONG_VALUE as i32,
+        None => i32::MAX,
+    };
+    conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, limit)
+        .map_err(|e| table_failure(&e))?;
     let mut ordinal = 0u64;
-    while let Some(row) = rows.next().map_err(|e| {
-        if ordinal == 0 {
-            table_failure(&e)
+    let mut after = None;
+    loop {
+        let left = max_rows.map(|n| n - ordinal);
+        let sql = query.sql(after, left, false);
+        match read_rows(conn, table, &query, (&sql, after), &mut ordinal, sink) {
+            Ok(_) => return Ok(()),
+            Err(Stop::Failed(reason)) => return Err(reason),
+            Err(Stop::Long { after: before }) => {
+                let sql = query.sql(before, Some(1), true);
+                match read_rows(conn, table, &query, (&sql, before), &mut ordinal, sink) {
+                    Ok(last) => after = last,
+                    Err(Stop::Long { .. }) => {
+                        return Err(format!(
+                            "table not readable after row {ordinal}: a value is too long"
+                        ))
+                    }
+                    Err(Stop::Failed(reason)) => return Err(reason),
+                }
+                // No row read alone: the table changed under the reader.
+                if after == before || max_rows.is_some_and(|n| ordinal >= n) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Reads the rows `sql` returns (see [`Query::sql`]: those after the rowid
+/// `after`) into the sink, numbering them on from `ordinal`. Returns the
+/// last rowid read (`after` when there was no row).
+fn read_rows(
+    conn: &Connection,
+    table: &Table,
+    query: &Query,
+    (sql, after): (&str, Option<i64>),
+    ordinal: &mut u64,
+    sink: &mut Guarded<'_>,
+) -> Result<Option<i64>, Stop> {
+    let failed = |e: &rusqlite::Error, ordinal: u64| {
+        Stop::Failed(if ordinal == 0 {
+            table_failure(e)
         } else {
             format!("table not readable after row {ordinal}: {e}")
+        })
+    };
+    let mut stmt = conn.prepare(sql).map_err(|e| failed(&e, 0))?;
+    let mut rows = stmt.query([]).map_err(|e| failed(&e, *ordinal))?;
+    let first = usize::from(query.rowid.is_some());
+    let mut number = String::new();
+    let mut last = after;
+    loop {
+        let row = match rows.next() {
+            Ok(Some(row)) => row,
+            Ok(None) => return Ok(last),
+            Err(e) if query.rowid.is_some() && e.sqlite_error_code() == Some(ErrorCode::TooBig) => {
+                return Err(Stop::Long { after: last })
+            }
+            Err(e) => return Err(failed(&e, *ordinal)),
+        };
+        *ordinal += 1;
+        if first == 1 {
+            last = Some(row.get(0).map_err(|e| failed(&e, 0))?);
         }
-    })? {
-        ordinal += 1;
-        for (i, field) in fields.iter().enumerate() {
-            let value = row.get_ref(i).map_err(|e| table_failure(&e))?;
+        for (i, field) in query.fields.iter().enumerate() {
+            let place = Place {
+                table: Some(&table.name),
+                row: Some(*ordinal),
+                field: Some(field),
+                ..Place::default()
+            };
+            let value = row.get_ref(first + i).map_err(|e| failed(&e, 0))?;
             let text: Cow<'_, [u8]> = match value {
+                // Only the guarded query gives these for long TEXT values;
+                // an empty BLOB read this way sends nothing.
+                ValueRef::Blob([]) => {
+                    if let Some(rowid) = last {
+                        if let Err(reason) = read_long(conn, table, field, rowid, place, sink) {
+                            let what = format!("{}, row {ordinal}, {field}", table.name);
+                            sink.skip(&what, &reason);
+                        }
+                    }
+                    continue;
+                }
                 ValueRef::Null | ValueRef::Blob(_) => continue,
                 ValueRef::Integer(n) => {
                     number.clear();
@@ -724,18 +865,85 @@ fn read_table(
                     decode(bytes)
                 }
             };
-            sink.unit(&Unit {
-                text: &text,
-                place: Place {
-                    table: Some(&table.name),
-                    row: Some(ordinal),
-                    field: Some(field),
-                    ..Place::default()
-                },
-            });
+            sink.unit(&Unit { text: &text, place });
         }
     }
+}
+
+/// Reads a TEXT value longer than [`LONG_VALUE`] (or an empty BLOB) from
+/// the column `field` of the row `rowid`, through SQLite's incremental
+/// BLOB I/O, and sends it as units of about [`LONG_PIECE`] bytes at
+/// `place`, so that it is never held whole. `Err` is why it could not be
+/// read (after the pieces before).
+fn read_long(
+    conn: &Connection,
+    table: &Table,
+    field: &str,
+    rowid: i64,
+    place: Place<'_>,
+    sink: &mut Guarded<'_>,
+) -> Result<(), String> {
+    let failure = |e: &dyn std::fmt::Display| format!("long value not readable: {e}");
+    let blob = conn
+        .blob_open(MAIN_DB, table.name.as_str(), field, rowid, true)
+        .map_err(|e| failure(&e))?;
+    let encoding: String = conn
+        .pragma_query_value(None, "encoding", |row| row.get(0))
+        .map_err(|e| failure(&e))?;
+    let mut raw: Box<dyn Read> = match encoding.as_str() {
+        "UTF-16le" => Box::new(Utf16Reader::new(blob, UTF_16LE)),
+        "UTF-16be" => Box::new(Utf16Reader::new(blob, UTF_16BE)),
+        _ => Box::new(blob),
+    };
+    let mut chunks = LineChunks::new(&mut raw, LONG_PIECE, LONG_PIECE).map_err(|e| failure(&e))?;
+    let mut text = Vec::new();
+    while chunks.next(&mut text).map_err(|e| failure(&e))?.is_some() {
+        if !text.iter().all(u8::is_ascii_whitespace) {
+            sink.unit(&Unit { text: &text, place });
+        }
+        text.clear();
+    }
     Ok(())
+}
+
+/// UTF-16 bytes read from `inner`, given out as UTF-8.
+struct Utf16Reader<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    raw: Vec<u8>,
+    /// Decoded text not given out yet, from `at`.
+    text: Vec<u8>,
+    at: usize,
+    end: bool,
+}
+
+impl<R: Read> Utf16Reader<R> {
+    fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Self {
+        Utf16Reader {
+            inner,
+            decoder: encoding.new_decoder_without_bom_handling(),
+            raw: vec![0; 64 << 10],
+            text: Vec::new(),
+            at: 0,
+            end: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Utf16Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.text.len() && !self.end {
+            let n = self.inner.read(&mut self.raw)?;
+            self.end = n == 0;
+            self.text.clear();
+            self.at = 0;
+            super::text::decode_utf16(&mut self.decoder, &self.raw[..n], self.end, &mut self.text);
+        }
+        let n = buf.len().min(self.text.len() - self.at);
+        buf[..n].copy_from_slice(&self.text[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// A TEXT value as UTF-8: borrowed when valid, else GB18030 when it decodes
@@ -988,6 +1196,115 @@ mod tests {
             cells(&run(&data, None)),
             vec![cell("客户", 1, "姓名", "李四")]
         );
+    }
+
+    /// Text just over [`LONG_VALUE`] bytes, of lines holding `word`.
+    fn long_text(word: &str) -> String {
+        let line = format!("备注 {word} lorem ipsum\n");
+        line.repeat(LONG_VALUE as usize / line.len() + 2)
+    }
+
+    /// The units at `row` of `table`, joined, and how many there were.
+    fn joined(rec: &Recorder, table: &str, row: u64) -> (String, usize) {
+        let pieces: Vec<_> = cells(rec)
+            .into_iter()
+            .filter(|c| c.0 == table && c.1 == row)
+            .collect();
+        for piece in &pieces {
+            assert!(
+                piece.3.len() <= 2 * LONG_PIECE,
+                "a piece of {}",
+                piece.3.len()
+            );
+        }
+        let text = pieces.iter().map(|c| c.3.as_str()).collect();
+        (text, pieces.len())
+    }
+
+    #[test]
+    fn long_values_are_read_in_pieces() {
+        let (long, first) = (long_text("13812345678"), long_text("first"));
+        let blob = vec![b'7'; LONG_VALUE as usize + 1];
+        let data = database(|conn| {
+            conn.execute_batch(
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, note, data BLOB);
+                 CREATE TABLE u (note TEXT);
+                 CREATE TABLE w (k TEXT PRIMARY KEY, note TEXT) WITHOUT ROWID;",
+            )
+            .unwrap();
+            let rows: [(i64, &str, &[u8]); 5] = [
+                (10, "a", b""),
+                (20, &long, b"b"),
+                (30, "c", &blob),
+                (40, "d", b""),
+                (50, "e", b"f"),
+            ];
+            for (id, note, data) in rows {
+                conn.execute("INSERT INTO t VALUES (?1, ?2, ?3)", params![id, note, data])
+                    .unwrap();
+            }
+            conn.execute("INSERT INTO u VALUES (?1), ('after')", [&first])
+                .unwrap();
+            conn.execute("INSERT INTO w VALUES ('k', ?1)", [&long])
+                .unwrap();
+        });
+        let rec = run(&data, None);
+        assert!(rec.skips.is_empty(), "{:?}", rec.skips);
+        // The long value in pieces of its own row, the rows around it
+        // whole, with their ordinals; the long BLOB and the empty ones
+        // send nothing.
+        assert_eq!(joined(&rec, "t", 2).0, format!("20{long}"));
+        assert!(joined(&rec, "t", 2).1 >= 4);
+        let short: Vec<_> = cells(&rec)
+            .into_iter()
+            .filter(|c| c.0 == "t" && c.1 != 2)
+            .collect();
+        let expected = [(1, "id", "10"), (1, "note", "a"), (3, "id", "30")];
+        let mut expected: Vec<_> = expected
+            .into_iter()
+            .chain([(3, "note", "c"), (4, "id", "40"), (4, "note", "d")])
+            .chain([(5, "id", "50"), (5, "note", "e"), (5, "data", "f")])
+            .map(|(row, field, text)| cell("t", row, field, text))
+            .collect();
+        // `data` of row 5 is a BLOB: not sent.
+        expected.pop();
+        assert_eq!(short, expected);
+        // A long value in the first row, and in a table without rowids
+        // (read whole: it cannot be read again alone).
+        assert_eq!(joined(&rec, "u", 1).0, first);
+        assert_eq!(cells(&rec).last().unwrap(), &cell("w", 1, "note", &long));
+        assert_eq!(
+            cells(&rec)
+                .iter()
+                .filter(|c| c.0 == "u" && c.1 == 2)
+                .count(),
+            1
+        );
+        // The row limit counts the row read alone.
+        let rec = run(&data, Some(3));
+        let rows: Vec<_> = cells(&rec)
+            .iter()
+            .filter(|c| c.0 == "t")
+            .map(|c| c.1)
+            .collect();
+        assert_eq!(rows.iter().max(), Some(&3));
+        assert_eq!(joined(&rec, "u", 1).0, first);
+    }
+
+    #[test]
+    fn long_values_of_a_utf16_database() {
+        let long = long_text("李四");
+        let data = database(|conn| {
+            conn.execute_batch("PRAGMA encoding = 'UTF-16be'; CREATE TABLE t (note TEXT);")
+                .unwrap();
+            conn.execute("INSERT INTO t VALUES (?1), ('b')", [&long])
+                .unwrap();
+        });
+        let rec = run(&data, None);
+        assert!(rec.skips.is_empty(), "{:?}", rec.skips);
+        let (text, pieces) = joined(&rec, "t", 1);
+        assert!(text == long && pieces >= 4);
+        assert_eq!(cells(&rec).last().unwrap(), &cell("t", 2, "note", "b"));
     }
 
     #[test]
