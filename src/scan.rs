@@ -861,11 +861,6 @@ const STREAM_ABOVE: u64 = 4 << 20;
 /// allows it ([`sqlite::readable_in_place`]).
 const SQLITE_IN_PLACE_ABOVE: u64 = 16 << 20;
 
-/// JSON documents (not JSON lines) larger than this are scanned as text,
-/// streamed, without their key paths: the JSON extractor needs the whole
-/// document in memory, and memory must not grow with the input.
-const JSON_WHOLE_MAX: u64 = 64 << 20;
-
 /// Reads and scans one file and sends its reports to `send`. `len` is its
 /// size when the walker has it already (it looks only to enforce
 /// `--max-filesize`); otherwise it is taken from the open file, which spares
@@ -908,14 +903,11 @@ pub fn scan_file(
                     len,
                 }));
             }
-            if len > JSON_WHOLE_MAX && format == Format::Json {
+            if len > json::WHOLE_MAX && format == Format::Json {
                 // Said in the report, with a partial one before the rest.
                 let skip = PartSkip {
                     part: String::new(),
-                    reason: format!(
-                        "JSON document over {} MiB: scanned as text, without key paths",
-                        JSON_WHOLE_MAX >> 20
-                    ),
+                    reason: json::too_long_reason(),
                 };
                 let note = FileReport {
                     path: display.clone(),

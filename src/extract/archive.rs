@@ -81,7 +81,7 @@ use flate2::read::MultiGzDecoder;
 use zip::result::ZipError;
 use zip::{CompressionMethod, ZipArchive};
 
-use super::{sqlite, Extracted, Format, Limits, Place, Sink, Unit};
+use super::{json, sqlite, Extracted, Format, Limits, Place, Sink, Unit};
 use crate::source::sniff;
 
 /// Uncompressed size up to which the compression ratio is not checked, so
@@ -483,9 +483,11 @@ fn method_name(method: CompressionMethod) -> String {
 
 /// Members up to this many bytes are held in memory and extracted like a
 /// file. The head of a longer one decides: text, CSV, JSON lines, SQL
-/// dumps, tar and gzip are streamed, zips, workbooks and documents are
-/// spilled to a temporary file, so memory stays bounded whatever their
-/// size; other formats are read on whole, under the budget.
+/// dumps, tar and gzip are streamed, zips, workbooks, documents and SQLite
+/// databases are spilled to a temporary file, a JSON document is held up
+/// to [`json::WHOLE_MAX`] and streamed as text past it, so memory stays
+/// bounded whatever their size; other formats are read on whole, under the
+/// budget.
 pub const HOLD_MAX: usize = 16 << 20;
 
 /// What an archive says about a member before it is read.
@@ -533,9 +535,38 @@ impl Member<'_> {
         head: Vec<u8>,
         reader: R,
         limits: &Limits,
-    ) -> io::Chain<Cursor<Vec<u8>>, Capped<R>> {
+    ) -> io::Chain<Head, Capped<R>> {
         let cap = self.ratio_cap(limits).saturating_sub(head.len() as u64);
-        Cursor::new(head).chain(Capped::new(reader, cap, ratio_reason(limits)))
+        let head = Head { bytes: head, at: 0 };
+        head.chain(Capped::new(reader, cap, ratio_reason(limits)))
+    }
+}
+
+/// The head of a member streamed, read already, given out again and
+/// released as it goes: a JSON document's head (up to
+/// [`json::WHOLE_MAX`]) would otherwise stay held, beside the blocks being
+/// scanned, until the whole stream ends.
+struct Head {
+    bytes: Vec<u8>,
+    /// Where the next read starts.
+    at: usize,
+}
+
+/// Bytes of a [`Head`] given out before they are released, at the cost of
+/// moving the rest down.
+const HEAD_RELEASE: usize = 8 << 20;
+
+impl Read for Head {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.bytes.len() - self.at);
+        buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        if self.at >= HEAD_RELEASE || self.at == self.bytes.len() {
+            self.bytes.drain(..self.at);
+            self.bytes.shrink_to_fit();
+            self.at = 0;
+        }
+        Ok(n)
     }
 }
 
@@ -571,10 +602,10 @@ fn extract_member_from(
     }
     let capacity = member.declared.min(hold).min(CAPACITY_HINT);
     let mut content = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-    let result = (&mut reader)
+    let mut result = (&mut reader)
         .take(hold.min(ratio_cap) + 1)
         .read_to_end(&mut content);
-    let read = content.len() as u64;
+    let mut read = content.len() as u64;
     if read > ratio_cap {
         budget.charge(read);
         return refused(sink, &ratio_reason(limits));
@@ -589,6 +620,23 @@ fn extract_member_from(
             Some(format @ (Format::Text | Format::Csv | Format::SqlDump | Format::JsonLines)) => {
                 let read = stream_member(member, format, content, reader, limits, budget, sink);
                 return (read, Extracted::Scanned);
+            }
+            Some(Format::Json) => {
+                // Held whole up to the JSON extractor's limit, as a file
+                // is; past it, streamed as text, as a file is.
+                let upto = json::WHOLE_MAX.min(ratio_cap) + 1;
+                result = (&mut reader).take(upto - read).read_to_end(&mut content);
+                read = content.len() as u64;
+                if read > ratio_cap {
+                    budget.charge(read);
+                    return refused(sink, &ratio_reason(limits));
+                }
+                if read > json::WHOLE_MAX && result.is_ok() {
+                    sink.skip(member.what(), &json::too_long_reason());
+                    let read =
+                        stream_member(member, Format::Text, content, reader, limits, budget, sink);
+                    return (read, Extracted::Scanned);
+                }
             }
             Some(format @ (Format::Tar | Format::Gzip)) => {
                 let reader: &mut dyn Read = &mut reader;
@@ -1261,6 +1309,65 @@ mod tests {
 
     fn roster(first: &str, second: &str) -> Vec<u8> {
         format!("姓名,身份证号\n张三,{first}\n李四,{second}\n").into_bytes()
+    }
+
+    /// A JSON document of `len` bytes or a little more, `{"rows": [...]}`,
+    /// whose last row holds `last`.
+    fn json_document(len: usize, last: &str) -> Vec<u8> {
+        let row = r#"{"note": "lorem ipsum dolor sit amet"},"#;
+        let mut doc = String::from(r#"{"rows": ["#);
+        doc.push_str(&row.repeat(len / row.len() + 1));
+        doc.push_str(&format!(r#"{{"phone": "{last}"}}]}}"#));
+        doc.into_bytes()
+    }
+
+    #[test]
+    fn long_json_members_are_held_to_the_limit_then_streamed_as_text() {
+        let limits = Limits {
+            max_ratio: u64::MAX,
+            ..Limits::default()
+        };
+        let held = json_document(HOLD_MAX + 1, "13812345678");
+        let streamed = json_document(json::WHOLE_MAX as usize, "13912345678");
+        let members = [("held.json", &held[..]), ("streamed.json", &streamed[..])];
+        for data in [zip_with(CompressionMethod::Stored, &members), tar(&members)] {
+            let r = scan("x", &data, &limits);
+            // Over the member limit, under the JSON one: key paths.
+            let found = r.containing("13812345678");
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].field.as_deref(), Some("rows.phone"));
+            assert_eq!(found[0].member.as_deref(), Some("held.json"));
+            // Over the JSON limit: text, said so.
+            let found = r.containing("13912345678");
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].field, None);
+            assert_eq!(found[0].member.as_deref(), Some("streamed.json"));
+            assert_eq!(
+                r.skips,
+                vec![skip("streamed.json", &json::too_long_reason())]
+            );
+        }
+        // The content of a gzip stream, the same way.
+        let r = scan("x.json.gz", &gz(&streamed), &limits);
+        assert_eq!(r.containing("13912345678")[0].member, None);
+        assert_eq!(r.skips, vec![skip("", &json::too_long_reason())]);
+    }
+
+    #[test]
+    fn a_head_is_given_back_whole_and_released_as_it_goes() {
+        let bytes: Vec<u8> = (0..HEAD_RELEASE * 3).map(|i| (i % 251) as u8).collect();
+        let mut head = Head {
+            bytes: bytes.clone(),
+            at: 0,
+        };
+        let mut out = vec![0; HEAD_RELEASE + 7];
+        let n = head.read(&mut out).unwrap();
+        assert_eq!(out[..n], bytes[..n]);
+        assert!(head.bytes.capacity() < bytes.len());
+        let mut rest = Vec::new();
+        head.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, bytes[n..]);
+        assert_eq!(head.bytes.capacity(), 0);
     }
 
     #[test]

@@ -111,10 +111,24 @@ pub fn extract_lines(data: &[u8], sink: &mut dyn Sink) {
     lines(&text, 1, &mut Emitter::new(sink));
 }
 
+/// JSON documents (not JSON lines) longer than this are scanned as text,
+/// streamed, without their key paths: [`extract_document`] needs the whole
+/// document in memory, and memory must not grow with the input. Applies to
+/// files and to archive members alike.
+pub const WHOLE_MAX: u64 = 64 << 20;
+
+/// Why a document longer than [`WHOLE_MAX`] was scanned as text.
+pub fn too_long_reason() -> String {
+    format!(
+        "JSON document over {} MiB: scanned as text, without key paths",
+        WHOLE_MAX >> 20
+    )
+}
+
 /// Bytes read at a time by [`extract_lines_reader`].
 const CHUNK: usize = 4 << 20;
 /// A line longer than this is cut (and goes out as text).
-const MAX_LINE: usize = 64 << 20;
+const MAX_LINE: usize = 16 << 20;
 
 /// [`extract_lines`] on input read from `reader` in chunks of whole lines
 /// ([`super::text::LineChunks`]), so memory does not grow with the file:

@@ -472,7 +472,7 @@ impl Records {
 const CHUNK: usize = 4 << 20;
 /// A record longer than this (a quote never closed makes the rest of the
 /// input one field) is sent as if the input ended there.
-const MAX_RECORD: usize = 64 << 20;
+const MAX_RECORD: usize = 16 << 20;
 
 /// [`extract`] on input read from `reader` in chunks of about 4 MiB of
 /// whole records, so memory does not grow with the file: the same units,
