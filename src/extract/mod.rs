@@ -18,6 +18,7 @@ pub mod sql;
 pub mod sqlite;
 pub mod table;
 pub mod text;
+pub mod xml_runs;
 
 use std::io::{self, Read, Seek};
 

@@ -50,10 +50,16 @@ use quick_xml::name::{Namespace, ResolveResult};
 use quick_xml::NsReader;
 use zip::ZipArchive;
 
+use super::text::Utf16Reader;
+use super::xml_runs::TextRuns;
 use super::{Place, Sink, Unit};
 
 /// Most uncompressed XML read from one Office file, all parts together.
 pub const MAX_XML_BYTES: u64 = 256 << 20;
+
+/// Bytes of a paragraph's text held before they are sent
+/// ([`Paragraphs::push`]).
+const PARAGRAPH_PIECE: usize = 1 << 20;
 
 /// Read buffer of one XML part (of an Office document or a workbook).
 pub(super) const PART_BUFFER: usize = 64 << 10;
@@ -295,15 +301,24 @@ where
     let head = xml
         .fill_buf()
         .map_err(|e| format!("cannot decompress: {e}"))?;
+    // Long runs of text are broken for the XML reader (see `TextRuns`).
     let result = match encoding_rs::Encoding::for_bom(head) {
         Some((encoding, bom)) if encoding != encoding_rs::UTF_8 => {
-            let mut raw = Vec::new();
-            xml.read_to_end(&mut raw)
-                .map_err(|e| format!("cannot decompress: {e}"))?;
-            let text = encoding.decode_without_bom_handling(&raw[bom..]).0;
-            read(&mut text.as_bytes(), ENCODING_UTF16)
+            xml.consume(bom);
+            let decoded = Utf16Reader::new(&mut xml, encoding);
+            let runs = TextRuns::new(decoded);
+            read(
+                &mut BufReader::with_capacity(PART_BUFFER, runs),
+                ENCODING_UTF16,
+            )
         }
-        _ => read(&mut xml, ENCODING_UTF8),
+        _ => {
+            let runs = TextRuns::new(&mut xml);
+            read(
+                &mut BufReader::with_capacity(PART_BUFFER, runs),
+                ENCODING_UTF8,
+            )
+        }
     };
     let used = allowed - xml.get_ref().limit();
     if used > *budget {
@@ -437,19 +452,32 @@ impl Paragraphs {
 
     /// Appends text to the innermost paragraph, newlines as spaces so the
     /// paragraph stays one line.
-    fn push(&mut self, text: &[u8]) {
-        if let Some((_, buf)) = self.open.last_mut() {
-            buf.extend(text.iter().map(|&b| match b {
-                b'\n' | b'\r' => b' ',
-                b => b,
-            }));
+    /// Past [`PARAGRAPH_PIECE`] bytes, the paragraph's text so far is
+    /// sent, up to its last space, as a unit of its own at the paragraph's
+    /// line (ahead of the paragraphs it holds, if any): a paragraph of
+    /// 100s of MB is never held whole.
+    fn push(&mut self, text: &[u8], sink: &mut dyn Sink) {
+        let Some((line, buf)) = self.open.last_mut() else {
+            return;
+        };
+        buf.extend(text.iter().map(|&b| match b {
+            b'\n' | b'\r' => b' ',
+            b => b,
+        }));
+        if buf.len() >= PARAGRAPH_PIECE {
+            // Text comes in whole characters: the end is a boundary.
+            let half = buf.len() / 2;
+            let cut = memchr::memrchr(b' ', &buf[half..]).map_or(buf.len(), |k| half + k + 1);
+            let rest = buf.split_off(cut);
+            let piece = std::mem::replace(buf, rest);
+            send(&(*line, piece), sink);
         }
     }
 
     /// Appends the text of an entity or character reference.
-    fn push_ref(&mut self, reference: &BytesRef<'_>) {
+    fn push_ref(&mut self, reference: &BytesRef<'_>, sink: &mut dyn Sink) {
         let mut utf8 = [0; 4];
-        self.push(&reference_text(reference, &mut utf8));
+        self.push(&reference_text(reference, &mut utf8), sink);
     }
 }
 
@@ -524,7 +552,7 @@ fn read_events(
             Event::Start(e) => match vocab.role(ns, e.local_name().as_ref()) {
                 Role::Paragraph => paragraphs.start(),
                 Role::Text => in_text += 1,
-                Role::Chars(c) => paragraphs.push(c),
+                Role::Chars(c) => paragraphs.push(c, sink),
                 Role::Skip => {
                     skipped.clear();
                     if let Err(e) = reader.read_to_end_into(e.name(), &mut skipped) {
@@ -538,7 +566,7 @@ fn read_events(
                     paragraphs.start();
                     paragraphs.end(sink);
                 }
-                Role::Chars(c) => paragraphs.push(c),
+                Role::Chars(c) => paragraphs.push(c, sink),
                 Role::Text | Role::Skip | Role::Other => {}
             },
             Event::End(e) => match vocab.role(ns, e.local_name().as_ref()) {
@@ -546,9 +574,9 @@ fn read_events(
                 Role::Text => in_text = in_text.saturating_sub(1),
                 _ => {}
             },
-            Event::Text(t) if in_text > 0 => paragraphs.push(&t),
-            Event::CData(t) if in_text > 0 => paragraphs.push(&t),
-            Event::GeneralRef(r) if in_text > 0 => paragraphs.push_ref(&r),
+            Event::Text(t) if in_text > 0 => paragraphs.push(&t, sink),
+            Event::CData(t) if in_text > 0 => paragraphs.push(&t, sink),
+            Event::GeneralRef(r) if in_text > 0 => paragraphs.push_ref(&r, sink),
             Event::Eof => break,
             _ => {}
         }
@@ -660,6 +688,37 @@ mod tests {
             .units
             .iter()
             .all(|u| u.col == 1 && u.member.is_none() && u.field.is_none() && u.cell.is_none()));
+    }
+
+    #[test]
+    fn a_long_paragraph_is_sent_in_pieces_at_its_line() {
+        // 3.5 MiB of text in one run (broken by `TextRuns`), then in many.
+        let long = "手机 13812345678 lorem ipsum ".repeat(3_500_000 / 32);
+        let runs: String = long
+            .split_inclusive(' ')
+            .map(|w| format!("<w:r><w:t xml:space=\"preserve\">{w}</w:t></w:r>"))
+            .collect();
+        let body = format!(
+            "<w:p><w:r><w:t>a</w:t></w:r></w:p><w:p><w:r><w:t>{long}</w:t></w:r></w:p>\
+             <w:p>{runs}</w:p><w:p><w:r><w:t>b</w:t></w:r></w:p>"
+        );
+        let rec = run("x.docx", &docx(&body));
+        assert!(rec.skips.is_empty(), "{:?}", rec.skips);
+        let units = texts_and_lines(&rec);
+        assert_eq!(units.first(), Some(&("a".to_string(), 1)));
+        assert_eq!(units.last(), Some(&("b".to_string(), 4)));
+        for line in [2, 3] {
+            let pieces: Vec<&str> = units
+                .iter()
+                .filter(|u| u.1 == line)
+                .map(|u| u.0.as_str())
+                .collect();
+            assert!(pieces.len() >= 3, "{}", pieces.len());
+            assert!(pieces.iter().all(|p| p.len() <= 2 * PARAGRAPH_PIECE));
+            // Cut after spaces: the pieces make the paragraph.
+            assert!(pieces[..pieces.len() - 1].iter().all(|p| p.ends_with(' ')));
+            assert_eq!(pieces.concat(), long);
+        }
     }
 
     #[test]

@@ -643,7 +643,7 @@ struct Pending {
 #[derive(Debug, Default)]
 struct SheetWriter {
     /// The sheet being read.
-    sheet: String,
+    pub(super) sheet: String,
     /// Whether the header is decided (and `pending` flushed).
     decided: bool,
     /// The header row, once decided.

@@ -128,7 +128,7 @@ use rusqlite::limits::Limit;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, MAIN_DB};
 
-use super::text::LineChunks;
+use super::text::{LineChunks, Utf16Reader};
 use super::{Place, Sink, Unit};
 
 /// The first 16 bytes of every SQLite 3 database file.
@@ -904,46 +904,6 @@ fn read_long(
         text.clear();
     }
     Ok(())
-}
-
-/// UTF-16 bytes read from `inner`, given out as UTF-8.
-struct Utf16Reader<R> {
-    inner: R,
-    decoder: encoding_rs::Decoder,
-    raw: Vec<u8>,
-    /// Decoded text not given out yet, from `at`.
-    text: Vec<u8>,
-    at: usize,
-    end: bool,
-}
-
-impl<R: Read> Utf16Reader<R> {
-    fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Self {
-        Utf16Reader {
-            inner,
-            decoder: encoding.new_decoder_without_bom_handling(),
-            raw: vec![0; 64 << 10],
-            text: Vec::new(),
-            at: 0,
-            end: false,
-        }
-    }
-}
-
-impl<R: Read> Read for Utf16Reader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.at == self.text.len() && !self.end {
-            let n = self.inner.read(&mut self.raw)?;
-            self.end = n == 0;
-            self.text.clear();
-            self.at = 0;
-            super::text::decode_utf16(&mut self.decoder, &self.raw[..n], self.end, &mut self.text);
-        }
-        let n = buf.len().min(self.text.len() - self.at);
-        buf[..n].copy_from_slice(&self.text[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
 }
 
 /// A TEXT value as UTF-8: borrowed when valid, else GB18030 when it decodes

@@ -333,6 +333,48 @@ pub(crate) fn decode_utf16(decoder: &mut Decoder, src: &[u8], last: bool, out: &
     out.truncate(start + written);
 }
 
+/// UTF-16 read from a reader, given out as UTF-8 (malformed sequences
+/// replaced), so that it is never held whole.
+pub struct Utf16Reader<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    raw: Vec<u8>,
+    /// Decoded text not given out yet, from `at`.
+    text: Vec<u8>,
+    at: usize,
+    end: bool,
+}
+
+impl<R: std::io::Read> Utf16Reader<R> {
+    /// Decodes `inner`, which holds UTF-16 in `encoding` (no BOM).
+    pub fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Self {
+        Utf16Reader {
+            inner,
+            decoder: encoding.new_decoder_without_bom_handling(),
+            raw: vec![0; 64 << 10],
+            text: Vec::new(),
+            at: 0,
+            end: false,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Utf16Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.text.len() && !self.end {
+            let n = self.inner.read(&mut self.raw)?;
+            self.end = n == 0;
+            self.text.clear();
+            self.at = 0;
+            decode_utf16(&mut self.decoder, &self.raw[..n], self.end, &mut self.text);
+        }
+        let n = buf.len().min(self.text.len() - self.at);
+        buf[..n].copy_from_slice(&self.text[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

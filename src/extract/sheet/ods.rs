@@ -8,8 +8,8 @@
 //! range of up to 100 million cells when the workbook is opened: a file of
 //! 914 bytes holding one phone number repeated over 1 000 columns and
 //! 100 000 rows took 12.5 GB. It also holds every sheet whole. Here
-//! `content.xml` is streamed cell by cell, so memory is one cell's text and
-//! one repeated row's cells:
+//! `content.xml` is streamed cell by cell, so memory is one cell's text (at
+//! most [`super::part::CELL_TEXT_MAX`]) and one repeated row's cells:
 //!
 //! * repeated empty cells and rows only move the position (LibreOffice pads
 //!   every sheet with a million empty rows this way);
@@ -46,7 +46,7 @@ use quick_xml::events::{BytesStart, Event};
 use zip::ZipArchive;
 
 use super::super::Sink;
-use super::part::{attr, opened, push_text, read_part, Xml};
+use super::part::{attr, cap_cell_text, cell_cut, opened, push_text, read_part, Xml};
 use super::{Kind, SheetWriter, Value, PASSWORD};
 
 /// The part holding the sheets.
@@ -320,7 +320,10 @@ impl Content<'_> {
                     let given = Given::of(element);
                     text.clear();
                     if !empty && given == Given::Paragraphs {
-                        paragraphs(xml, &mut text)?;
+                        if paragraphs(xml, &mut text)? {
+                            let cut = cell_cut(self.row.index, col);
+                            sink.skip(&self.writer.sheet, &cut);
+                        }
                     } else if !empty {
                         end_of_cell(xml)?;
                     }
@@ -402,16 +405,19 @@ impl Content<'_> {
     }
 }
 
-/// Reads a string cell's content up to its end into `text`.
-fn paragraphs<B: BufRead>(xml: &mut Xml<B>, text: &mut String) -> Result<(), String> {
+/// Reads a string cell's content up to its end into `text`, up to
+/// [`super::part::CELL_TEXT_MAX`] bytes; true when there was more.
+fn paragraphs<B: BufRead>(xml: &mut Xml<B>, text: &mut String) -> Result<bool, String> {
     let mut depth = 0u32;
     let mut annotation = 0u32;
     let mut paragraphs = 0u32;
+    let mut cut = false;
     loop {
+        cut |= cap_cell_text(text, 0);
         let event = xml.next()?;
         match &event {
             Event::Eof => return Err("the part ends inside a cell".into()),
-            Event::End(_) if depth == 0 => return Ok(()),
+            Event::End(_) if depth == 0 => return Ok(cut),
             Event::End(e) => {
                 depth -= 1;
                 if e.local_name().as_ref() == b"annotation" {
@@ -422,7 +428,7 @@ fn paragraphs<B: BufRead>(xml: &mut Xml<B>, text: &mut String) -> Result<(), Str
                 depth += 1;
                 annotation += 1;
             }
-            _ if annotation > 0 => {
+            _ if annotation > 0 || cut => {
                 if matches!(event, Event::Start(_)) {
                     depth += 1;
                 }
@@ -512,6 +518,29 @@ mod tests {
         assert!(rec.skips.is_empty(), "{:?}", rec.skips);
         let at: Vec<&str> = units.iter().map(|(_, a1, _)| a1.as_str()).collect();
         assert_eq!(at, ["C1", "D1", "C2", "D2", "A1003"]);
+    }
+
+    #[test]
+    fn a_cell_over_the_limit_is_cut_and_reported() {
+        let long = "13812345678 ".repeat(super::super::part::CELL_TEXT_MAX / 12 + 1000);
+        let tables = format!(
+            r#"<table:table table:name="S"><table:table-row>{}{}</table:table-row></table:table>"#,
+            text_cell(
+                "",
+                &format!("{long}<text:s text:c=\"5\"/>x</text:p><text:p>y")
+            ),
+            text_cell("", "next"),
+        );
+        let (units, rec) = cells(&ods(&tables, false), 100);
+        assert_eq!(rec.skips, vec![("S".to_string(), cell_cut(0, 0))]);
+        assert_eq!(units.len(), 2);
+        let (first, next) = (&units[0].2, &units[1]);
+        assert!(long.starts_with(first.as_str()));
+        assert!(first.len() > super::super::part::CELL_TEXT_MAX - 12);
+        assert_eq!(
+            next,
+            &("S".to_string(), "B1".to_string(), "next".to_string())
+        );
     }
 
     #[test]

@@ -13,6 +13,36 @@ use zip::read::ZipFile;
 use zip::ZipArchive;
 
 use super::super::office::{find, malformed, reference_text, PART_BUFFER};
+use super::super::xml_runs::TextRuns;
+
+/// Most bytes of text kept for one cell or shared string; the rest is
+/// dropped, and the cell reported ([`cell_cut`]). Excel itself stops at
+/// 32 767 characters: a longer cell comes from another writer, or is
+/// crafted to exhaust memory.
+pub(super) const CELL_TEXT_MAX: usize = 8 << 20;
+
+/// Cuts the text of a cell, `text[from..]`, back to [`CELL_TEXT_MAX`]
+/// bytes (at a character's start) when it is longer; true when it was.
+pub(super) fn cap_cell_text(text: &mut String, from: usize) -> bool {
+    let mut cut = from + CELL_TEXT_MAX;
+    if text.len() <= cut {
+        return false;
+    }
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    true
+}
+
+/// Why the cell at zero-based `(row, col)` was scanned only in part.
+pub(super) fn cell_cut(row: u32, col: u32) -> String {
+    format!(
+        "cell {}: text over {} MiB, the rest of it not scanned",
+        super::super::a1(row, col),
+        CELL_TEXT_MAX >> 20
+    )
+}
 
 /// An XML part being read, with its event buffer.
 pub(super) struct Xml<B> {
@@ -31,15 +61,24 @@ impl<B: BufRead> Xml<B> {
     }
 }
 
+/// An XML part as it is parsed: decompressed, its long runs of text
+/// broken ([`TextRuns`]: a cell's text is never held whole by the XML
+/// reader), buffered.
+pub(super) type Part<'z, R> = BufReader<TextRuns<ZipFile<'z, R>>>;
+
 /// Reads the member `name` with `read`: `None` when there is no such
 /// member, errors prefixed with the part's name.
 pub(super) fn read_part<'z, R: Read + Seek, T>(
     zip: &'z mut ZipArchive<R>,
     name: &str,
-    read: impl FnOnce(&mut Xml<BufReader<ZipFile<'z, R>>>) -> Result<T, String>,
+    read: impl FnOnce(&mut Xml<Part<'z, R>>) -> Result<T, String>,
 ) -> Result<Option<T>, String> {
-    let xml = |member| Xml {
-        reader: Reader::from_reader(member),
+    // `TextRuns` has a buffer of its own: the member's, empty yet, goes.
+    let xml = |member: BufReader<_>| Xml {
+        reader: Reader::from_reader(BufReader::with_capacity(
+            PART_BUFFER,
+            TextRuns::new(member.into_inner()),
+        )),
         buf: Vec::new(),
     };
     read_member(zip, name, xml, read)

@@ -44,7 +44,9 @@ use quick_xml::events::{BytesStart, Event};
 use zip::ZipArchive;
 
 use super::super::Sink;
-use super::part::{attr, opened, push_text, read_part, Xml};
+use super::part::{
+    attr, cap_cell_text, cell_cut, opened, push_text, read_part, Xml, CELL_TEXT_MAX,
+};
 use super::{Dates, Kind, SharedStrings, SheetWriter, Value};
 
 /// The workbook part and its relationships.
@@ -74,9 +76,16 @@ pub(super) fn extract<R: Read + Seek>(
     .unwrap_or_default();
     let dates = Dates::new(&formats, &custom, book.is_1904);
     let strings_part = part_of(&rels, "/sharedStrings", "xl/sharedStrings.xml");
-    let mut strings = read_part(&mut zip, &strings_part, read_strings)
+    let (mut strings, cut) = read_part(&mut zip, &strings_part, read_strings)
         .map_err(|e| unreadable(&e))?
         .unwrap_or_default();
+    if cut > 0 {
+        let reason = format!(
+            "{cut} shared strings over {} MiB: the rest of each not scanned",
+            CELL_TEXT_MAX >> 20
+        );
+        sink.skip(&strings_part, &reason);
+    }
     read_sheets(
         &book.sheets,
         &rels,
@@ -321,17 +330,23 @@ impl SharedStrings {
     }
 }
 
-/// Reads the shared strings part.
-fn read_strings<B: BufRead>(xml: &mut Xml<B>) -> Result<SharedStrings, String> {
+/// Reads the shared strings part, and counts the strings cut to
+/// [`CELL_TEXT_MAX`].
+fn read_strings<B: BufRead>(xml: &mut Xml<B>) -> Result<(SharedStrings, usize), String> {
     let mut strings = SharedStrings::default();
     let mut text = Text::default();
     let mut start = None;
+    let mut cut = 0;
     loop {
         let event = xml.next()?;
         match &event {
-            Event::Eof => return Ok(strings),
+            Event::Eof => return Ok((strings, cut)),
             Event::Start(e) if e.local_name().as_ref() == b"si" => {
                 start = Some(strings.text.len());
+                text = Text {
+                    from: strings.text.len(),
+                    ..Text::default()
+                };
             }
             Event::Empty(e) if e.local_name().as_ref() == b"si" => {
                 strings.end(strings.text.len())?;
@@ -339,6 +354,7 @@ fn read_strings<B: BufRead>(xml: &mut Xml<B>) -> Result<SharedStrings, String> {
             Event::End(e) if e.local_name().as_ref() == b"si" => {
                 if let Some(from) = start.take() {
                     strings.end(from)?;
+                    cut += usize::from(text.cut);
                 }
             }
             _ if start.is_some() => text.take(&event, &mut strings.text)?,
@@ -348,13 +364,17 @@ fn read_strings<B: BufRead>(xml: &mut Xml<B>) -> Result<SharedStrings, String> {
 }
 
 /// Collects the character data of text elements (`t`, and `v` of a cell),
-/// leaving out phonetic guides (`rPh`).
+/// leaving out phonetic guides (`rPh`), up to [`CELL_TEXT_MAX`] bytes.
 #[derive(Default)]
 struct Text {
     /// Depth of open text elements.
     open: u32,
     /// Depth of open phonetic guides.
     phonetic: u32,
+    /// Where the text starts in the string it is appended to.
+    from: usize,
+    /// Text was dropped past [`CELL_TEXT_MAX`].
+    cut: bool,
 }
 
 impl Text {
@@ -376,8 +396,11 @@ impl Text {
                 Some(false) => self.phonetic = self.phonetic.saturating_sub(1),
                 None => {}
             },
-            _ if self.open == 0 || self.phonetic > 0 => {}
-            _ => push_text(event, out)?,
+            _ if self.open == 0 || self.phonetic > 0 || self.cut => {}
+            _ => {
+                push_text(event, out)?;
+                self.cut = cap_cell_text(out, self.from);
+            }
         }
         Ok(())
     }
@@ -523,6 +546,9 @@ fn read_cells<B: BufRead>(
             }
             Event::End(e) if e.local_name().as_ref() == b"c" => {
                 if let Some(cell) = cell.take() {
+                    if collect.cut {
+                        sink.skip(&writer.sheet, &cell_cut(cell.row, cell.col));
+                    }
                     if let Some(value) = cell_value(&cell, &text, strings, dates)? {
                         writer.cell(sink, cell.row, cell.col, value);
                     }
@@ -786,6 +812,40 @@ mod tests {
         assert_eq!(member_name("/xl/worksheets/s.xml"), "xl/worksheets/s.xml");
         assert_eq!(member_name("../custom/s.xml"), "custom/s.xml");
         assert_eq!(member_name("./sharedStrings.xml"), "xl/sharedStrings.xml");
+    }
+
+    #[test]
+    fn cells_and_shared_strings_over_the_limit_are_cut_and_reported() {
+        let long = "13812345678 ".repeat(CELL_TEXT_MAX / 12 + 100_000);
+        let rec = read(&workbook(|xml| {
+            xml.replace("<x:t>inline</x:t>", &format!("<x:t>{long}</x:t>"))
+                .replace("<t>身份证号</t>", &format!("<t>{long}</t>"))
+        }));
+        let sheet = "数据 & 表";
+        // Then the sheets without a part, as without long cells.
+        assert_eq!(
+            rec.skips[..2],
+            [
+                (
+                    "xl/strings.xml".to_string(),
+                    "1 shared strings over 8 MiB: the rest of each not scanned".to_string()
+                ),
+                (sheet.to_string(), cell_cut(1, 1)),
+            ]
+        );
+        assert_eq!(rec.skips.len(), 4);
+        assert_eq!(
+            cell_cut(1, 1),
+            "cell B2: text over 8 MiB, the rest of it not scanned"
+        );
+        for cell in [(0, 0), (1, 1)] {
+            let unit = rec.units.iter().find(|u| u.cell == Some(cell)).unwrap();
+            assert!(long.starts_with(&unit.text));
+            assert!(unit.text.len() > CELL_TEXT_MAX - 12 && unit.text.len() <= CELL_TEXT_MAX);
+        }
+        // The cells after them are read.
+        assert!(rec.units.iter().any(|u| u.text == "next row"));
+        assert!(rec.units.iter().any(|u| u.text == "手机 号"));
     }
 
     #[test]
