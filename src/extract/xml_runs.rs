@@ -10,6 +10,11 @@
 //! several text events, and the readers keep (or send in pieces) only
 //! what they need.
 //!
+//! A CDATA section longer than a run is split the same way, by ending it
+//! and opening another (`]]><![CDATA[`): the text is the same. A tag,
+//! comment or processing instruction longer than [`MARKUP_MAX`], which
+//! quick-xml would hold whole, ends the part with an error instead.
+//!
 //! To know where character data is, it follows the markup: tags (with
 //! their quoted attribute values, which may hold `>`), comments, CDATA
 //! sections and processing instructions, by `memchr` jumps from one
@@ -28,6 +33,16 @@ pub const RUN_MAX: usize = 1 << 20;
 /// What is inserted to break a run: a processing instruction, which the
 /// readers pass over.
 pub const BREAK: &[u8] = b"<?piscan?>";
+
+/// What is inserted to break a long CDATA section: its end and a new one,
+/// so that its text is the same.
+const CDATA_BREAK: &[u8] = b"]]><![CDATA[";
+
+/// Longest markup (a tag with its attributes, a comment, a processing
+/// instruction) passed on: quick-xml holds each whole. A longer one is an
+/// error, after the bytes before it. (A CDATA section is text: it is split
+/// like a run, by ending it and opening another, [`CDATA_BREAK`].)
+pub const MARKUP_MAX: usize = 16 << 20;
 
 /// Read buffer.
 const BUFFER: usize = 64 << 10;
@@ -83,21 +98,29 @@ pub struct TextRuns<R> {
     amp: Option<usize>,
     /// Bytes of [`BREAK`] given so far; `BREAK.len()` when none is due.
     breaking: usize,
+    /// What is being inserted: [`BREAK`] or [`CDATA_BREAK`].
+    pending: &'static [u8],
     /// Bytes from `start` passed (the markup followed over them) and not
     /// given out yet.
     ready: usize,
     /// Bytes the next pass needs at hand: [`AHEAD`], or more when a full
     /// run had too few after it to choose its break.
     need: usize,
+    /// Bytes of the markup being passed, and the most it may have.
+    markup: usize,
+    markup_max: usize,
+    /// The markup went over `markup_max`: an error once the bytes before
+    /// are given.
+    too_long: bool,
 }
 
 impl<R: Read> TextRuns<R> {
     /// Reads XML from `inner`.
     pub fn new(inner: R) -> Self {
-        Self::with_run_max(inner, RUN_MAX)
+        Self::with_limits(inner, RUN_MAX, MARKUP_MAX)
     }
 
-    fn with_run_max(inner: R, run_max: usize) -> Self {
+    fn with_limits(inner: R, run_max: usize, markup_max: usize) -> Self {
         TextRuns {
             inner,
             buf: vec![0; BUFFER].into_boxed_slice(),
@@ -111,8 +134,12 @@ impl<R: Read> TextRuns<R> {
             marks: 0,
             amp: None,
             breaking: BREAK.len(),
+            pending: BREAK,
             ready: 0,
             need: AHEAD,
+            markup: 0,
+            markup_max,
+            too_long: false,
         }
     }
 
@@ -148,9 +175,14 @@ impl<R: Read> TextRuns<R> {
             if self.opener > 0 {
                 let n = self.opener.min(limit - i);
                 self.opener -= n;
+                self.markup += n;
                 i += n;
                 continue;
             }
+            let (from, in_markup) = (
+                i,
+                matches!(self.mode, Mode::Tag { .. } | Mode::Until { .. }),
+            );
             let window = &avail[i..limit];
             match self.mode {
                 Mode::Text => {
@@ -165,6 +197,7 @@ impl<R: Read> TextRuns<R> {
                         }
                         (self.mode, self.opener) = opened(ahead, at);
                         self.marks = 0;
+                        self.markup = 1;
                         self.run = 0;
                         self.amp = None;
                         i = at + 1;
@@ -172,7 +205,7 @@ impl<R: Read> TextRuns<R> {
                         // The run is half full: break it after a space.
                         self.run = 0;
                         self.amp = None;
-                        self.breaking = 0;
+                        (self.breaking, self.pending) = (0, BREAK);
                         return i + cut;
                     } else if seen.len() < room {
                         self.run += seen.len();
@@ -195,7 +228,7 @@ impl<R: Read> TextRuns<R> {
                         let cut = break_point(window, room, self.amp, self.run == 0);
                         self.run = 0;
                         self.amp = None;
-                        self.breaking = 0;
+                        (self.breaking, self.pending) = (0, BREAK);
                         return i + cut;
                     }
                 }
@@ -224,6 +257,7 @@ impl<R: Read> TextRuns<R> {
                         {
                             (self.mode, self.opener) = opened(&avail[at..], at);
                             self.marks = 0;
+                            self.markup = 1;
                             i = at + 1;
                         }
                         // A long gap, or the end of the bytes at hand.
@@ -231,18 +265,35 @@ impl<R: Read> TextRuns<R> {
                             self.mode = Mode::Tag { quote: None };
                             self.run = 0;
                             self.amp = None;
+                            self.markup = 1;
                             i = lt + 1;
+                            continue;
                         }
                     }
                 }
                 Mode::Until { mark, need } => {
-                    let (k, marks) = match memchr::memchr(b'>', window) {
-                        Some(k) => (k, trailing(&window[..k], mark, self.marks)),
-                        None => (window.len(), trailing(window, mark, self.marks)),
+                    // A CDATA section is text: past a run's length without
+                    // its end, it is ended and opened again.
+                    let room = match mark {
+                        b']' => self.run_max.saturating_sub(self.markup).max(1),
+                        _ => window.len(),
                     };
+                    let seen = &window[..window.len().min(room)];
+                    let (k, marks) = match memchr::memchr(b'>', seen) {
+                        Some(k) => (k, trailing(&seen[..k], mark, self.marks)),
+                        None => (seen.len(), trailing(seen, mark, self.marks)),
+                    };
+                    if mark == b']' && k == room {
+                        if let Some(cut) = cdata_break(window, room) {
+                            self.markup = OPENER;
+                            self.marks = 0;
+                            (self.breaking, self.pending) = (0, CDATA_BREAK);
+                            return i + cut;
+                        }
+                    }
                     i += k;
                     self.marks = marks.min(need);
-                    if i < limit {
+                    if i < limit && k < seen.len() {
                         // At a `>`.
                         i += 1;
                         if self.marks >= need {
@@ -252,9 +303,34 @@ impl<R: Read> TextRuns<R> {
                     }
                 }
             }
+            if in_markup {
+                self.markup += i - from;
+                if self.markup > self.markup_max {
+                    self.too_long = true;
+                    return i;
+                }
+            }
         }
         limit
     }
+}
+
+/// Where a CDATA section's text `window`, `room` bytes being left in its
+/// run, is ended and opened again: after its last space in the run's second
+/// half, else at the last character's start not right after a `]` (which
+/// could make an end with the inserted `]]>`); `None` when there is no
+/// such place (the section is then followed on, up to [`MARKUP_MAX`]).
+fn cdata_break(window: &[u8], room: usize) -> Option<usize> {
+    let seen = &window[..room];
+    if let Some(k) = seen[room / 2..].iter().rposition(|&b| b <= b' ') {
+        return Some(room / 2 + k + 1);
+    }
+    // The byte after the place must be at hand, to tell a character's start.
+    let top = if window.len() > room { room } else { room - 1 };
+    (1..=top)
+        .rev()
+        .take(8)
+        .find(|&p| seen[p - 1] != b']' && window[p] & 0xC0 != 0x80)
 }
 
 /// The mode a `<` at `at` starts, told from the bytes `ahead` starting with
@@ -349,14 +425,21 @@ impl<R: Read> Read for TextRuns<R> {
         if out.is_empty() {
             return Ok(0);
         }
-        if self.breaking < BREAK.len() && self.ready == 0 {
-            let rest = &BREAK[self.breaking..];
+        if self.breaking < self.pending.len() && self.ready == 0 {
+            let rest = &self.pending[self.breaking..];
             let n = rest.len().min(out.len());
             out[..n].copy_from_slice(&rest[..n]);
             self.breaking += n;
             return Ok(n);
         }
         while self.ready == 0 {
+            if self.too_long {
+                let what = "XML markup (a tag, comment or processing instruction)";
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{what} over {} MiB", self.markup_max >> 20),
+                ));
+            }
             self.fill()?;
             if self.start == self.end {
                 return Ok(0);
@@ -364,7 +447,7 @@ impl<R: Read> Read for TextRuns<R> {
             // With the bytes `need` says at hand, `pass` moves on, or sets
             // a break due before them, or asks for more.
             self.ready = self.pass();
-            if self.ready == 0 && self.breaking < BREAK.len() {
+            if self.ready == 0 && self.breaking < self.pending.len() {
                 return self.read(out);
             }
         }
@@ -409,6 +492,23 @@ mod tests {
         }
     }
 
+    /// `bytes` without what [`TextRuns`] inserts (nor, in the original,
+    /// what looks like it: adjacent CDATA sections).
+    fn without_breaks(bytes: &[u8]) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        for insert in [BREAK, CDATA_BREAK] {
+            let mut rest = &out[..];
+            let mut kept = Vec::new();
+            while let Some(k) = memchr::memmem::find(rest, insert) {
+                kept.extend_from_slice(&rest[..k]);
+                rest = &rest[k + insert.len()..];
+            }
+            kept.extend_from_slice(rest);
+            out = kept;
+        }
+        out
+    }
+
     /// A reader giving at most `.1` bytes at a time.
     struct Trickle<'a>(&'a [u8], usize);
 
@@ -425,7 +525,7 @@ mod tests {
     /// reader giving it and a reader taking it `step` bytes at a time
     /// (buffer ends fall anywhere).
     fn through(xml: &[u8], run_max: usize, step: usize) -> Vec<u8> {
-        let mut runs = TextRuns::with_run_max(Trickle(xml, step), run_max);
+        let mut runs = TextRuns::with_limits(Trickle(xml, step), run_max, MARKUP_MAX);
         let mut out = Vec::new();
         let mut buf = vec![0; step];
         loop {
@@ -457,6 +557,7 @@ mod tests {
             text.clone().prop_map(|t| t.to_string()),
             Just("<!-- a > b -- c <d> --->".replace("--->", "-->")),
             Just("<![CDATA[ x < y ]] > ]> ]]>".to_string()),
+            text.clone().prop_map(|t| format!("<![CDATA[{t}]]]]]>")),
             Just("<?pi a > b ? c?>".to_string()),
             Just("<e/>".to_string()),
         ];
@@ -480,8 +581,7 @@ mod tests {
             // a reference or a character.
             prop_assert!(longest <= run_max + REFERENCE_MAX, "{} > {}", longest, run_max);
             // Only breaks were added.
-            let removed = String::from_utf8(broken).unwrap().replace("<?piscan?>", "");
-            prop_assert_eq!(removed, xml);
+            prop_assert_eq!(without_breaks(&broken), without_breaks(xml.as_bytes()));
         }
 
         #[test]
@@ -491,15 +591,44 @@ mod tests {
             step in 1usize..40,
         ) {
             let broken = through(&bytes, run_max, step);
-            let mut rest = &broken[..];
-            let mut original = Vec::new();
-            while let Some(k) = memchr::memmem::find(rest, BREAK) {
-                original.extend_from_slice(&rest[..k]);
-                rest = &rest[k + BREAK.len()..];
-            }
-            original.extend_from_slice(rest);
-            prop_assert_eq!(original, bytes);
+            prop_assert_eq!(without_breaks(&broken), without_breaks(&bytes));
         }
+    }
+
+    #[test]
+    fn markup_over_its_limit_is_an_error_after_the_bytes_before() {
+        let long = "x".repeat(100);
+        for markup in [
+            format!("<t a=\"{long}\"/>"),
+            format!("<!-- {long} -->"),
+            format!("<?pi {long}?>"),
+        ] {
+            let xml = format!("<r>before{markup}after</r>");
+            let mut runs = TextRuns::with_limits(Trickle(xml.as_bytes(), 7), 64, 64);
+            let mut out = Vec::new();
+            let error = runs.read_to_end(&mut out).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+            assert!(error.to_string().starts_with("XML markup"), "{error}");
+            let out = String::from_utf8(out).unwrap();
+            assert!(out.starts_with("<r>before<"), "{out}");
+            assert!(!out.contains("after"), "{out}");
+            // Under the limit, the same markup passes.
+            let mut runs = TextRuns::with_limits(Trickle(xml.as_bytes(), 7), 64, 200);
+            let mut out = Vec::new();
+            runs.read_to_end(&mut out).unwrap();
+            assert_eq!(out, xml.as_bytes());
+        }
+    }
+
+    #[test]
+    fn a_long_cdata_section_is_split_not_refused() {
+        let long = "中".repeat(100);
+        let xml = format!("<r><![CDATA[{long}]]]]></r>");
+        let broken = through(xml.as_bytes(), 64, 7);
+        assert!(memchr::memmem::find(&broken, CDATA_BREAK).is_some());
+        let (text, _, ok) = text_of(&broken[..]);
+        assert!(ok);
+        assert_eq!(text, format!("{long}]]"));
     }
 
     #[test]
