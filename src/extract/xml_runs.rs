@@ -41,7 +41,7 @@ const CDATA_BREAK: &[u8] = b"]]><![CDATA[";
 /// Longest markup (a tag with its attributes, a comment, a processing
 /// instruction) passed on: quick-xml holds each whole. A longer one is an
 /// error, after the bytes before it. (A CDATA section is text: it is split
-/// like a run, by ending it and opening another, [`CDATA_BREAK`].)
+/// like a run, by ending it and opening another, `]]><![CDATA[`.)
 pub const MARKUP_MAX: usize = 16 << 20;
 
 /// Read buffer.
