@@ -453,7 +453,7 @@ impl Paragraphs {
     /// Appends text to the innermost paragraph, newlines as spaces so the
     /// paragraph stays one line.
     /// Past [`PARAGRAPH_PIECE`] bytes, the paragraph's text so far is
-    /// sent, up to its last space, as a unit of its own at the paragraph's
+    /// sent, up to its last space ([`super::text::space_cut`]), as a unit of its own at the paragraph's
     /// line (ahead of the paragraphs it holds, if any): a paragraph of
     /// 100s of MB is never held whole.
     fn push(&mut self, text: &[u8], sink: &mut dyn Sink) {
@@ -466,8 +466,7 @@ impl Paragraphs {
         }));
         if buf.len() >= PARAGRAPH_PIECE {
             // Text comes in whole characters: the end is a boundary.
-            let half = buf.len() / 2;
-            let cut = memchr::memrchr(b' ', &buf[half..]).map_or(buf.len(), |k| half + k + 1);
+            let cut = super::text::space_cut(buf).unwrap_or(buf.len());
             let rest = buf.split_off(cut);
             let piece = std::mem::replace(buf, rest);
             send(&(*line, piece), sink);

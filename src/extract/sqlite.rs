@@ -650,12 +650,27 @@ struct Query {
     rowid: Option<&'static str>,
 }
 
+/// One query over a table's rows: those after the rowid `after` (all rows
+/// for `None`), at most `limit` of them, their columns as they are or
+/// (`guarded`, for the row holding a long value) with long values replaced
+/// as [`LONG_VALUE`] says.
+#[derive(Clone, Copy)]
+struct Pass {
+    after: Option<i64>,
+    limit: Option<u64>,
+    guarded: bool,
+}
+
 impl Query {
-    /// The query reading the rows after the rowid `after` (all rows for
-    /// `None`), at most `limit` of them: the rowid first, if any, then the
-    /// columns, as they are or (`guarded`) with long values replaced as
-    /// [`LONG_VALUE`] says.
-    fn sql(&self, after: Option<i64>, limit: Option<u64>, guarded: bool) -> String {
+    /// The SQL of `pass`: the rowid first, if any, then the columns.
+    fn sql(
+        &self,
+        Pass {
+            after,
+            limit,
+            guarded,
+        }: Pass,
+    ) -> String {
         let mut sql = String::from("SELECT ");
         if let Some(alias) = self.rowid {
             sql.push_str(alias);
@@ -762,14 +777,22 @@ fn read_table(
     let mut ordinal = 0u64;
     let mut after = None;
     loop {
-        let left = max_rows.map(|n| n - ordinal);
-        let sql = query.sql(after, left, false);
-        match read_rows(conn, table, &query, (&sql, after), &mut ordinal, sink) {
+        let limit = max_rows.map(|n| n - ordinal);
+        let pass = Pass {
+            after,
+            limit,
+            guarded: false,
+        };
+        match read_rows(conn, table, &query, pass, &mut ordinal, sink) {
             Ok(_) => return Ok(()),
             Err(Stop::Failed(reason)) => return Err(reason),
             Err(Stop::Long { after: before }) => {
-                let sql = query.sql(before, Some(1), true);
-                match read_rows(conn, table, &query, (&sql, before), &mut ordinal, sink) {
+                let pass = Pass {
+                    after: before,
+                    limit: Some(1),
+                    guarded: true,
+                };
+                match read_rows(conn, table, &query, pass, &mut ordinal, sink) {
                     Ok(last) => after = last,
                     Err(Stop::Long { .. }) => {
                         return Err(format!(
@@ -787,14 +810,14 @@ fn read_table(
     }
 }
 
-/// Reads the rows `sql` returns (see [`Query::sql`]: those after the rowid
-/// `after`) into the sink, numbering them on from `ordinal`. Returns the
-/// last rowid read (`after` when there was no row).
+/// Reads the rows of `pass` into the sink, numbering them on from
+/// `ordinal`. Returns the last rowid read (`pass.after` when there was no
+/// row).
 fn read_rows(
     conn: &Connection,
     table: &Table,
     query: &Query,
-    (sql, after): (&str, Option<i64>),
+    pass: Pass,
     ordinal: &mut u64,
     sink: &mut Guarded<'_>,
 ) -> Result<Option<i64>, Stop> {
@@ -805,11 +828,11 @@ fn read_rows(
             format!("table not readable after row {ordinal}: {e}")
         })
     };
-    let mut stmt = conn.prepare(sql).map_err(|e| failed(&e, 0))?;
+    let mut stmt = conn.prepare(&query.sql(pass)).map_err(|e| failed(&e, 0))?;
     let mut rows = stmt.query([]).map_err(|e| failed(&e, *ordinal))?;
     let first = usize::from(query.rowid.is_some());
     let mut number = String::new();
-    let mut last = after;
+    let mut last = pass.after;
     loop {
         let row = match rows.next() {
             Ok(Some(row)) => row,
@@ -832,9 +855,9 @@ fn read_rows(
             };
             let value = row.get_ref(first + i).map_err(|e| failed(&e, 0))?;
             let text: Cow<'_, [u8]> = match value {
-                // Only the guarded query gives these for long TEXT values;
-                // an empty BLOB read this way sends nothing.
-                ValueRef::Blob([]) => {
+                // The guarded query gives these for long TEXT values; an
+                // empty BLOB read this way sends nothing.
+                ValueRef::Blob([]) if pass.guarded => {
                     if let Some(rowid) = last {
                         if let Err(reason) = read_long(conn, table, field, rowid, place, sink) {
                             let what = format!("{}, row {ordinal}, {field}", table.name);

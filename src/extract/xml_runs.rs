@@ -96,9 +96,8 @@ pub struct TextRuns<R> {
     /// Bytes of character data passed since a `&` not closed by a `;` yet
     /// (a reference being passed), if there is one in the last 64.
     amp: Option<usize>,
-    /// Bytes of [`BREAK`] given so far; `BREAK.len()` when none is due.
-    breaking: usize,
-    /// What is being inserted: [`BREAK`] or [`CDATA_BREAK`].
+    /// What is still to insert ([`BREAK`] or [`CDATA_BREAK`], or the rest
+    /// of one); empty when none is due.
     pending: &'static [u8],
     /// Bytes from `start` passed (the markup followed over them) and not
     /// given out yet.
@@ -133,8 +132,7 @@ impl<R: Read> TextRuns<R> {
             opener: 0,
             marks: 0,
             amp: None,
-            breaking: BREAK.len(),
-            pending: BREAK,
+            pending: &[],
             ready: 0,
             need: AHEAD,
             markup: 0,
@@ -205,7 +203,7 @@ impl<R: Read> TextRuns<R> {
                         // The run is half full: break it after a space.
                         self.run = 0;
                         self.amp = None;
-                        (self.breaking, self.pending) = (0, BREAK);
+                        self.pending = BREAK;
                         return i + cut;
                     } else if seen.len() < room {
                         self.run += seen.len();
@@ -228,7 +226,7 @@ impl<R: Read> TextRuns<R> {
                         let cut = break_point(window, room, self.amp, self.run == 0);
                         self.run = 0;
                         self.amp = None;
-                        (self.breaking, self.pending) = (0, BREAK);
+                        self.pending = BREAK;
                         return i + cut;
                     }
                 }
@@ -287,7 +285,7 @@ impl<R: Read> TextRuns<R> {
                         if let Some(cut) = cdata_break(window, room) {
                             self.markup = OPENER;
                             self.marks = 0;
-                            (self.breaking, self.pending) = (0, CDATA_BREAK);
+                            self.pending = CDATA_BREAK;
                             return i + cut;
                         }
                     }
@@ -425,11 +423,10 @@ impl<R: Read> Read for TextRuns<R> {
         if out.is_empty() {
             return Ok(0);
         }
-        if self.breaking < self.pending.len() && self.ready == 0 {
-            let rest = &self.pending[self.breaking..];
-            let n = rest.len().min(out.len());
-            out[..n].copy_from_slice(&rest[..n]);
-            self.breaking += n;
+        if !self.pending.is_empty() && self.ready == 0 {
+            let n = self.pending.len().min(out.len());
+            out[..n].copy_from_slice(&self.pending[..n]);
+            self.pending = &self.pending[n..];
             return Ok(n);
         }
         while self.ready == 0 {
@@ -447,7 +444,7 @@ impl<R: Read> Read for TextRuns<R> {
             // With the bytes `need` says at hand, `pass` moves on, or sets
             // a break due before them, or asks for more.
             self.ready = self.pass();
-            if self.ready == 0 && self.breaking < self.pending.len() {
+            if self.ready == 0 && !self.pending.is_empty() {
                 return self.read(out);
             }
         }

@@ -334,31 +334,33 @@ impl SharedStrings {
 /// [`CELL_TEXT_MAX`].
 fn read_strings<B: BufRead>(xml: &mut Xml<B>) -> Result<(SharedStrings, usize), String> {
     let mut strings = SharedStrings::default();
-    let mut text = Text::default();
-    let mut start = None;
+    // The string being read (from where it starts in `strings.text`).
+    let mut string: Option<Text> = None;
     let mut cut = 0;
     loop {
         let event = xml.next()?;
         match &event {
             Event::Eof => return Ok((strings, cut)),
             Event::Start(e) if e.local_name().as_ref() == b"si" => {
-                start = Some(strings.text.len());
-                text = Text {
+                string = Some(Text {
                     from: strings.text.len(),
                     ..Text::default()
-                };
+                });
             }
             Event::Empty(e) if e.local_name().as_ref() == b"si" => {
                 strings.end(strings.text.len())?;
             }
             Event::End(e) if e.local_name().as_ref() == b"si" => {
-                if let Some(from) = start.take() {
-                    strings.end(from)?;
+                if let Some(text) = string.take() {
+                    strings.end(text.from)?;
                     cut += usize::from(text.cut);
                 }
             }
-            _ if start.is_some() => text.take(&event, &mut strings.text)?,
-            _ => {}
+            _ => {
+                if let Some(text) = &mut string {
+                    text.take(&event, &mut strings.text)?;
+                }
+            }
         }
     }
 }
