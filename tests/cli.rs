@@ -575,3 +575,35 @@ fn baseline_round_trip() {
         "{err}"
     );
 }
+
+#[test]
+fn a_pdf_is_skipped_with_its_reason_whatever_its_size() {
+    let dir = TempDir::new().unwrap();
+    let id = synth::resident_id(&mut Rng::new(35273));
+    // Over the 4 MiB from which text files are streamed: told by its head.
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    while pdf.len() < 5 << 20 {
+        pdf.extend(format!("BT (ID {id}) Tj ET\n").as_bytes());
+    }
+    fs::write(dir.path().join("scan.pdf"), &pdf).unwrap();
+    fs::write(dir.path().join("note.txt"), format!("身份证 {id}\n")).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let (code, out, _) = scan(&[path, "--format", "json"]);
+    assert_eq!(code, 0);
+    let doc: Value = serde_json::from_str(&out).expect("one JSON document");
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 1);
+    assert!(doc["findings"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("note.txt"));
+    let s = &doc["summary"];
+    assert_eq!(s["files_skipped"], 1);
+    assert!(s["skipped"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("scan.pdf"));
+    assert_eq!(
+        s["skipped"][0]["reason"],
+        "PDF document (text extraction not supported)"
+    );
+}

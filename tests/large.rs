@@ -436,10 +436,19 @@ fn large_archives_are_read_member_by_member() {
     let noise: Vec<u8> = (0..(5 << 20) / 8)
         .flat_map(|_| rng.next_u64().to_le_bytes())
         .collect();
-    let members: [(&str, &[u8]); 3] = [
+    // Text short enough to be held whole, and charged: 2 MiB of random
+    // letters (no values, and no bomb-like compression ratio).
+    let notes: String = (1..=2 << 20)
+        .map(|i| match i % 64 {
+            0 => '\n',
+            _ => char::from(b'a' + (rng.next_u64() % 26) as u8),
+        })
+        .collect();
+    let members: [(&str, &[u8]); 4] = [
         ("logs/app.log", log.as_bytes()),
         ("db/prod.sql", &dump),
         ("noise.bin", &noise),
+        ("notes.txt", notes.as_bytes()),
     ];
     fs::create_dir_all(plain.join("logs")).unwrap();
     fs::create_dir_all(plain.join("db")).unwrap();
@@ -512,7 +521,8 @@ fn large_archives_are_read_member_by_member() {
             >= 3 * 2000
     );
     // A budget far under the log's size: the streamed members hold nothing
-    // and are not charged; the 5 MiB binary member would be held, and is
+    // and are not charged, nor is the 5 MiB binary member, told by its
+    // head and passed over; the 2 MiB text member would be held, and is
     // refused.
     let doc = scan_json(&[packed.to_str().unwrap(), "--max-archive-size", "1M"]);
     for name in ["bundle.zip", "bundle.tar", "bundle.tar.gz"] {
@@ -539,6 +549,6 @@ fn large_archives_are_read_member_by_member() {
     assert_eq!(
         skipped,
         ["bundle.tar", "bundle.tar.gz", "bundle.zip"]
-            .map(|a| format!("{a} \"noise.bin\" {reason}"))
+            .map(|a| format!("{a} \"notes.txt\" {reason}"))
     );
 }

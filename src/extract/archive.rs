@@ -65,8 +65,11 @@
 //! (without decompressing it) but never admit one. Encrypted members,
 //! unsupported compression methods and corrupt archives are skipped with the
 //! reason; a truncated gzip stream or zip member is scanned as far as it
-//! decoded, then reported. Binary members (images, executables …) are
-//! ignored silently: listing them would flood the summary.
+//! decoded, then reported. Binary members (images, executables, PDF …)
+//! are ignored silently: listing them would flood the summary. Their
+//! first 8 KiB tell them, as for a file, so nothing more of them is read
+//! or charged to the budget: a zip of photos or videos costs its
+//! directory, not its gigabytes.
 //!
 //! Memory: at most one member is held at a time per nesting level, bounded
 //! by [`HOLD_MAX`], except the formats held whole named above (by the
@@ -596,15 +599,26 @@ fn extract_member_from(
     if member.declared > ratio_cap {
         return refused(sink, &ratio_reason(limits));
     }
+    // Its head tells binary content (a photo, a video, a PDF), as a file's
+    // does: such a member is not read on, nor charged, whatever its size.
+    let capacity = member.declared.min(hold).min(CAPACITY_HINT);
+    let mut content = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    let mut result = (&mut reader)
+        .take(sniff::SNIFF_LEN as u64)
+        .read_to_end(&mut content);
+    if result.is_ok() {
+        if let Err(what) = super::detect_format(member.name, &content) {
+            return (None, Extracted::Binary(what));
+        }
+    }
     // A small member is held whole: refused early when it cannot fit.
     if member.declared <= hold && member.declared > remaining {
         return refused(sink, &budget_reason(limits));
     }
-    let capacity = member.declared.min(hold).min(CAPACITY_HINT);
-    let mut content = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-    let mut result = (&mut reader)
-        .take(hold.min(ratio_cap) + 1)
-        .read_to_end(&mut content);
+    if result.is_ok() && content.len() == sniff::SNIFF_LEN {
+        let more = (hold.min(ratio_cap) + 1).saturating_sub(content.len() as u64);
+        result = (&mut reader).take(more).read_to_end(&mut content);
+    }
     let mut read = content.len() as u64;
     if read > ratio_cap {
         budget.charge(read);
@@ -1651,6 +1665,51 @@ mod tests {
         let r = scan("x.gz", &gz(&data), &limits);
         assert!(r.units.is_empty());
         assert_eq!(r.skips, [skip("", "nested deeper than 3 archives")]);
+    }
+
+    #[test]
+    fn binary_members_are_told_by_their_head_and_not_charged() {
+        let limits = Limits {
+            max_archive_bytes: 10_000,
+            ..Limits::default()
+        };
+        let binary = |magic: &[u8]| {
+            let mut data = magic.to_vec();
+            data.extend((0..50_000u32).map(|i| (i * 7919 % 251) as u8));
+            data
+        };
+        let (photo, pdf) = (binary(b"\xff\xd8\xff\xe0"), binary(b"%PDF-1.7\n"));
+        let text = format!("{}\n", id(26));
+        let members: [(&str, &[u8]); 3] = [
+            ("photo.jpg", &photo),
+            ("doc.pdf", &pdf),
+            ("a.txt", text.as_bytes()),
+        ];
+        // Each binary member is five times the budget: read whole, they
+        // would be refused, and the text after them too.
+        for (name, data) in [
+            ("x.zip", zip_with(CompressionMethod::Stored, &members)),
+            ("x.tar", tar(&members)),
+        ] {
+            let r = scan(name, &data, &limits);
+            assert_eq!(locate(&r, &id(26)), (Some("a.txt".into()), 1), "{name}");
+            assert!(r.skips.is_empty(), "{name}: {:?}", r.skips);
+        }
+        // Not read past the head: a gzip stream of a PDF that is corrupt
+        // in its second half is the PDF, not a damaged stream.
+        let mut big = b"%PDF-1.7\n".to_vec();
+        let mut state = 1u32;
+        big.extend((0..1 << 20).map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (state >> 24) as u8
+        }));
+        let mut packed = gz(&big);
+        let cut = packed.len() / 2;
+        packed[cut..].fill(0xAA);
+        let mut recorder = Recorder::default();
+        let got = extract("doc.pdf.gz", &packed, &Limits::default(), 0, &mut recorder);
+        assert!(matches!(got, Extracted::Binary(_)), "{got:?}");
+        assert!(recorder.skips.is_empty(), "{:?}", recorder.skips);
     }
 
     #[test]

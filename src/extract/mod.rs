@@ -194,8 +194,6 @@ pub enum Format {
     Spreadsheet,
     /// Word or PowerPoint (`.docx`, `.pptx`).
     OfficeText,
-    /// PDF document.
-    Pdf,
     /// SQLite database file.
     Sqlite,
     /// SQL dump: mysqldump, pg_dump plain text, generic INSERT scripts.
@@ -257,7 +255,9 @@ pub fn detect_format(name: &str, data: &[u8]) -> Result<Format, &'static str> {
         return Ok(Format::Spreadsheet);
     }
     if data.starts_with(b"%PDF-") {
-        return Ok(Format::Pdf);
+        // Told by its head like binary data, so that nothing more of a
+        // PDF is read, however large (a file share holds many).
+        return Err("PDF document (text extraction not supported)");
     }
     if archive::is_tar(data) {
         return Ok(Format::Tar);
@@ -323,7 +323,6 @@ pub fn extract_detected(
             if data.starts_with(b"PK") && !archive::document_within_limits(data, limits, sink) => {}
         Format::Spreadsheet => sheet::extract(name, data, sink),
         Format::OfficeText => office::extract(name, data, sink),
-        Format::Pdf => return Extracted::Binary("PDF document (text extraction not supported)"),
         Format::Sqlite => sqlite::extract(data, limits.max_rows_per_table, sink),
         Format::SqlDump => sql::extract(data, limits.max_rows_per_table, sink),
     }

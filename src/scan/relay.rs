@@ -11,6 +11,9 @@
 //!
 //! Memory stays bounded: a batch is sent at about [`BATCH_BYTES`] of text
 //! or [`BATCH_CALLS`] calls, and at most [`BATCHES`] wait in the channel.
+//! Replayed batches go back to the extracting thread, emptied, to be
+//! filled again: a fresh batch grows its buffers from nothing, and each
+//! megabyte of new memory costs page faults and copies.
 //! A unit longer than a batch (a SQL value of tens of MB) is not copied
 //! at all: the extracting thread waits until every call before it has
 //! been replayed, then makes the call itself, holding the sink's lock (the
@@ -21,7 +24,7 @@
 use super::Names;
 use crate::extract::{sql::Rows, Place, Sink, Unit};
 use std::io;
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Mutex, PoisonError};
 
 /// Text of the units in a batch before it is sent.
@@ -78,6 +81,17 @@ struct Batch {
     sent: Vec<u64>,
 }
 
+impl Batch {
+    /// Empties the batch, keeping its buffers.
+    fn clear(&mut self) {
+        self.text.clear();
+        self.calls.clear();
+        self.names.clear();
+        self.tables.clear();
+        self.sent.clear();
+    }
+}
+
 /// The sink the calls are replayed into, shared with the extracting
 /// thread for the calls it makes itself.
 type Shared<'s> = Mutex<&'s mut (dyn Sink + Send)>;
@@ -90,6 +104,8 @@ struct Recorder<'r, 's> {
     /// The names entry of the last unit.
     last: usize,
     out: SyncSender<Batch>,
+    /// Replayed batches, emptied, to fill next.
+    recycled: Receiver<Batch>,
     /// The replaying side has gone: calls are dropped.
     gone: bool,
 }
@@ -103,7 +119,8 @@ impl Recorder<'_, '_> {
     }
 
     fn send(&mut self) {
-        let batch = std::mem::take(&mut self.batch);
+        let next = self.recycled.try_recv().unwrap_or_default();
+        let batch = std::mem::replace(&mut self.batch, next);
         if !self.gone && !batch.calls.is_empty() {
             self.gone = self.out.send(batch).is_err();
         }
@@ -279,6 +296,8 @@ where
     E: FnOnce(I, &mut dyn Sink) -> io::Result<()> + Send,
 {
     let (out, batches) = sync_channel(BATCHES);
+    // Room for every batch there can be: returning one never waits.
+    let (recycle, recycled) = sync_channel(BATCHES + 2);
     let shared: Shared<'_> = Mutex::new(sink);
     std::thread::scope(|scope| {
         let shared = &shared;
@@ -288,15 +307,20 @@ where
                 batch: Batch::default(),
                 last: 0,
                 out,
+                recycled,
                 gone: false,
             };
             let result = extract(input, &mut recorder);
             recorder.send();
             result
         });
-        for batch in batches {
+        for mut batch in batches {
             let mut sink = shared.lock().unwrap_or_else(PoisonError::into_inner);
             replay(&batch, &mut **sink);
+            drop(sink);
+            batch.clear();
+            // Dropped instead when the extracting thread is done.
+            let _ = recycle.try_send(batch);
         }
         extracting
             .join()

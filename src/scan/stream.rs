@@ -34,9 +34,9 @@
 //!
 //! Stdin is scanned as line text whatever its name: CSV, JSON and SQL on
 //! stdin give `line`/`col` findings, not fields. Container formats that
-//! cannot be read as lines (gzip, zip, tar, Office, SQLite, PDF, by magic
-//! number) are read whole and scanned as a file would be; binary data is
-//! skipped with the reason, as for files.
+//! cannot be read as lines (gzip, zip, tar, Office, SQLite, by magic
+//! number) are read whole and scanned as a file would be; binary data and
+//! PDF are skipped with the reason, as for files.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
