@@ -724,8 +724,9 @@ const ZIP_BUFFER: usize = 8 << 10;
 
 /// The format inside a gzip file named `name` whose first compressed bytes
 /// are `head`, when it can be streamed (plain text, a SQL dump, CSV, JSON
-/// lines, a tar archive).
-fn streamable_gzip(name: &str, head: &[u8]) -> Option<Format> {
+/// lines, a tar archive); an error when its content is binary, which is
+/// then not decompressed further (as a binary file is not read on).
+fn streamable_gzip(name: &str, head: &[u8]) -> Result<Option<Format>, &'static str> {
     let mut inner = Vec::new();
     // A head cut mid-stream fails to decode further: keep what it gave.
     let _ = MultiGzDecoder::new(head)
@@ -733,14 +734,14 @@ fn streamable_gzip(name: &str, head: &[u8]) -> Option<Format> {
         .read_to_end(&mut inner);
     if inner.is_empty() {
         // Empty or corrupt from the start: the archive reader reports it.
-        return None;
+        return Ok(None);
     }
-    let format = extract::detect_format(&archive::gzip_inner_name(name), &inner).ok()?;
-    matches!(
+    let format = extract::detect_format(&archive::gzip_inner_name(name), &inner)?;
+    Ok(matches!(
         format,
         Format::Text | Format::SqlDump | Format::Csv | Format::JsonLines | Format::Tar
     )
-    .then_some(format)
+    .then_some(format))
 }
 
 /// A reader that counts the bytes it returned.
@@ -957,7 +958,8 @@ pub fn scan_file(
             }
             if format == Format::Gzip {
                 match streamable_gzip(&display, buf) {
-                    Some(Format::Tar) => {
+                    Err(what) => return Ok(Err(what)),
+                    Ok(Some(Format::Tar)) => {
                         let (format, gzip) = (Format::Tar, true);
                         return Ok(Ok(Plan::Archive {
                             format,
@@ -966,7 +968,7 @@ pub fn scan_file(
                             len,
                         }));
                     }
-                    Some(format) => {
+                    Ok(Some(format)) => {
                         let gzip = true;
                         return Ok(Ok(Plan::Stream {
                             format,
@@ -975,7 +977,7 @@ pub fn scan_file(
                             len,
                         }));
                     }
-                    None => {}
+                    Ok(None) => {}
                 }
             }
             // A head shorter than asked for ended at the end of the file.
@@ -1435,6 +1437,28 @@ fn verdict(config: &Config, s: &Summary) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A gzip file's head tells what it holds: lines are streamed, binary
+    /// content is skipped with its reason before more is decompressed,
+    /// other formats are read whole.
+    #[test]
+    fn a_gzip_head_tells_its_content() {
+        let gz = |data: &[u8]| {
+            let mut out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut out, data).unwrap();
+            out.finish().unwrap()
+        };
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend([0u8; 64]);
+        assert_eq!(streamable_gzip("pic.png.gz", &gz(&png)), Err("PNG image"));
+        let log = b"2024-05-17 login ok\n";
+        assert_eq!(
+            streamable_gzip("app.log.gz", &gz(log)),
+            Ok(Some(Format::Text))
+        );
+        assert_eq!(streamable_gzip("a.json.gz", &gz(b"{\"a\": 1}")), Ok(None));
+        assert_eq!(streamable_gzip("x.gz", b"\x1f\x8b\x09garbage"), Ok(None));
+    }
 
     /// A unit of several MB (one quoted CSV field) is scanned in pieces:
     /// no value is lost or doubled at the cuts, and every one keeps its

@@ -23,8 +23,8 @@
 //! file can be made is it held. A longer SQLite database is written the
 //! same way to a *named* temporary file (`$TMPDIR/.piscan-…`, this user's
 //! only, removed once read: SQLite opens a database by name) and opened
-//! there, read-only and immutable. Other long members are held whole,
-//! under the budget. Member names are only ever
+//! there, read-only and immutable. A long JSON document is held up to
+//! the JSON reader's limit, as a file is. Member names are only ever
 //! used as strings, so hostile names (`../../etc/passwd`) are harmless.
 //!
 //! **Member chains.** Members are handed a `MemberSink` that wraps the
@@ -72,8 +72,9 @@
 //! directory, not its gigabytes.
 //!
 //! Memory: at most one member is held at a time per nesting level, bounded
-//! by [`HOLD_MAX`], except the formats held whole named above (by the
-//! budget).
+//! by [`HOLD_MAX`] ([`json::WHOLE_MAX`] for a JSON document), except a
+//! zip, workbook, document or database when no temporary file can be made
+//! (then by the budget).
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -489,8 +490,8 @@ fn method_name(method: CompressionMethod) -> String {
 /// dumps, tar and gzip are streamed, zips, workbooks, documents and SQLite
 /// databases are spilled to a temporary file, a JSON document is held up
 /// to [`json::WHOLE_MAX`] and streamed as text past it, so memory stays
-/// bounded whatever their size; other formats are read on whole, under the
-/// budget.
+/// bounded whatever their size. Binary content is told by the first
+/// 8 KiB of any member, and nothing more of it is read.
 pub const HOLD_MAX: usize = 16 << 20;
 
 /// What an archive says about a member before it is read.

@@ -137,10 +137,13 @@ pub fn extract(name: &str, data: &[u8], sink: &mut dyn Sink) {
 
 /// Whether the spreadsheet named `name` whose first bytes are `head` is
 /// one that [`extract_reader`] reads where it is: an `.xlsx`/`.xlsm`,
-/// `.xlsb` or `.ods` workbook (a zip), or an `.xls` (a compound file).
+/// `.xlsb` or `.ods` workbook (a zip), an `.xls` (a compound file), or an
+/// encrypted `.xlsx`/`.xlsb` (a compound file too, told without reading it
+/// all).
 pub fn reads_in_place(name: &str, head: &[u8]) -> bool {
     match kind(name, head) {
-        Kind::Xlsx | Kind::Ods | Kind::Xlsb => head.starts_with(b"PK"),
+        Kind::Ods => head.starts_with(b"PK"),
+        Kind::Xlsx | Kind::Xlsb => head.starts_with(b"PK") || head.starts_with(COMPOUND_FILE),
         Kind::Xls => head.starts_with(COMPOUND_FILE),
     }
 }
@@ -152,6 +155,9 @@ pub fn reads_in_place(name: &str, head: &[u8]) -> bool {
 pub fn extract_reader<R: Read + Seek>(name: &str, head: &[u8], reader: R, sink: &mut dyn Sink) {
     let kind = kind(name, head);
     guarded(sink, |writer, sink| match kind {
+        Kind::Xlsx | Kind::Xlsb if head.starts_with(COMPOUND_FILE) => {
+            Err(compound_ooxml(kind, reader))
+        }
         Kind::Ods => ods::extract(reader, writer, sink),
         Kind::Xls => xls::extract(reader, writer, sink),
         Kind::Xlsb => xlsb::extract(reader, writer, sink),
@@ -267,23 +273,9 @@ fn extract_workbook(
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
     let kind = kind(name, data);
-    let unreadable = |e: &dyn std::fmt::Display| kind.unreadable(e);
     match kind {
-        // An encrypted workbook is a compound file; calamine tells it.
         Kind::Xlsx | Kind::Xlsb if data.starts_with(COMPOUND_FILE) => {
-            let opened = match kind {
-                Kind::Xlsb => Xlsb::new(Cursor::new(data))
-                    .map(drop)
-                    .map_err(|e| (matches!(e, XlsbError::Password), e.to_string())),
-                _ => Xlsx::new(Cursor::new(data))
-                    .map(drop)
-                    .map_err(|e| (matches!(e, XlsxError::Password), e.to_string())),
-            };
-            return Err(match opened {
-                Err((true, _)) => PASSWORD.to_string(),
-                Err((false, e)) => unreadable(&e),
-                Ok(()) => unreadable(&"a compound file, not a zip"),
-            });
+            return Err(compound_ooxml(kind, Cursor::new(data)));
         }
         Kind::Xlsx => xlsx::extract(Cursor::new(data), writer, sink)?,
         Kind::Xlsb => xlsb::extract(Cursor::new(data), writer, sink)?,
@@ -291,6 +283,25 @@ fn extract_workbook(
         Kind::Ods => ods::extract(Cursor::new(data), writer, sink)?,
     }
     Ok(())
+}
+
+/// Why an `.xlsx` or `.xlsb` workbook (`kind`) that is a compound file is
+/// not read: an encrypted OOXML package is one, and calamine tells it
+/// from the compound file's directory, without reading the package.
+fn compound_ooxml<R: Read + Seek>(kind: Kind, reader: R) -> String {
+    let opened = match kind {
+        Kind::Xlsb => Xlsb::new(reader)
+            .map(drop)
+            .map_err(|e| (matches!(e, XlsbError::Password), e.to_string())),
+        _ => Xlsx::new(reader)
+            .map(drop)
+            .map_err(|e| (matches!(e, XlsxError::Password), e.to_string())),
+    };
+    match opened {
+        Err((true, _)) => PASSWORD.to_string(),
+        Err((false, e)) => kind.unreadable(e),
+        Ok(()) => kind.unreadable("a compound file, not a zip"),
+    }
 }
 
 /// A cell value that gives a unit.
@@ -1433,6 +1444,34 @@ mod tests {
         let rec = run("secret.ods", &ods(&tables, true));
         assert!(rec.units.is_empty());
         assert_eq!(rec.skips, [(String::new(), PASSWORD.to_string())]);
+    }
+
+    #[test]
+    fn encrypted_ooxml_workbooks_are_told_in_memory_and_in_place() {
+        // An encrypted .xlsx or .xlsb is a compound file holding the
+        // package as a stream of this name.
+        let encrypted = xls_write::compound_file("EncryptedPackage", &[0x5A; 9000]);
+        let plain = xls_write::compound_file("Workbook", &[0x5A; 9000]);
+        for name in ["secret.xlsx", "secret.xlsb"] {
+            assert!(reads_in_place(name, &encrypted), "{name}");
+            let in_place = |data: &[u8]| {
+                let mut rec = Recorder::default();
+                extract_reader(name, data, Cursor::new(data), &mut rec);
+                rec
+            };
+            for rec in [run(name, &encrypted), in_place(&encrypted)] {
+                assert!(rec.units.is_empty());
+                assert_eq!(rec.skips, [(String::new(), PASSWORD.to_string())], "{name}");
+            }
+            for rec in [run(name, &plain), in_place(&plain)] {
+                assert!(rec.units.is_empty());
+                assert_eq!(rec.skips.len(), 1, "{name}");
+                assert!(
+                    rec.skips[0].1.starts_with("corrupt or unreadable"),
+                    "{name}"
+                );
+            }
+        }
     }
 
     /// The names of the sheets that hold cells (worksheets and macro sheets,
