@@ -705,7 +705,9 @@ enum Plan {
         len: u64,
     },
     /// A large zip or tar archive (`gzip`: a `.tar.gz`), read from the
-    /// file one member at a time, not held whole.
+    /// file one member at a time, not held whole; or a large gzip file
+    /// (`format` gzip) whose content is not streamed as lines (a JSON
+    /// document, a workbook, a database), decompressed from the file.
     Archive {
         format: Format,
         gzip: bool,
@@ -977,6 +979,14 @@ pub fn scan_file(
                             len,
                         }));
                     }
+                    Ok(None) if len > STREAM_ABOVE => {
+                        return Ok(Ok(Plan::Archive {
+                            format,
+                            gzip: false,
+                            rest,
+                            len,
+                        }));
+                    }
                     Ok(None) => {}
                 }
             }
@@ -1041,7 +1051,15 @@ pub fn scan_file(
                 len,
             })) => {
                 let limits = opts.limits;
+                let name = display.clone();
                 let (report, alive) = collect(display, opts, Some(&mut *send), |collector| {
+                    if format == Format::Gzip {
+                        let read = io::Cursor::new(&buf[..]).chain(rest);
+                        let read = BufReader::with_capacity(ARCHIVE_BUFFER, read);
+                        let extracted =
+                            archive::extract_gzip_reader(&name, read, len, &limits, 0, collector);
+                        return (extracted, len);
+                    }
                     if format == Format::Zip {
                         // The zip reader seeks; the head read is read again.
                         match rest.rewind() {

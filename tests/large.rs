@@ -258,13 +258,28 @@ fn gzipped_dumps_and_logs_are_decompressed_as_they_are_scanned() {
         writeln!(tsv, "user{phones}\t{}\tsome, note", synth::mobile(&mut rng)).unwrap();
         phones += 1;
     }
+    // A JSON document of 5 MB, stored uncompressed in its `.gz`: a gzip
+    // file over 4 MiB whose content is read as a document, not as lines.
+    let mut json = String::from("[");
+    let mut people = 0;
+    while json.len() < 5 << 20 {
+        let phone = synth::mobile(&mut rng);
+        write!(json, r#"{{"name":"user{people}","mobile":"{phone}"}},"#).unwrap();
+        people += 1;
+    }
+    json.push_str("{}]");
     for (name, data) in [
         ("prod.sql", &dump[..]),
         ("app.log", log.as_bytes()),
         ("users.tsv", tsv.as_bytes()),
+        ("users.json", json.as_bytes()),
     ] {
         fs::write(dir.path().join(name), data).unwrap();
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let level = match name {
+            "users.json" => flate2::Compression::none(),
+            _ => flate2::Compression::fast(),
+        };
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), level);
         gz.write_all(data).unwrap();
         fs::write(dir.path().join(format!("{name}.gz")), gz.finish().unwrap()).unwrap();
     }
@@ -295,7 +310,21 @@ fn gzipped_dumps_and_logs_are_decompressed_as_they_are_scanned() {
         of("users.tsv")[0]
     );
     assert_eq!(of("users.tsv"), of("users.tsv.gz"));
+    assert!(
+        fs::metadata(dir.path().join("users.json.gz"))
+            .unwrap()
+            .len()
+            > 4 << 20
+    );
+    assert_eq!(of("users.json").len(), people);
+    assert!(
+        of("users.json")[0].contains(r#""field":"mobile""#),
+        "{}",
+        of("users.json")[0]
+    );
+    assert_eq!(of("users.json"), of("users.json.gz"));
     assert_eq!(doc["summary"]["files_skipped"], 0);
+    assert_eq!(doc["summary"]["parts_skipped"], 0);
 }
 
 /// A JSON document over 64 MiB is not held whole: it is scanned as text,

@@ -142,6 +142,21 @@ pub fn extract_gzip(
     depth: u32,
     sink: &mut dyn Sink,
 ) -> Extracted {
+    extract_gzip_reader(name, data, data.len() as u64, limits, depth, sink)
+}
+
+/// [`extract_gzip`] for a gzip stream of `compressed` bytes read from
+/// `input` (a large `.json.gz` or `.db.gz` file), so that the compressed
+/// bytes are not held: its content is held, streamed or spilled as an
+/// archive member's is.
+pub fn extract_gzip_reader(
+    name: &str,
+    input: impl Read,
+    compressed: u64,
+    limits: &Limits,
+    depth: u32,
+    sink: &mut dyn Sink,
+) -> Extracted {
     if too_deep(limits, depth, sink) {
         return Extracted::Scanned;
     }
@@ -150,10 +165,10 @@ pub fn extract_gzip(
         name: &gzip_inner_name(name),
         element: None,
         kind: "gzip stream",
-        compressed: Some(data.len() as u64),
+        compressed: Some(compressed),
         declared: 0,
     };
-    let decoder = MultiGzDecoder::new(data);
+    let decoder = MultiGzDecoder::new(input);
     extract_member_from(&content, decoder, limits, depth, &budget, sink).1
 }
 
