@@ -598,21 +598,10 @@ pub fn scan_buffer(data: &[u8], path: String, opts: &ScanOptions) -> FileReport 
     .0
 }
 
-/// Scans the contents of one file (or stdin) named `path`, sending its
-/// findings to `send` as they are collected: partial reports every
-/// 1 024 findings, then the final one. False when the reporter is gone.
-pub fn scan_buffer_to(
-    data: &[u8],
-    path: String,
-    opts: &ScanOptions,
-    send: &mut Reports<'_>,
-) -> bool {
-    let format = extract::detect_format(&path, data);
-    scan_detected_to(format, data, path, opts, send)
-}
-
-/// [`scan_buffer_to`] for contents whose format is known already (what
-/// [`extract::detect_format`] said of their head).
+/// Scans the contents of one file named `path`, of the format
+/// [`extract::detect_format`] said of their head, sending its findings to
+/// `send` as they are collected: partial reports every 1 024 findings,
+/// then the final one. False when the reporter is gone.
 fn scan_detected_to(
     format: Result<Format, &'static str>,
     data: &[u8],
@@ -746,13 +735,29 @@ fn streamable_gzip(name: &str, head: &[u8]) -> Result<Option<Format>, &'static s
     .then_some(format))
 }
 
+/// Scans standard input that is no lines of text (an archive, a workbook,
+/// a database), read from `input` as an archive member would be
+/// ([`archive::extract_input`]): never held whole past the member limits.
+fn scan_input(input: impl Read, path: String, opts: &ScanOptions, send: &mut Reports<'_>) -> bool {
+    let name = path.clone();
+    let (report, alive) = collect(path, opts, Some(&mut *send), |collector| {
+        let mut counted = CountingReader {
+            inner: input,
+            bytes: 0,
+        };
+        let extracted = archive::extract_input(&name, &mut counted, &opts.limits, collector);
+        (extracted, counted.bytes)
+    });
+    alive && send(report)
+}
+
 /// A reader that counts the bytes it returned.
-struct CountingReader<'r> {
-    inner: &'r mut (dyn Read + Send),
+struct CountingReader<R> {
+    inner: R,
     bytes: u64,
 }
 
-impl Read for CountingReader<'_> {
+impl<R: Read> Read for CountingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.bytes += n as u64;

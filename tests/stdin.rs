@@ -230,3 +230,70 @@ fn binary_stdin_is_skipped_with_the_reason() {
         "binary data (NUL bytes)"
     );
 }
+
+/// A `.tar.gz` of zips nested four deep, each level holding an ID.
+fn nested_archive(ids: &[String]) -> Vec<u8> {
+    let zip = |members: &[(&str, &[u8])]| {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, data) in members {
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    };
+    let line = |id: &String| format!("id {id}\n").into_bytes();
+    let z3 = zip(&[("d.txt", &line(&ids[3]))]);
+    let z2 = zip(&[("c.txt", &line(&ids[2])), ("z3.zip", &z3)]);
+    let z1 = zip(&[("b.txt", &line(&ids[1])), ("z2.zip", &z2)]);
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in [("a.txt", line(&ids[0])), ("z1.zip", z1)] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, name, &data[..]).unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
+/// An archive piped in is read as the same file would be (members, their
+/// chains, the nesting limit), not held whole: the same findings and
+/// skips.
+#[test]
+fn an_archive_on_stdin_is_read_as_the_file_is() {
+    let mut rng = Rng::new(7);
+    let ids: Vec<String> = (0..4).map(|_| synth::resident_id(&mut rng)).collect();
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("nest.tar.gz");
+    let data = nested_archive(&ids);
+    std::fs::write(&path, &data).unwrap();
+    let path = path.to_str().unwrap();
+    let run = |args: &[&str], stdin: Vec<u8>| -> Value {
+        let out = piscan()
+            .arg("scan")
+            .args(args)
+            .args(["--format", "json"])
+            .write_stdin(stdin)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let file = run(&[path], Vec::new());
+    let piped = run(&["-", "--stdin-name", path], data);
+    let members: Vec<&str> = file["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["member"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, ["a.txt", "z1.zip!b.txt", "z1.zip!z2.zip!c.txt"]);
+    assert_eq!(
+        file["summary"]["skipped"][0]["reason"],
+        "nested deeper than 3 archives"
+    );
+    assert_eq!(piped["findings"], file["findings"]);
+    assert_eq!(piped["summary"]["skipped"], file["summary"]["skipped"]);
+    assert_eq!(piped["summary"]["files_scanned"], 1);
+}

@@ -164,12 +164,35 @@ pub fn extract_gzip_reader(
     let content = Member {
         name: &gzip_inner_name(name),
         element: None,
-        kind: "gzip stream",
+        kind: GZIP_STREAM,
         compressed: Some(compressed),
         declared: 0,
     };
     let decoder = MultiGzDecoder::new(input);
     extract_member_from(&content, decoder, limits, depth, &budget, sink).1
+}
+
+/// Extracts what is read from `input` (standard input, named `name`)
+/// when it is not lines of text: as an archive member would be, at the top
+/// level. Its head decides: held when short, tar and gzip streamed, a zip,
+/// workbook, document or database written to a temporary file (within the
+/// budget), binary content not read on. So a `.tar.gz` piped in of any
+/// size costs a few MB. Returns what it turned out to be.
+pub fn extract_input(
+    name: &str,
+    input: impl Read,
+    limits: &Limits,
+    sink: &mut dyn Sink,
+) -> Extracted {
+    let budget = budget_of(sink, limits);
+    let content = Member {
+        name,
+        element: None,
+        kind: INPUT,
+        compressed: None,
+        declared: 0,
+    };
+    extract_member_from(&content, input, limits, 0, &budget, sink).1
 }
 
 /// A gzip file decompressed as it is read, for files too large to hold
@@ -514,9 +537,11 @@ struct Member<'a> {
     /// The name its format is told by.
     name: &'a str,
     /// What it adds to the member chain: its name, or nothing for the
-    /// content of a gzip stream, which stands for the file itself.
+    /// content of a gzip stream, which stands for the file itself, and for
+    /// standard input ([`extract_input`]).
     element: Option<&'a str>,
-    /// `zip member`, `tar member` or `gzip stream`, for messages.
+    /// `zip member`, `tar member`, [`GZIP_STREAM`] or [`INPUT`], for
+    /// messages.
     kind: &'static str,
     /// Compressed size, for the ratio guard; `None` for members stored as
     /// they are (tar).
@@ -525,7 +550,25 @@ struct Member<'a> {
     declared: u64,
 }
 
+/// [`Member::kind`] of the content of a gzip stream.
+const GZIP_STREAM: &str = "gzip stream";
+
+/// [`Member::kind`] of standard input read as a file ([`extract_input`]).
+const INPUT: &str = "input";
+
 impl Member<'_> {
+    /// The level the member's content is extracted at, its archive being
+    /// at `depth`: one deeper for a member of an archive; for the content
+    /// of a gzip stream, the stream's own, unless that content is gzip
+    /// again (`gzip`), which counts as one more, so that recursion stays
+    /// bounded; for standard input, the top level.
+    fn level(&self, depth: u32, gzip: bool) -> u32 {
+        match self.element {
+            Some(_) => depth + 1,
+            None => depth + u32::from(gzip && self.kind == GZIP_STREAM),
+        }
+    }
+
     /// What skips of the member as a whole are reported under.
     fn what(&self) -> &str {
         self.element.unwrap_or("")
@@ -716,12 +759,7 @@ fn extract_member_from(
     };
     let mut extracted = Extracted::Scanned;
     if error.is_none() || !content.is_empty() {
-        // A member is one level deeper than its archive; the content of a
-        // gzip stream shares its level, unless it is gzip again.
-        let level = match member.element {
-            Some(_) => depth + 1,
-            None => depth + u32::from(content.starts_with(GZIP_MAGIC)),
-        };
+        let level = member.level(depth, content.starts_with(GZIP_MAGIC));
         let mut inner = member.sink(sink, budget);
         extracted = super::extract(member.name, &content, limits, level, &mut inner);
     }
@@ -761,13 +799,7 @@ fn stream_container(
     };
     let input: &mut dyn Read = &mut counted;
     let mut inner = member.sink(sink, budget);
-    // As for a member held ([`extract_member_from`]): one level deeper
-    // than its archive; the content of a gzip stream shares its level,
-    // unless it is gzip again.
-    let level = match member.element {
-        Some(_) => depth + 1,
-        None => depth + u32::from(format == Format::Gzip),
-    };
+    let level = member.level(depth, format == Format::Gzip);
     match format {
         Format::Tar => extract_tar_reader(input, limits, level, &mut inner),
         _ => {
@@ -775,7 +807,7 @@ fn stream_container(
                 let content = Member {
                     name: &gzip_inner_name(member.name),
                     element: None,
-                    kind: "gzip stream",
+                    kind: GZIP_STREAM,
                     compressed: None,
                     declared: 0,
                 };
@@ -896,7 +928,7 @@ fn spill(
         Ok(file) => file,
         Err(error) => return write_failed(sink, error.into_error()),
     };
-    let level = depth + u32::from(member.element.is_some());
+    let level = member.level(depth, false);
     let mut inner = member.sink(sink, budget);
     let result = match &named {
         Some(named) => {

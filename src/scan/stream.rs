@@ -35,8 +35,10 @@
 //! Stdin is scanned as line text whatever its name: CSV, JSON and SQL on
 //! stdin give `line`/`col` findings, not fields. Container formats that
 //! cannot be read as lines (gzip, zip, tar, Office, SQLite, by magic
-//! number) are read whole and scanned as a file would be; binary data and
-//! PDF are skipped with the reason, as for files.
+//! number) are read as an archive member would be, and scanned as the
+//! file would be: held when short, else streamed (tar, gzip) or written to
+//! a temporary file (the formats whose readers seek); binary data and PDF
+//! are skipped with the reason, as for files.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -47,7 +49,7 @@ use std::thread;
 
 use encoding_rs::{Decoder, UTF_8};
 
-use super::{scan_buffer, scan_buffer_to, scan_text, Reports, ScanOptions};
+use super::{scan_buffer, scan_input, scan_text, Reports, ScanOptions};
 use crate::extract::text::{self, Locator};
 use crate::extract::{self, Format};
 use crate::report::{FileReport, Outcome, PartSkip};
@@ -448,11 +450,8 @@ pub fn scan_stream<R: Read>(
                 First::Lines(decoding, bom) => (decoding, bom),
                 First::Skip(what) => return send(FileReport::skipped(path, what.to_string())),
                 First::Whole => {
-                    let mut all = data.to_vec();
-                    return match input.read_to_end(&mut all) {
-                        Ok(_) => scan_buffer_to(&all, path, opts, send),
-                        Err(err) => send(FileReport::skipped(path, source::read_failure(&err))),
-                    };
+                    let rest = io::Cursor::new(data.to_vec()).chain(input);
+                    return scan_input(rest, path, opts, send);
                 }
             };
             stream = Some(Stream {
@@ -922,7 +921,7 @@ mod tests {
     }
 
     #[test]
-    fn binary_is_skipped_containers_are_read_whole_empty_is_a_file() {
+    fn binary_is_skipped_containers_are_read_as_files_empty_is_a_file() {
         let reports = run(b"abc\x00def 13812345678\n", 4096, 4096, MAX_LINE);
         assert_eq!(reports.len(), 1);
         assert!(matches!(reports[0].outcome, Outcome::Skipped { .. }));
