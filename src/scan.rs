@@ -1058,13 +1058,6 @@ pub fn scan_file(
                 let limits = opts.limits;
                 let name = display.clone();
                 let (report, alive) = collect(display, opts, Some(&mut *send), |collector| {
-                    if format == Format::Gzip {
-                        let read = io::Cursor::new(&buf[..]).chain(rest);
-                        let read = BufReader::with_capacity(ARCHIVE_BUFFER, read);
-                        let extracted =
-                            archive::extract_gzip_reader(&name, read, len, &limits, 0, collector);
-                        return (extracted, len);
-                    }
                     if format == Format::Zip {
                         // The zip reader seeks; the head read is read again.
                         match rest.rewind() {
@@ -1074,17 +1067,26 @@ pub fn scan_file(
                             }
                             Err(err) => collector.skip("", &source::read_failure(&err)),
                         }
-                    } else {
-                        let read = io::Cursor::new(&buf[..]).chain(rest);
-                        let read = BufReader::with_capacity(ARCHIVE_BUFFER, read);
-                        if gzip {
+                        return (Extracted::Scanned, len);
+                    }
+                    // Read in one pass, from the head read.
+                    let read = io::Cursor::new(&buf[..]).chain(rest);
+                    let read = BufReader::with_capacity(ARCHIVE_BUFFER, read);
+                    let extracted = match (format, gzip) {
+                        (Format::Gzip, _) => {
+                            archive::extract_gzip_reader(&name, read, len, &limits, 0, collector)
+                        }
+                        (_, true) => {
                             let tar = archive::gzip_stream(read, len, &limits);
                             archive::extract_tar_reader(tar, &limits, 0, collector);
-                        } else {
-                            archive::extract_tar_reader(read, &limits, 0, collector);
+                            Extracted::Scanned
                         }
-                    }
-                    (Extracted::Scanned, len)
+                        (_, false) => {
+                            archive::extract_tar_reader(read, &limits, 0, collector);
+                            Extracted::Scanned
+                        }
+                    };
+                    (extracted, len)
                 });
                 alive && send(report)
             }

@@ -450,8 +450,7 @@ pub fn scan_stream<R: Read>(
                 First::Lines(decoding, bom) => (decoding, bom),
                 First::Skip(what) => return send(FileReport::skipped(path, what.to_string())),
                 First::Whole => {
-                    let rest = io::Cursor::new(data.to_vec()).chain(input);
-                    return scan_input(rest, path, opts, send);
+                    return scan_input(data.chain(input), path, opts, send);
                 }
             };
             stream = Some(Stream {
