@@ -192,6 +192,10 @@ struct Collector<'m> {
     skipped_parts: Vec<PartSkip>,
     columns: Vec<Column>,
     encoding: Option<&'static str>,
+    /// Where the last unit's findings were located ([`Locator::position`]):
+    /// a caller that needs the unit's end counts on from there instead of
+    /// counting its lines again (a stream's block, see [`scan_text`]).
+    located: Option<(usize, (u64, u64))>,
 }
 
 impl<'m> Collector<'m> {
@@ -223,6 +227,7 @@ impl<'m> Collector<'m> {
             skipped_parts: Vec::new(),
             columns: Vec::new(),
             encoding: None,
+            located: None,
         }
     }
 
@@ -492,10 +497,11 @@ impl Sink for Collector<'_> {
             self.scan_piece(unit, from..to, column, evidence, &mut lines);
             self.maybe_flush();
             if to >= unit.text.len() || self.gone {
-                return;
+                break;
             }
             from = to;
         }
+        self.located = lines.flatten().map(|at| at.position());
     }
 
     /// Rows in which nothing can be a value (by [`detect::may_hold`], which
@@ -838,20 +844,27 @@ fn collect(
 /// Findings go to `flush` as they are collected, every [`FLUSH_FINDINGS`]
 /// (a block of dense text holds 100 000s of them), with the statistics
 /// rule applied to what was seen so far; the rest are in the report
-/// returned.
+/// returned, with the line and column of the character after the block
+/// (counted on from the last finding: the block's lines are counted once).
 fn scan_text(
     text: &[u8],
     path: String,
     outcome: Outcome,
     opts: &ScanOptions,
     flush: &mut Reports<'_>,
-) -> FileReport {
+) -> (FileReport, (u64, u64)) {
+    let mut end = (1, 1);
     let (report, _) = collect(path, opts, Some(flush), |collector| {
         let place = Place::lines();
         collector.unit(&Unit { text, place });
+        let mut at = match collector.located {
+            Some(position) => Locator::resume(text, position),
+            None => Locator::new(text, 1, 1),
+        };
+        end = at.locate(text.len());
         (Extracted::Scanned, text.len() as u64)
     });
-    FileReport { outcome, ..report }
+    (FileReport { outcome, ..report }, end)
 }
 
 /// Buffers above this size are released after use, so one huge file does

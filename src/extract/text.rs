@@ -42,6 +42,22 @@ impl<'t> Locator<'t> {
         }
     }
 
+    /// A locator over the same text as one that stopped at `pos` (see
+    /// [`Locator::position`]): it counts on from there.
+    pub fn resume(text: &'t [u8], (pos, (line, col)): (usize, (u64, u64))) -> Self {
+        Locator {
+            text,
+            pos: pos.min(text.len()),
+            line,
+            col,
+        }
+    }
+
+    /// The last offset asked for, with its line and column.
+    pub fn position(&self) -> (usize, (u64, u64)) {
+        (self.pos, (self.line, self.col))
+    }
+
     /// Line and column of the character at `offset`; an offset before the
     /// last one asked for gives the last position.
     pub fn locate(&mut self, offset: usize) -> (u64, u64) {
@@ -406,6 +422,18 @@ mod tests {
         assert_eq!(at.locate(1), (10, 6));
         assert_eq!(at.locate(5), (11, 2));
         assert_eq!(at.locate(99), (11, 4), "clamped to the end");
+    }
+
+    #[test]
+    fn a_resumed_locator_counts_on_where_the_other_stopped() {
+        let text = "ab 身份 x\nsecond 13812345678\n\nlast 身 z";
+        let mut first = Locator::new(text.as_bytes(), 1, 1);
+        first.locate(text.find("138").unwrap());
+        let mut resumed = Locator::resume(text.as_bytes(), first.position());
+        assert_eq!(resumed.locate(text.find('z').unwrap()), (4, 8));
+        assert_eq!(resumed.locate(text.len()), (4, 9));
+        let whole = Locator::new(text.as_bytes(), 1, 1).locate(text.len());
+        assert_eq!(whole, (4, 9));
     }
 
     #[test]
