@@ -408,7 +408,7 @@ impl<'m> Collector<'m> {
                 kind: m.kind,
                 confidence: m.confidence,
                 shown: if opts.show_values {
-                    value.to_string()
+                    compact_str::CompactString::from(&*value)
                 } else {
                     mask::mask(m.kind, &value)
                 },

@@ -741,7 +741,7 @@ mod tests {
         let found: Vec<_> = report
             .findings
             .iter()
-            .map(|f| (f.shown.clone(), f.line, f.col))
+            .map(|f| (f.shown.to_string(), f.line, f.col))
             .collect();
         assert_eq!(found, vec![(id, Some(2), Some(6))]);
     }

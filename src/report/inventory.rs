@@ -519,7 +519,7 @@ mod tests {
             field: None,
             kind,
             confidence: Confidence::High,
-            shown: String::new(),
+            shown: compact_str::CompactString::default(),
             value_hash: value,
             stable_hash: None,
         }

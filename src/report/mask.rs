@@ -15,19 +15,22 @@ use std::borrow::Cow;
 use std::hash::BuildHasher;
 use std::sync::LazyLock;
 
+use compact_str::{format_compact, CompactString};
 use foldhash::quality::FixedState;
 
 use crate::detect::{custom, Kind};
 
-/// Masks `value` of `kind` for printing.
-pub fn mask(kind: Kind, value: &str) -> String {
+/// Masks `value` of `kind` for printing. Masked values are short (an ID
+/// number, a card, a phone number): they are kept inline, not allocated,
+/// which counts in a dump of millions of findings.
+pub fn mask(kind: Kind, value: &str) -> CompactString {
     if !kind.is_builtin() {
         return mask_custom(value);
     }
     if kind == Kind::Email {
         if let Some((local, domain)) = value.split_once('@') {
             let first = local.chars().next().unwrap_or('*');
-            return format!("{first}***@{domain}");
+            return format_compact!("{first}***@{domain}");
         }
     }
     let n = value.bytes().filter(u8::is_ascii_alphanumeric).count();
@@ -49,49 +52,48 @@ pub fn mask(kind: Kind, value: &str) -> String {
 
 /// `value` with its ASCII letters and digits replaced by `*`, but for the
 /// first `keep_head` and those after the first `keep_from` of them.
-fn masked_ascii(value: &str, keep_head: usize, keep_from: usize) -> String {
+fn masked_ascii(value: &str, keep_head: usize, keep_from: usize) -> CompactString {
     let mut seen = 0;
-    let bytes: Vec<u8> = value
-        .bytes()
-        .map(|b| {
-            if !b.is_ascii_alphanumeric() {
-                return b;
+    value
+        .chars()
+        .map(|c| {
+            if !c.is_ascii_alphanumeric() {
+                return c;
             }
             seen += 1;
             if seen <= keep_head || seen > keep_from {
-                b
+                c
             } else {
-                b'*'
+                '*'
             }
         })
-        .collect();
-    // Only ASCII bytes were replaced, by an ASCII byte: still UTF-8.
-    String::from_utf8(bytes).unwrap_or_default()
+        .collect()
 }
 
 /// Masks a custom kind's value: the 3 + 4 rule (a quarter at each end
 /// below 11) over its letters and digits of any script; everything else is
 /// kept, unless there is no letter or digit at all.
-fn mask_custom(value: &str) -> String {
+fn mask_custom(value: &str) -> CompactString {
     let n = value.chars().filter(|c| c.is_alphanumeric()).count();
     if n == 0 {
-        return "*".repeat(value.chars().count());
+        return value.chars().map(|_| '*').collect();
     }
     let (head, tail) = if n >= 11 { (3, 4) } else { (n / 4, n / 4) };
     let mut seen = 0;
-    let mut out = String::with_capacity(value.len());
-    out.extend(value.chars().map(|c| {
-        if !c.is_alphanumeric() {
-            return c;
-        }
-        seen += 1;
-        if seen <= head || seen > n - tail {
-            c
-        } else {
-            '*'
-        }
-    }));
-    out
+    value
+        .chars()
+        .map(|c| {
+            if !c.is_alphanumeric() {
+                return c;
+            }
+            seen += 1;
+            if seen <= head || seen > n - tail {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
 }
 
 /// The canonical form of a value, so `138 1234 5678`, `+86-138-1234-5678`

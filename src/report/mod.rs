@@ -15,6 +15,8 @@ pub mod sarif;
 
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use crate::detect::context::KindSet;
 use crate::detect::{Confidence, Kind, MAX_KINDS};
 
@@ -79,7 +81,7 @@ pub struct Finding {
     /// How sure the detector is.
     pub confidence: Confidence,
     /// The value as printed: masked unless `--show-values`.
-    pub shown: String,
+    pub shown: CompactString,
     /// Keyed hash of the canonical value, for counting distinct values
     /// without keeping them.
     pub value_hash: u64,

@@ -758,7 +758,7 @@ mod tests {
         reports
             .iter()
             .flat_map(|r| &r.findings)
-            .map(|f| (f.line.unwrap(), f.col.unwrap(), f.shown.clone()))
+            .map(|f| (f.line.unwrap(), f.col.unwrap(), f.shown.to_string()))
             .collect()
     }
 
