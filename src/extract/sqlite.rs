@@ -627,12 +627,20 @@ fn table_failure(e: &rusqlite::Error) -> String {
 }
 
 /// Values longer than this are not loaded by the query reading a table
-/// with rowids (SQLite would hold the whole value, up to 1 GB): the
-/// connection's length limit makes that query stop at the row holding one
+/// (SQLite would hold the whole value, up to 1 GB): the connection's
+/// length limit makes that query stop at the row holding one
 /// (`SQLITE_TOOBIG`), and that row is read again by a query that gives an
 /// empty BLOB in place of a long TEXT value (and leaves out a long BLOB),
 /// which [`read_long`] then reads in pieces. The other rows are read by the
 /// plain query, so the check costs nothing where no value is that long.
+///
+/// A table without rowids (`WITHOUT ROWID`, virtual) cannot be read in
+/// pieces: its row is found again by its position (`OFFSET`, which passes
+/// over rows without loading their values), read with the long value
+/// left out and listed as skipped, and the rows after it are read on. A
+/// virtual table that loads the values of the rows it passes over (FTS5)
+/// is reported as not readable past that row; its shadow tables, which
+/// have rowids, are then read instead.
 const LONG_VALUE: u64 = 16 << 20;
 
 /// Bytes of a long value read and sent at a time (about: pieces end at a
@@ -651,12 +659,14 @@ struct Query {
 }
 
 /// One query over a table's rows: those after the rowid `after` (all rows
-/// for `None`), at most `limit` of them, their columns as they are or
+/// for `None`), or for a table without rowids those after the first
+/// `skip`, at most `limit` of them, their columns as they are or
 /// (`guarded`, for the row holding a long value) with long values replaced
 /// as [`LONG_VALUE`] says.
 #[derive(Clone, Copy)]
 struct Pass {
     after: Option<i64>,
+    skip: u64,
     limit: Option<u64>,
     guarded: bool,
 }
@@ -667,6 +677,7 @@ impl Query {
         &self,
         Pass {
             after,
+            skip,
             limit,
             guarded,
         }: Pass,
@@ -701,8 +712,13 @@ impl Query {
             sql.push_str(" ORDER BY ");
             sql.push_str(alias);
         }
-        if let Some(n) = limit {
-            let _ = write!(sql, " LIMIT {}", n.min(i64::MAX as u64));
+        let limit = limit.map_or(-1, |n| n.min(i64::MAX as u64) as i64);
+        let skip = if self.rowid.is_none() { skip } else { 0 };
+        if limit >= 0 || skip > 0 {
+            let _ = write!(sql, " LIMIT {limit}");
+        }
+        if skip > 0 {
+            let _ = write!(sql, " OFFSET {}", skip.min(i64::MAX as u64));
         }
         sql
     }
@@ -766,13 +782,7 @@ fn read_table(
     sink: &mut Guarded<'_>,
 ) -> Result<(), String> {
     let query = table_query(conn, table)?;
-    // Long values stop the plain query only where the guarded one can
-    // read their row alone, by rowid.
-    let limit = match query.rowid {
-        Some(_) => LONG_VALUE as i32,
-        None => i32::MAX,
-    };
-    conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, limit)
+    conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, LONG_VALUE as i32)
         .map_err(|e| table_failure(&e))?;
     let mut ordinal = 0u64;
     let mut after = None;
@@ -780,6 +790,7 @@ fn read_table(
         let limit = max_rows.map(|n| n - ordinal);
         let pass = Pass {
             after,
+            skip: ordinal,
             limit,
             guarded: false,
         };
@@ -787,8 +798,10 @@ fn read_table(
             Ok(_) => return Ok(()),
             Err(Stop::Failed(reason)) => return Err(reason),
             Err(Stop::Long { after: before }) => {
+                let before_ordinal = ordinal;
                 let pass = Pass {
                     after: before,
+                    skip: ordinal,
                     limit: Some(1),
                     guarded: true,
                 };
@@ -796,13 +809,14 @@ fn read_table(
                     Ok(last) => after = last,
                     Err(Stop::Long { .. }) => {
                         return Err(format!(
-                            "table not readable after row {ordinal}: a value is too long"
+                            "table not readable after row {ordinal}: a value over {} MiB",
+                            LONG_VALUE >> 20
                         ))
                     }
                     Err(Stop::Failed(reason)) => return Err(reason),
                 }
                 // No row read alone: the table changed under the reader.
-                if after == before || max_rows.is_some_and(|n| ordinal >= n) {
+                if ordinal == before_ordinal || max_rows.is_some_and(|n| ordinal >= n) {
                     return Ok(());
                 }
             }
@@ -837,7 +851,7 @@ fn read_rows(
         let row = match rows.next() {
             Ok(Some(row)) => row,
             Ok(None) => return Ok(last),
-            Err(e) if query.rowid.is_some() && e.sqlite_error_code() == Some(ErrorCode::TooBig) => {
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::TooBig) => {
                 return Err(Stop::Long { after: last })
             }
             Err(e) => return Err(failed(&e, *ordinal)),
@@ -858,11 +872,17 @@ fn read_rows(
                 // The guarded query gives these for long TEXT values; an
                 // empty BLOB read this way sends nothing.
                 ValueRef::Blob([]) if pass.guarded => {
-                    if let Some(rowid) = last {
-                        if let Err(reason) = read_long(conn, table, field, rowid, place, sink) {
-                            let what = format!("{}, row {ordinal}, {field}", table.name);
-                            sink.skip(&what, &reason);
-                        }
+                    let read = match last {
+                        Some(rowid) => read_long(conn, table, field, rowid, place, sink),
+                        None => Err(format!(
+                            "value over {} MiB not read: a table without rowids \
+                             cannot be read in pieces",
+                            LONG_VALUE >> 20
+                        )),
+                    };
+                    if let Err(reason) = read {
+                        let what = format!("{}, row {ordinal}, {field}", table.name);
+                        sink.skip(&what, &reason);
                     }
                     continue;
                 }
@@ -1228,11 +1248,20 @@ mod tests {
             }
             conn.execute("INSERT INTO u VALUES (?1), ('after')", [&first])
                 .unwrap();
-            conn.execute("INSERT INTO w VALUES ('k', ?1)", [&long])
-                .unwrap();
+            conn.execute(
+                "INSERT INTO w VALUES ('a', 'x'), ('k', ?1), ('z', 'after')",
+                [&long],
+            )
+            .unwrap();
         });
         let rec = run(&data, None);
-        assert!(rec.skips.is_empty(), "{:?}", rec.skips);
+        // The long value of the table without rowids is left out, said so.
+        let expected =
+            "value over 16 MiB not read: a table without rowids cannot be read in pieces";
+        assert_eq!(
+            rec.skips,
+            vec![("w, row 2, note".to_string(), expected.to_string())]
+        );
         // The long value in pieces of its own row, the rows around it
         // whole, with their ordinals; the long BLOB and the empty ones
         // send nothing.
@@ -1252,10 +1281,15 @@ mod tests {
         // `data` of row 5 is a BLOB: not sent.
         expected.pop();
         assert_eq!(short, expected);
-        // A long value in the first row, and in a table without rowids
-        // (read whole: it cannot be read again alone).
+        // A long value in the first row; in a table without rowids, its
+        // row without it and the rows around it.
         assert_eq!(joined(&rec, "u", 1).0, first);
-        assert_eq!(cells(&rec).last().unwrap(), &cell("w", 1, "note", &long));
+        let w: Vec<_> = cells(&rec).into_iter().filter(|c| c.0 == "w").collect();
+        let expected = [(1, "k", "a"), (1, "note", "x"), (2, "k", "k")]
+            .into_iter()
+            .chain([(3, "k", "z"), (3, "note", "after")])
+            .map(|(row, field, text)| cell("w", row, field, text));
+        assert_eq!(w, expected.collect::<Vec<_>>());
         assert_eq!(
             cells(&rec)
                 .iter()
@@ -1272,6 +1306,34 @@ mod tests {
             .collect();
         assert_eq!(rows.iter().max(), Some(&3));
         assert_eq!(joined(&rec, "u", 1).0, first);
+    }
+
+    /// FTS5 loads the values of the rows it passes over: the virtual table
+    /// is not read past a long value, and its content table (with rowids)
+    /// is read instead, the long value in pieces.
+    #[test]
+    fn a_long_value_in_a_virtual_table() {
+        let long = long_text("13812345678");
+        let data = database(|conn| {
+            conn.execute_batch("CREATE VIRTUAL TABLE f USING fts5(body);")
+                .unwrap();
+            conn.execute("INSERT INTO f VALUES ('x'), (?1), ('y')", [&long])
+                .unwrap();
+        });
+        let rec = run(&data, None);
+        let reason = "table not readable after row 1: a value over 16 MiB";
+        assert_eq!(rec.skips, vec![("f".to_string(), reason.to_string())]);
+        assert!(cells(&rec).contains(&cell("f", 1, "body", "x")));
+        let content = |row| {
+            let (text, pieces) = joined(&rec, "f_content", row);
+            (
+                text.strip_prefix(&row.to_string()).map(str::to_string),
+                pieces,
+            )
+        };
+        let (text, pieces) = content(2);
+        assert!(text.as_deref() == Some(long.as_str()) && pieces >= 4);
+        assert_eq!(content(3), (Some("y".to_string()), 2));
     }
 
     #[test]
