@@ -1207,6 +1207,17 @@ mod tests {
         line.repeat(LONG_VALUE as usize / line.len() + 2)
     }
 
+    /// Reads a database made by `schema`, then `insert` with a
+    /// [`long_text`] of `word` as `?1`: that text, and what was read.
+    fn read_with_long(word: &str, schema: &str, insert: &str) -> (String, Recorder) {
+        let long = long_text(word);
+        let data = database(|conn| {
+            conn.execute_batch(schema).unwrap();
+            conn.execute(insert, [&long]).unwrap();
+        });
+        (long, run(&data, None))
+    }
+
     /// The units at `row` of `table`, joined, and how many there were.
     fn joined(rec: &Recorder, table: &str, row: u64) -> (String, usize) {
         let pieces: Vec<_> = cells(rec)
@@ -1313,14 +1324,11 @@ mod tests {
     /// is read instead, the long value in pieces.
     #[test]
     fn a_long_value_in_a_virtual_table() {
-        let long = long_text("13812345678");
-        let data = database(|conn| {
-            conn.execute_batch("CREATE VIRTUAL TABLE f USING fts5(body);")
-                .unwrap();
-            conn.execute("INSERT INTO f VALUES ('x'), (?1), ('y')", [&long])
-                .unwrap();
-        });
-        let rec = run(&data, None);
+        let (long, rec) = read_with_long(
+            "13812345678",
+            "CREATE VIRTUAL TABLE f USING fts5(body);",
+            "INSERT INTO f VALUES ('x'), (?1), ('y')",
+        );
         let reason = "table not readable after row 1: a value over 16 MiB";
         assert_eq!(rec.skips, vec![("f".to_string(), reason.to_string())]);
         assert!(cells(&rec).contains(&cell("f", 1, "body", "x")));
@@ -1338,14 +1346,11 @@ mod tests {
 
     #[test]
     fn long_values_of_a_utf16_database() {
-        let long = long_text("李四");
-        let data = database(|conn| {
-            conn.execute_batch("PRAGMA encoding = 'UTF-16be'; CREATE TABLE t (note TEXT);")
-                .unwrap();
-            conn.execute("INSERT INTO t VALUES (?1), ('b')", [&long])
-                .unwrap();
-        });
-        let rec = run(&data, None);
+        let (long, rec) = read_with_long(
+            "李四",
+            "PRAGMA encoding = 'UTF-16be'; CREATE TABLE t (note TEXT);",
+            "INSERT INTO t VALUES (?1), ('b')",
+        );
         assert!(rec.skips.is_empty(), "{:?}", rec.skips);
         let (text, pieces) = joined(&rec, "t", 1);
         assert!(text == long && pieces >= 4);
