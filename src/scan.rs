@@ -160,15 +160,14 @@ impl Names {
     /// These names, copied anew when they were made for an earlier batch.
     fn for_batch(&mut self, batch: u64) -> &Names {
         if self.batch != batch {
-            for slot in [
+            let slots = [
                 &mut self.member,
                 &mut self.sheet,
                 &mut self.table,
                 &mut self.field,
-            ] {
-                if let Some(name) = slot {
-                    *name = Arc::from(&**name);
-                }
+            ];
+            for name in slots.into_iter().flatten() {
+                *name = Arc::from(&**name);
             }
             self.batch = batch;
         }
