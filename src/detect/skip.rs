@@ -19,7 +19,9 @@
 //!   into an address or a chain), unless the run before it is 7 digits or
 //!   longer (its own mark passes over it) or follows a letter or a `.`
 //!   after a digit (`b9-8995` in a UUID, `3.11.2`: such a run starts no
-//!   address or chain);
+//!   address or chain); a `.` only after 1 to 3 digits and with another
+//!   `.` 2 to 4 bytes on, as the first of an address (`1345.80` and
+//!   `12.5ms` can start nothing);
 //! - a `:` or `-` with another one 3 bytes on (the first separator of a
 //!   MAC address, `a4:5e:…`);
 //! - every `@` (emails).
@@ -165,7 +167,14 @@ impl<'t> Marks<'t> {
         led |= (led << 4) & four;
         // A digit before and after, the run before being short and free to
         // start a value.
-        let joint = c.next & after_digit & digit_next & !high((led | seven) << 1);
+        // A `.` after a run can only start an IPv4 address: after 1 to 3
+        // digits, with the next `.` 2 to 4 bytes on (`10.1.`, `10.123.`).
+        // Others (`1345.80`, `12.5ms`) are passed over; near the window's
+        // end, where the next `.` would be in the next window, they are
+        // kept.
+        let dot_ahead = (c.dot >> 2) | (c.dot >> 3) | (c.dot >> 4) | u64::MAX << 60;
+        let no_address = c.dot & (high(four << 1) | !dot_ahead);
+        let joint = c.next & !no_address & after_digit & digit_next & !high((led | seven) << 1);
         // The last digits of runs of 7 or more, each marked when the whole
         // run may be a value (super::long_run_may_count).
         let mut ends = high(seven) & !digit_next;
@@ -279,42 +288,115 @@ pub(crate) fn digits_start(text: &[u8], end: usize) -> usize {
 /// could start a chain `86 138 1234 5678`, a MAC, an address). The scanner then
 /// looks at the runs one by one as usual; the differential tests in
 /// `detect::tests` check that the two agree.
+///
+/// The shape is checked on the byte classes of the 32 bytes from `s`
+/// ([`Shape`]), not byte by byte: a dump's table of orders (two
+/// timestamps to a row of 100 bytes) scans 6 % faster so.
 pub(crate) fn timestamp_end(text: &[u8], s: usize) -> Option<usize> {
-    const DATE: &[u8; 10] = b"0000-00-00";
-    const TIME: &[u8; 9] = b"T00:00:00";
-    let fits = |at: usize, shape: &[u8]| {
-        text.get(at..at + shape.len()).is_some_and(|bytes| {
-            bytes.iter().zip(shape).all(|(&b, &want)| match want {
-                b'0' => b.is_ascii_digit(),
-                b'T' => b == b'T' || b == b' ',
-                _ => b == want,
-            })
-        })
-    };
+    // Bits of the 32 bytes from `s`: the date `0000-00-00`, then
+    // `T00:00:00`, then a fraction from byte 19.
+    const DATE_DIGITS: u32 = 0b11_0110_1111;
+    const DATE_DASHES: u32 = 1 << 4 | 1 << 7;
+    const DATE: u32 = (1 << 10) - 1;
+    const TIME_DIGITS: u32 = 0b110_1101_1000_0000_0000;
+    const TIME_COLONS: u32 = 1 << 13 | 1 << 16;
+    const TIME: u32 = ((1 << 19) - 1) & !DATE & !(1 << 10);
     let joins = |b: u8| b.is_ascii_alphanumeric() || b"-.:+_@/%\\".contains(&b);
-    if (s > 0 && joins(text[s - 1])) || !fits(s, DATE) {
+    // Most digit runs are no date: a look at the fifth byte tells.
+    if text.get(s + 4) != Some(&b'-') || (s > 0 && joins(text[s - 1])) {
         return None;
     }
-    let mut end = s + DATE.len();
-    if fits(end, TIME) {
-        end += TIME.len();
-        if matches!(text.get(end), Some(b'.' | b','))
-            && text.get(end + 1).is_some_and(u8::is_ascii_digit)
-        {
-            let fraction = digits_end(text, end + 1);
-            if fraction - end - 1 > 9 {
+    let b = Shape::at(text, s);
+    if b.digit & DATE != DATE_DIGITS || b.dash & DATE_DASHES != DATE_DASHES {
+        return None;
+    }
+    let mut end = 10;
+    if b.tee & 1 << 10 != 0 && b.digit & TIME == TIME_DIGITS && b.colon & TIME_COLONS == TIME_COLONS
+    {
+        end = 19;
+        if b.fraction & 1 << 19 != 0 && b.digit & 1 << 20 != 0 {
+            let digits = (!(b.digit >> 20)).trailing_zeros();
+            if digits > 9 {
                 return None;
             }
-            end = fraction;
+            end = 20 + digits as usize;
         }
     }
     // What joins digits into a value: `.` (addresses), `:` (MACs), a space
     // or `-` before more digits (chains), `@` (emails).
-    let after = |k: usize| text.get(end + k).copied().unwrap_or(b'\n');
-    let glued = after(0).is_ascii_digit()
-        || matches!(after(0), b':' | b'.' | b'@')
-        || (matches!(after(0), b' ' | b'-') && after(1).is_ascii_digit());
-    (!glued).then_some(end)
+    let at = |bits: u32, k: usize| bits >> (end + k) & 1 != 0;
+    let glued = at(b.digit | b.glue, 0) || (at(b.chain, 0) && at(b.digit, 1));
+    (!glued).then_some(s + end)
+}
+
+/// Classes of the 32 bytes from an offset, one bit per byte, as
+/// [`timestamp_end`] needs them: it tells a timestamp apart from what
+/// continues it by a few masks rather than a loop over its 19 to 29
+/// bytes, each byte a branch. Bytes past the end of the text are in no
+/// class (as a line break).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Shape {
+    digit: u32,
+    /// `-`.
+    dash: u32,
+    /// `:`.
+    colon: u32,
+    /// `T` or space, between date and time.
+    tee: u32,
+    /// `.` or `,`, before a fraction of a second.
+    fraction: u32,
+    /// `:`, `.` or `@`: glue a value to digits before them.
+    glue: u32,
+    /// Space or `-`: continue a chain of digit groups.
+    chain: u32,
+}
+
+impl Shape {
+    const LEN: usize = 32;
+
+    fn at(text: &[u8], s: usize) -> Shape {
+        match text.get(s..s + Shape::LEN) {
+            Some(bytes) => Shape::of(bytes.try_into().expect("32 bytes")),
+            None => {
+                // Short units (a dump's values) end within the 32 bytes.
+                let mut padded = [b'\n'; Shape::LEN];
+                let rest = text.get(s..).unwrap_or_default();
+                padded[..rest.len()].copy_from_slice(rest);
+                Shape::of(&padded)
+            }
+        }
+    }
+
+    #[inline]
+    fn of(bytes: &[u8; Shape::LEN]) -> Shape {
+        #[cfg(target_arch = "x86_64")]
+        {
+            sse2::shape(bytes)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            Shape::bytewise(bytes)
+        }
+    }
+
+    /// The shape of 32 bytes, byte by byte (what [`sse2::shape`] finds
+    /// 16 bytes at a time).
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+    fn bytewise(bytes: &[u8; Shape::LEN]) -> Shape {
+        let mut b = Shape::default();
+        for (i, &byte) in bytes.iter().enumerate() {
+            let bit = 1u32 << i;
+            let set = |class: &mut u32, yes: bool| *class |= bit * u32::from(yes);
+            set(&mut b.digit, byte.is_ascii_digit());
+            set(&mut b.dash, byte == b'-');
+            set(&mut b.colon, byte == b':');
+            set(&mut b.tee, matches!(byte, b'T' | b' '));
+            set(&mut b.fraction, matches!(byte, b'.' | b','));
+            set(&mut b.glue, matches!(byte, b':' | b'.' | b'@'));
+            set(&mut b.chain, matches!(byte, b' ' | b'-'));
+        }
+        b
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -355,7 +437,7 @@ mod avx512 {
 
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
-    use super::{Classes, WINDOW};
+    use super::{Classes, Shape, WINDOW};
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8, _mm_sub_epi8, _mm_xor_si128,
@@ -393,6 +475,31 @@ mod sse2 {
             }
         }
         c
+    }
+
+    /// [`super::Shape::bytewise`], 16 bytes per compare.
+    #[inline]
+    pub(super) fn shape(bytes: &[u8; Shape::LEN]) -> Shape {
+        let mut b = Shape::default();
+        // SAFETY: as in `classes`; the loads read 16 bytes at offsets 0
+        // and 16 of 32.
+        unsafe {
+            let eq = |x, byte: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(byte as i8));
+            for part in 0..2 {
+                let x: __m128i = _mm_loadu_si128(bytes.as_ptr().add(16 * part).cast());
+                let bits = |lanes: __m128i| (_mm_movemask_epi8(lanes) as u32) << (16 * part);
+                let (dash, colon, space, dot) =
+                    (eq(x, b'-'), eq(x, b':'), eq(x, b' '), eq(x, b'.'));
+                b.digit |= bits(digits(x));
+                b.dash |= bits(dash);
+                b.colon |= bits(colon);
+                b.tee |= bits(_mm_or_si128(space, eq(x, b'T')));
+                b.fraction |= bits(_mm_or_si128(dot, eq(x, b',')));
+                b.glue |= bits(_mm_or_si128(_mm_or_si128(colon, dot), eq(x, b'@')));
+                b.chain |= bits(_mm_or_si128(space, dash));
+            }
+        }
+        b
     }
 
     /// Passes over whole 16-byte blocks of digits; returns the offset of
@@ -478,15 +585,27 @@ mod tests {
         //            012345678901234567890123456789012345678901234567890123456
         let text = b"ab 13812345678 12:34 x-1 a@b 15:23:45 12 34 b12-34 1.23-4";
         // 13: the last digit of a run that may be a mobile number; 26:
-        // `@`; 31: `:` with another 3 on; 37, 40, 50 and 52: a space or `.`
+        // `@`; 31: `:` with another 3 on; 37, 40 and 50: a space or `-`
         // between digits. Not 14 (the run before is long: its own mark
         // passes it), 17 (`:` after a digit, no MAC shape), 20 and 24 (a
         // space after a digit only), 22 (`-` after a letter), 47 (the run
-        // before follows a letter), 55 (the run before follows `1.`).
+        // before follows a letter), 52 (a `.` with no `.` 2 to 4 bytes on:
+        // no address), 55 (the run before follows `1.`).
         assert_eq!(
             marked(Marks::new(text).window(0)),
-            vec![13, 26, 31, 37, 40, 50, 52]
+            vec![13, 26, 31, 37, 40, 50]
         );
+    }
+
+    #[test]
+    fn marks_a_dot_only_where_an_address_may_start() {
+        //            0         1         2         3
+        //            0123456789012345678901234567890123
+        let text = b"10.1.2.3 1345.80 12.5 ms 192.168.0.1";
+        // 2 and 28: 1 to 3 digits, then a `.` with another 2 to 4 bytes
+        // on. Not 13 (4 digits before), 19 (no `.` after). The dots
+        // after the first of an address follow a digit and a `.`.
+        assert_eq!(marked(Marks::new(text).window(0)), vec![2, 28]);
     }
 
     #[test]
@@ -579,6 +698,44 @@ mod tests {
         assert_eq!(end("2024-05-1", 0), None);
     }
 
+    /// [`timestamp_end`] as it was written first, byte by byte: the
+    /// reference its masks are checked against.
+    fn timestamp_end_bytewise(text: &[u8], s: usize) -> Option<usize> {
+        const DATE: &[u8; 10] = b"0000-00-00";
+        const TIME: &[u8; 9] = b"T00:00:00";
+        let fits = |at: usize, shape: &[u8]| {
+            text.get(at..at + shape.len()).is_some_and(|bytes| {
+                bytes.iter().zip(shape).all(|(&b, &want)| match want {
+                    b'0' => b.is_ascii_digit(),
+                    b'T' => b == b'T' || b == b' ',
+                    _ => b == want,
+                })
+            })
+        };
+        let joins = |b: u8| b.is_ascii_alphanumeric() || b"-.:+_@/%\\".contains(&b);
+        if (s > 0 && joins(text[s - 1])) || !fits(s, DATE) {
+            return None;
+        }
+        let mut end = s + DATE.len();
+        if fits(end, TIME) {
+            end += TIME.len();
+            if matches!(text.get(end), Some(b'.' | b','))
+                && text.get(end + 1).is_some_and(u8::is_ascii_digit)
+            {
+                let fraction = digits_end(text, end + 1);
+                if fraction - end - 1 > 9 {
+                    return None;
+                }
+                end = fraction;
+            }
+        }
+        let after = |k: usize| text.get(end + k).copied().unwrap_or(b'\n');
+        let glued = after(0).is_ascii_digit()
+            || matches!(after(0), b':' | b'.' | b'@')
+            || (matches!(after(0), b' ' | b'-') && after(1).is_ascii_digit());
+        (!glued).then_some(end)
+    }
+
     #[test]
     fn digit_runs_end_at_the_first_other_byte() {
         assert_eq!(digits_end(b"12345678901234567890123x", 0), 23);
@@ -599,6 +756,40 @@ mod tests {
             prop_assert_eq!(unsafe { classify()(window) }, scalar_classes(window));
             #[cfg(target_arch = "x86_64")]
             prop_assert_eq!(sse2::classes(window), scalar_classes(window));
+        }
+
+        #[test]
+        fn timestamps_end_where_the_bytewise_check_ends(
+            head in prop::sample::select(vec!["", "x", " ", "-", "'", "9"]),
+            date in prop::sample::select(vec!["2024-05-17", "2024-5-17", "2024-05-1", "2024-05-17"]),
+            tee in prop::sample::select(vec!["T", " ", "x", "", "T"]),
+            time in prop::sample::select(vec!["15:23:45", "15:23", "15:2x:45", "15:23:45"]),
+            dot in prop::sample::select(vec!["", ".", ",", ":", "."]),
+            fraction in 0usize..13,
+            tail in prop::collection::vec(
+                prop::sample::select(vec![
+                    " ", "1", "-", ":", ".", "@", "x", "\n", "+08:00", "12", "/", "'", "Z",
+                ]),
+                0..4,
+            ),
+            cut in 0usize..80,
+        ) {
+            let text = [head, date, tee, time, dot, &"7".repeat(fraction), &tail.concat()].concat();
+            let text = &text.as_bytes()[..cut.min(text.len())];
+            for s in 0..text.len() {
+                prop_assert_eq!(timestamp_end(text, s), timestamp_end_bytewise(text, s), "at {}", s);
+            }
+        }
+
+        #[test]
+        fn simd_shapes_are_the_bytewise_shapes(text in prop::collection::vec(any::<u8>(), 32)) {
+            let bytes: &[u8; Shape::LEN] = text.as_slice().try_into().unwrap();
+            #[cfg(target_arch = "x86_64")]
+            prop_assert_eq!(Shape::of(bytes), Shape::bytewise(bytes));
+            let cut = &text[..text.len() - usize::from(bytes[31]) % 32];
+            let mut padded = [b'\n'; Shape::LEN];
+            padded[..cut.len()].copy_from_slice(cut);
+            prop_assert_eq!(Shape::at(cut, 0), Shape::bytewise(&padded));
         }
 
         #[test]
