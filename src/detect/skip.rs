@@ -35,10 +35,11 @@
 //! arithmetic that finds them grows.
 //!
 //! The classes of the 64 bytes are found with AVX-512BW where the CPU has
-//! it (one compare per class, chosen once at run time), else with SSE2
-//! compares, 16 bytes per instruction (part of the x86-64 baseline);
-//! elsewhere a plain loop does the same, and a property test checks that
-//! they agree. The marks are then plain arithmetic on 128-bit masks whose
+//! it (one compare per class, chosen once at run time; the last window of
+//! a text, and all of a short one, loaded under a mask), else with SSE2
+//! compares, 16 bytes per instruction (part of the x86-64 baseline), on a
+//! copy padded with spaces where the window is short; elsewhere a plain
+//! loop does the same, and a property test checks that they agree. The marks are then plain arithmetic on 128-bit masks whose
 //! low half is the window before: "the byte before is a digit" is a shift,
 //! "the run reaching this byte follows a letter" is the letter mask
 //! spread over the digits after it in three shifts (1, 2, then 4 bytes),
@@ -96,21 +97,21 @@ impl<'t> Marks<'t> {
     /// text: `start < 0`); bytes outside the text read as spaces.
     fn classes_at(&self, start: isize) -> Classes {
         let text = self.text;
-        if let Some(window) = usize::try_from(start)
-            .ok()
-            .and_then(|s| text.get(s..s + WINDOW))
-        {
-            // SAFETY: `classify` only gives functions this CPU can run.
-            return unsafe { (self.classify)(window.try_into().expect("a whole window")) };
+        if let Ok(first) = usize::try_from(start) {
+            // A whole window, or the end of the text (a short unit, such
+            // as a value of a dump, is all end).
+            let bytes = text.get(first..).unwrap_or_default();
+            // SAFETY: `classify` only gives functions this CPU can run,
+            // and they take up to 64 bytes.
+            return unsafe { (self.classify)(&bytes[..bytes.len().min(WINDOW)]) };
         }
+        // A window starting before the text: the part of it inside the
+        // text goes to `padded[skip..]`.
         let mut padded = [b' '; WINDOW];
-        // The part of the window inside the text: from `text[first..]`
-        // into `padded[skip..]`.
-        let first = start.max(0) as usize;
-        let skip = start.unsigned_abs() * usize::from(start < 0);
-        if skip < WINDOW && first < text.len() {
-            let n = (WINDOW - skip).min(text.len() - first);
-            padded[skip..skip + n].copy_from_slice(&text[first..first + n]);
+        let skip = start.unsigned_abs();
+        if skip < WINDOW {
+            let n = (WINDOW - skip).min(text.len());
+            padded[skip..skip + n].copy_from_slice(&text[..n]);
         }
         // SAFETY: as above.
         unsafe { (self.classify)(&padded) }
@@ -202,9 +203,18 @@ impl<'t> Marks<'t> {
     }
 }
 
-/// A way to find the [`Classes`] of a window; `unsafe` because the AVX-512
+/// A way to find the [`Classes`] of a window: of up to [`WINDOW`] bytes,
+/// the bytes after them reading as spaces. `unsafe` because the AVX-512
 /// one may only be called where the CPU has AVX-512BW.
-type Classify = unsafe fn(&[u8; WINDOW]) -> Classes;
+type Classify = unsafe fn(&[u8]) -> Classes;
+
+/// Up to [`WINDOW`] bytes and spaces after them: the window the
+/// classifiers without masked loads look at.
+fn padded(bytes: &[u8]) -> [u8; WINDOW] {
+    let mut window = [b' '; WINDOW];
+    window[..bytes.len()].copy_from_slice(bytes);
+    window
+}
 
 /// The fastest [`Classify`] this CPU runs, chosen once per process:
 /// AVX-512BW (one compare per class for the 64 bytes), else SSE2 (part of
@@ -225,9 +235,9 @@ fn classify() -> Classify {
 }
 
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn scalar_classes(window: &[u8; WINDOW]) -> Classes {
+fn scalar_classes(bytes: &[u8]) -> Classes {
     let mut c = Classes::default();
-    for (i, &b) in window.iter().enumerate() {
+    for (i, &b) in padded(bytes).iter().enumerate() {
         let bit = 1u64 << i;
         if b.is_ascii_digit() {
             c.digit |= bit;
@@ -403,17 +413,25 @@ impl Shape {
 mod avx512 {
     use super::{Classes, WINDOW};
     use std::arch::x86_64::{
-        _mm512_cmpeq_epi8_mask, _mm512_cmplt_epu8_mask, _mm512_loadu_si512, _mm512_or_si512,
+        _mm512_cmpeq_epi8_mask, _mm512_cmplt_epu8_mask, _mm512_mask_loadu_epi8, _mm512_or_si512,
         _mm512_set1_epi8, _mm512_sub_epi8,
     };
 
-    /// [`super::scalar_classes`], the 64 bytes at once.
+    /// [`super::scalar_classes`], the 64 bytes at once. Fewer bytes are
+    /// loaded under a mask, spaces in the other lanes: a short unit (a
+    /// dump's value) needs no copy into a padded window.
     ///
     /// # Safety
     /// The CPU must have AVX-512BW.
     #[target_feature(enable = "avx512bw")]
-    pub(super) unsafe fn classes(window: &[u8; WINDOW]) -> Classes {
-        let x = _mm512_loadu_si512(window.as_ptr().cast());
+    pub(super) unsafe fn classes(bytes: &[u8]) -> Classes {
+        let n = bytes.len().min(WINDOW);
+        let lanes = if n == WINDOW { u64::MAX } else { (1 << n) - 1 };
+        // SAFETY: the lanes loaded are the first `n` bytes of `bytes`; the
+        // others are not read (masked loads do not touch them).
+        let x = unsafe {
+            _mm512_mask_loadu_epi8(_mm512_set1_epi8(b' ' as i8), lanes, bytes.as_ptr().cast())
+        };
         let eq = |b: u8| _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(b as i8));
         // (b - lo) as u8 < len.
         let in_range = |x, lo: u8, len: u8| {
@@ -445,7 +463,15 @@ mod sse2 {
 
     /// [`super::scalar_classes`], 16 bytes per compare.
     #[inline]
-    pub(super) fn classes(window: &[u8; WINDOW]) -> Classes {
+    pub(super) fn classes(bytes: &[u8]) -> Classes {
+        let padded;
+        let window: &[u8; WINDOW] = match bytes.try_into() {
+            Ok(window) => window,
+            Err(_) => {
+                padded = super::padded(bytes);
+                &padded
+            }
+        };
         let mut c = Classes::default();
         // SAFETY: SSE2 is part of the x86-64 baseline, so these intrinsics
         // are always available; each load reads 16 bytes inside `window`
@@ -750,12 +776,20 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(10_000))]
         #[test]
-        fn simd_classes_are_the_scalar_classes(text in prop::collection::vec(any::<u8>(), 64)) {
-            let window: &[u8; WINDOW] = text.as_slice().try_into().unwrap();
-            // SAFETY: `classify` only gives functions this CPU can run.
-            prop_assert_eq!(unsafe { classify()(window) }, scalar_classes(window));
-            #[cfg(target_arch = "x86_64")]
-            prop_assert_eq!(sse2::classes(window), scalar_classes(window));
+        fn simd_classes_are_the_scalar_classes(
+            text in prop::collection::vec(any::<u8>(), 64),
+            len in 0usize..=64,
+        ) {
+            // Whole windows, and short ones (spaces after them).
+            for bytes in [&text[..], &text[..len]] {
+                // SAFETY: `classify` only gives functions this CPU can run.
+                prop_assert_eq!(unsafe { classify()(bytes) }, scalar_classes(bytes));
+                #[cfg(target_arch = "x86_64")]
+                prop_assert_eq!(sse2::classes(bytes), scalar_classes(bytes));
+            }
+            let mut padded = text[..len].to_vec();
+            padded.resize(WINDOW, b' ');
+            prop_assert_eq!(scalar_classes(&text[..len]), scalar_classes(&padded));
         }
 
         #[test]
