@@ -610,7 +610,9 @@ impl Sink for Collector<'_> {
         };
         let (block, max_line) = (stream::FILE_BLOCK, stream::MAX_LINE);
         let reader = stream::Filled::new(reader);
-        self.gone = !stream::scan_stream(reader, name, opts, block, max_line, &mut forward);
+        // A member's reader never waits on a writer.
+        let live = false;
+        self.gone = !stream::scan_stream(reader, name, opts, block, max_line, live, &mut forward);
         true
     }
 
@@ -1087,7 +1089,8 @@ pub fn scan_file(
                     _ => {
                         let (block, max_line) = (stream::FILE_BLOCK, stream::MAX_LINE);
                         let input = stream::Filled::new(&mut input);
-                        stream::scan_stream(input, display, opts, block, max_line, send)
+                        let live = false;
+                        stream::scan_stream(input, display, opts, block, max_line, live, send)
                     }
                 };
                 drop(input);
@@ -1432,6 +1435,8 @@ pub fn run(config: &Config) -> anyhow::Result<i32> {
                 opts,
                 stream::BLOCK,
                 stream::MAX_LINE,
+                // A pipe's writer may pause: what was read is sent first.
+                true,
                 &mut |report| tx.send(vec![report]).is_ok(),
             );
         }
