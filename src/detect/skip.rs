@@ -39,11 +39,12 @@
 //! a text, and all of a short one, loaded under a mask), else with SSE2
 //! compares, 16 bytes per instruction (part of the x86-64 baseline), on a
 //! copy padded with spaces where the window is short; elsewhere a plain
-//! loop does the same, and a property test checks that they agree. The marks are then plain arithmetic on 128-bit masks whose
-//! low half is the window before: "the byte before is a digit" is a shift,
-//! "the run reaching this byte follows a letter" is the letter mask
-//! spread over the digits after it in three shifts (1, 2, then 4 bytes),
-//! and a long run's start is the highest run start at or below its end.
+//! loop does the same, and a property test checks that they agree. The
+//! marks are then plain arithmetic on 128-bit masks whose low half is the
+//! window before: "the byte before is a digit" is a shift, "the run
+//! reaching this byte follows a letter" is the letter mask spread over the
+//! digits after it in three shifts (1, 2, then 4 bytes), and a long run's
+//! start is the highest run start at or below its end.
 //! The scanner asks for windows aligned on 64 bytes, so the window before
 //! is nearly always the one it asked for last.
 //!
