@@ -725,7 +725,7 @@ enum Plan {
         len: u64,
     },
     /// A large `.xlsx`, `.ods` or `.xls` workbook, `.docx` or `.pptx`, read
-    /// from the file ([`sheet::extract_reader`], [`office::extract_reader`]).
+    /// from the file ([`extract::sheet::extract_reader`], [`extract::office::extract_reader`]).
     DocumentInPlace {
         format: Format,
         /// The file's first bytes (its magic number).
