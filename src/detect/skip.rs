@@ -209,10 +209,11 @@ impl<'t> Marks<'t> {
 /// one may only be called where the CPU has AVX-512BW.
 type Classify = unsafe fn(&[u8]) -> Classes;
 
-/// Up to [`WINDOW`] bytes and spaces after them: the window the
-/// classifiers without masked loads look at.
-fn padded(bytes: &[u8]) -> [u8; WINDOW] {
-    let mut window = [b' '; WINDOW];
+/// `bytes` (at most `N` of them) followed by `fill`: the window the
+/// classifiers without masked loads look at (spaces after the text), and
+/// the 32 bytes of a [`Shape`] (line breaks after it).
+fn padded<const N: usize>(bytes: &[u8], fill: u8) -> [u8; N] {
+    let mut window = [fill; N];
     window[..bytes.len()].copy_from_slice(bytes);
     window
 }
@@ -238,7 +239,7 @@ fn classify() -> Classify {
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 fn scalar_classes(bytes: &[u8]) -> Classes {
     let mut c = Classes::default();
-    for (i, &b) in padded(bytes).iter().enumerate() {
+    for (i, &b) in padded::<WINDOW>(bytes, b' ').iter().enumerate() {
         let bit = 1u64 << i;
         if b.is_ascii_digit() {
             c.digit |= bit;
@@ -368,13 +369,8 @@ impl Shape {
     fn at(text: &[u8], s: usize) -> Shape {
         match text.get(s..s + Shape::LEN) {
             Some(bytes) => Shape::of(bytes.try_into().expect("32 bytes")),
-            None => {
-                // Short units (a dump's values) end within the 32 bytes.
-                let mut padded = [b'\n'; Shape::LEN];
-                let rest = text.get(s..).unwrap_or_default();
-                padded[..rest.len()].copy_from_slice(rest);
-                Shape::of(&padded)
-            }
+            // Short units (a dump's values) end within the 32 bytes.
+            None => Shape::of(&padded(text.get(s..).unwrap_or_default(), b'\n')),
         }
     }
 
@@ -469,7 +465,7 @@ mod sse2 {
         let window: &[u8; WINDOW] = match bytes.try_into() {
             Ok(window) => window,
             Err(_) => {
-                padded = super::padded(bytes);
+                padded = super::padded(bytes, b' ');
                 &padded
             }
         };

@@ -395,10 +395,14 @@ impl<'o> Stream<'o> {
         alive
     }
 
+    /// Whether the blocks hold UTF-8 decoded from UTF-16 (else raw bytes).
+    fn utf16(&self) -> bool {
+        matches!(self.decoding, Decoding::Utf16(_))
+    }
+
     /// Scans a block on this thread.
     fn scan_here(&self, block: &Block, flush: &mut Reports<'_>) -> Scanned {
-        let utf16 = matches!(self.decoding, Decoding::Utf16(_));
-        scan_block(block, utf16, &self.path, self.opts, flush)
+        scan_block(block, self.utf16(), &self.path, self.opts, flush)
     }
 
     /// Starts scanning `blocks`, each on a thread of its own that hands
@@ -407,8 +411,7 @@ impl<'o> Stream<'o> {
     where
         'o: 's,
     {
-        let utf16 = matches!(self.decoding, Decoding::Utf16(_));
-        let (path, opts) = (self.path.clone(), self.opts);
+        let (utf16, path, opts) = (self.utf16(), self.path.clone(), self.opts);
         blocks
             .into_iter()
             .map(|block| {
