@@ -704,19 +704,16 @@ fn scan_streamed(
 /// stream (text as blocks of lines, a dump in the SQL tokenizer's window),
 /// possibly through gzip.
 enum Plan {
-    Whole(Format),
+    /// A file read whole; above [`extract::HOLD_ALONE_ABOVE`], with the
+    /// guard that keeps it the only one held so until it is released.
+    Whole(Format, Option<extract::Holding>),
     /// A large SQLite database, opened where it is
     /// ([`sqlite::extract_file`]).
-    SqliteInPlace {
-        len: u64,
-    },
+    SqliteInPlace { len: u64 },
     /// A large SQLite database that cannot be opened where it is (a
     /// truncated one), copied to a temporary file and read there
     /// ([`sqlite::extract_copied`]).
-    SqliteCopy {
-        rest: File,
-        len: u64,
-    },
+    SqliteCopy { rest: File, len: u64 },
     Stream {
         format: Format,
         gzip: bool,
@@ -1042,11 +1039,13 @@ pub fn scan_file(
                     Ok(None) => {}
                 }
             }
+            // A large file is read whole by one worker at a time.
+            let alone = (len > extract::HOLD_ALONE_ABOVE).then(extract::hold_alone);
             // A head shorter than asked for ended at the end of the file.
             if buf.len() == sniff::SNIFF_LEN {
                 read_into(&mut rest, buf, usize::MAX, len)?;
             }
-            Ok(Ok(Plan::Whole(format)))
+            Ok(Ok(Plan::Whole(format, alone)))
         });
         let sent = match read {
             Err(err) => {
@@ -1165,7 +1164,14 @@ pub fn scan_file(
                 });
                 alive && send(report)
             }
-            Ok(Ok(Plan::Whole(format))) => scan_detected_to(Ok(format), buf, display, opts, send),
+            Ok(Ok(Plan::Whole(format, alone))) => {
+                let sent = scan_detected_to(Ok(format), buf, display, opts, send);
+                // Released before the next large file may be read.
+                if alone.is_some() {
+                    *buf = Vec::new();
+                }
+                sent
+            }
             Ok(Ok(Plan::SqliteInPlace { len })) => {
                 let rows = opts.limits.max_rows_per_table;
                 let (report, alive) = collect(display, opts, Some(&mut *send), |collector| {

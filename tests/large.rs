@@ -316,16 +316,12 @@ fn gzipped_dumps_and_logs_are_decompressed_as_they_are_scanned() {
     assert_eq!(doc["summary"]["parts_skipped"], 0);
 }
 
-/// A JSON document over 64 MiB is not held whole: it is scanned as text,
-/// streamed, and the report says its key paths were left out. Every value
-/// is still found, in order, with its context (`"phone":`) at high
-/// confidence.
-#[test]
-fn a_json_document_over_64_mib_is_scanned_as_text() {
-    let dir = TempDir::new().unwrap();
+/// A JSON array of records with a phone each, over `bytes` long, the
+/// phones numbered from `first`; returns it and its number of phones.
+fn phone_records(bytes: usize, first: u64) -> (String, u64) {
     let mut json = String::from("[");
     let mut phones = 0u64;
-    while json.len() <= 65 << 20 {
+    while json.len() <= bytes {
         if phones > 0 {
             json.push(',');
         }
@@ -333,11 +329,50 @@ fn a_json_document_over_64_mib_is_scanned_as_text() {
         write!(
             json,
             r#"{{"id":{phones},"phone":"138{:08}","note":"lorem ipsum dolor sit amet"}}"#,
-            10_000_000 + phones
+            10_000_000 + first + phones
         )
         .unwrap();
     }
     json.push(']');
+    (json, phones)
+}
+
+/// JSON documents over 16 MiB are held whole by one worker at a time
+/// (memory stays bounded with every core busy); files and archive members
+/// alike are still read with their key paths, none waiting forever.
+#[test]
+fn large_json_documents_are_held_one_at_a_time() {
+    use std::io::Write as _;
+    let dir = TempDir::new().unwrap();
+    let mut expected = 0;
+    for (k, name) in ["a.json", "b.json", "c.json"].into_iter().enumerate() {
+        let (json, phones) = phone_records(17 << 20, k as u64 * 1_000_000);
+        fs::write(dir.path().join(name), json).unwrap();
+        expected += phones;
+    }
+    let (json, phones) = phone_records(17 << 20, 3_000_000);
+    expected += phones;
+    let mut zip = zip::ZipWriter::new(fs::File::create(dir.path().join("d.zip")).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("export.json", options).unwrap();
+    zip.write_all(json.as_bytes()).unwrap();
+    zip.finish().unwrap();
+    let doc = scan_json(&[dir.path().to_str().unwrap(), "-j", "3"]);
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len() as u64, expected);
+    assert!(findings
+        .iter()
+        .all(|f| f["field"] == "phone" && f["kind"] == "cn_mobile"));
+}
+
+/// A JSON document over 64 MiB is not held whole: it is scanned as text,
+/// streamed, and the report says its key paths were left out. Every value
+/// is still found, in order, with its context (`"phone":`) at high
+/// confidence.
+#[test]
+fn a_json_document_over_64_mib_is_scanned_as_text() {
+    let dir = TempDir::new().unwrap();
+    let (json, phones) = phone_records(65 << 20, 0);
     fs::write(dir.path().join("export.json"), json).unwrap();
     let doc = scan_json(&[dir.path().to_str().unwrap()]);
     let findings = doc["findings"].as_array().unwrap();

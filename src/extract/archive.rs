@@ -88,6 +88,8 @@ use zip::{CompressionMethod, ZipArchive};
 use super::{json, sqlite, Extracted, Format, Limits, Place, Sink, Unit};
 use crate::source::sniff;
 
+mod zip_directory;
+
 /// Uncompressed size up to which the compression ratio is not checked, so
 /// that small, highly compressible text files still scan.
 pub const RATIO_FLOOR: u64 = 1 << 20;
@@ -270,7 +272,9 @@ pub fn extract_zip(data: &[u8], limits: &Limits, depth: u32, sink: &mut dyn Sink
 /// long: in memory, or a file read where it is. Directories and symbolic
 /// links are ignored; encrypted members, unsupported compression methods,
 /// over-limit and corrupt members are skipped with the reason. Members are
-/// read one at a time, held or streamed as [`HOLD_MAX`] says.
+/// read one at a time, held or streamed as [`HOLD_MAX`] says, and the
+/// central directory is read in slices (`zip_directory`), so memory does
+/// not grow with the number of members.
 pub fn extract_zip_reader<R: Read + Seek>(
     reader: R,
     len: u64,
@@ -278,17 +282,74 @@ pub fn extract_zip_reader<R: Read + Seek>(
     depth: u32,
     sink: &mut dyn Sink,
 ) {
+    extract_zip_sliced(
+        reader,
+        len,
+        limits,
+        depth,
+        sink,
+        zip_directory::SLICE_ENTRIES,
+    );
+}
+
+/// [`extract_zip_reader`] with slices of at most `slice_entries` entries.
+fn extract_zip_sliced<R: Read + Seek>(
+    mut reader: R,
+    len: u64,
+    limits: &Limits,
+    depth: u32,
+    sink: &mut dyn Sink,
+    slice_entries: u64,
+) {
     if too_deep(limits, depth, sink) {
         return;
     }
     let budget = budget_of(sink, limits);
-    let mut archive = match ZipArchive::new(reader) {
-        Ok(archive) => archive,
-        Err(error) => {
-            sink.skip("", &format!("corrupt zip archive: {error}"));
-            return;
-        }
+    let corrupt = |sink: &mut dyn Sink, error: &dyn std::fmt::Display| {
+        sink.skip("", &format!("corrupt zip archive: {error}"));
     };
+    let Some(directory) = zip_directory::locate(&mut reader, len) else {
+        // End records this module does not follow: the crate reads the
+        // whole directory, or says what is wrong.
+        match ZipArchive::new(reader) {
+            Ok(mut archive) => extract_zip_members(&mut archive, len, limits, depth, &budget, sink),
+            Err(error) => corrupt(sink, &error),
+        }
+        return;
+    };
+    let config = zip::read::Config {
+        archive_offset: zip::read::ArchiveOffset::Known(directory.offset),
+    };
+    let mut at = directory.start;
+    while at < directory.end() {
+        let (bytes, entries) =
+            match zip_directory::measure(&mut reader, at, directory.end(), slice_entries) {
+                Ok(Some(slice)) => slice,
+                Ok(None) => {
+                    let at = at - directory.offset;
+                    return corrupt(sink, &format!("no central directory entry at offset {at}"));
+                }
+                Err(error) => return corrupt(sink, &error),
+            };
+        let slice = zip_directory::Slice::new(&mut reader, &directory, at, bytes, entries);
+        match ZipArchive::with_config(config, slice) {
+            Ok(mut archive) => extract_zip_members(&mut archive, len, limits, depth, &budget, sink),
+            Err(error) => return corrupt(sink, &error),
+        }
+        at += bytes;
+    }
+}
+
+/// Extracts the file members of an opened zip archive (or slice of its
+/// directory) in order; see [`extract_zip_reader`].
+fn extract_zip_members<R: Read + Seek>(
+    archive: &mut ZipArchive<R>,
+    len: u64,
+    limits: &Limits,
+    depth: u32,
+    budget: &Budget,
+    sink: &mut dyn Sink,
+) {
     for index in 0..archive.len() {
         let name = archive.name_for_index(index).unwrap_or("").to_string();
         let member = match archive.by_index_raw(index) {
@@ -321,7 +382,7 @@ pub fn extract_zip_reader<R: Read + Seek>(
                     compressed: Some(member.compressed.min(len)),
                     declared: member.size,
                 };
-                let _ = extract_member_from(&about, file, limits, depth, &budget, sink);
+                let _ = extract_member_from(&about, file, limits, depth, budget, sink);
             }
             Err(ZipError::UnsupportedArchive(what)) => {
                 let reason = if zip::SUPPORTED_COMPRESSION_METHODS.contains(&member.method) {
@@ -655,6 +716,8 @@ fn extract_member_from(
     let ratio_cap = member.ratio_cap(limits);
     let remaining = budget.remaining();
     let hold = HOLD_MAX as u64;
+    // Declared before the content, so dropped after it.
+    let mut _alone = None;
     if member.declared > ratio_cap {
         return refused(sink, &ratio_reason(limits));
     }
@@ -696,7 +759,9 @@ fn extract_member_from(
             }
             Some(Format::Json) => {
                 // Held whole up to the JSON extractor's limit, as a file
-                // is; past it, streamed as text, as a file is.
+                // is (by one thread at a time); past it, streamed as text,
+                // as a file is.
+                _alone = Some(super::hold_alone());
                 let upto = json::WHOLE_MAX.min(ratio_cap) + 1;
                 result = (&mut reader).take(upto - read).read_to_end(&mut content);
                 read = content.len() as u64;
@@ -1282,7 +1347,7 @@ impl Sink for MemberSink<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
+    use std::io::{SeekFrom, Write};
 
     use flate2::write::GzEncoder;
     use flate2::Compression;
@@ -2199,5 +2264,196 @@ mod tests {
         );
         assert_eq!(locate(&r, &id(48)), (None, 3));
         assert_cut_short(&r);
+    }
+
+    /// A zip of `n` members `m0.txt` …, each holding one ID (deflated and
+    /// stored by turns), with a directory `d/` after the third.
+    fn numbered_zip(n: u64) -> Vec<u8> {
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        for i in 0..n {
+            let method = if i % 2 == 0 {
+                CompressionMethod::Deflated
+            } else {
+                CompressionMethod::Stored
+            };
+            let options = SimpleFileOptions::default().compression_method(method);
+            if i == 3 {
+                writer.add_directory("d/", options).unwrap();
+            }
+            writer.start_file(format!("m{i}.txt"), options).unwrap();
+            writer
+                .write_all(format!("{}\n", id(1000 + i)).as_bytes())
+                .unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    fn scan_sliced(data: &[u8], slice_entries: u64) -> Recorder {
+        let mut recorder = Recorder::default();
+        let (len, limits) = (data.len() as u64, Limits::default());
+        extract_zip_sliced(
+            Cursor::new(data),
+            len,
+            &limits,
+            0,
+            &mut recorder,
+            slice_entries,
+        );
+        recorder
+    }
+
+    fn members(r: &Recorder) -> Vec<String> {
+        r.units.iter().filter_map(|u| u.member.clone()).collect()
+    }
+
+    fn member_names(n: u64) -> Vec<String> {
+        (0..n).map(|i| format!("m{i}.txt")).collect()
+    }
+
+    #[test]
+    fn zip_directories_are_read_in_slices() {
+        let data = numbered_zip(40);
+        let whole = scan_sliced(&data, u64::MAX);
+        assert_eq!(members(&whole), member_names(40));
+        assert_eq!(locate(&whole, &id(1039)), (Some("m39.txt".into()), 1));
+        for slice in [1, 3, 7, 39, 40] {
+            let r = scan_sliced(&data, slice);
+            assert_eq!(r.units, whole.units, "slices of {slice}");
+            assert!(r.skips.is_empty(), "{:?}", r.skips);
+        }
+        // What the crate finds opening the archive whole.
+        let limits = Limits::default();
+        let mut direct = Recorder::default();
+        let budget = budget_of(&direct, &limits);
+        let mut archive = ZipArchive::new(Cursor::new(&data)).unwrap();
+        let len = data.len() as u64;
+        extract_zip_members(&mut archive, len, &limits, 0, &budget, &mut direct);
+        assert_eq!(direct.units, whole.units);
+        let directory = zip_directory::locate(&mut Cursor::new(&data), len).unwrap();
+        assert_eq!(directory.start, archive.central_directory_start());
+        assert_eq!((directory.end(), directory.offset), (len - 22, 0));
+    }
+
+    #[test]
+    fn a_slice_view_is_the_archive_up_to_the_slice_then_end_records() {
+        let data = numbered_zip(6);
+        let mut cursor = Cursor::new(&data);
+        let directory = zip_directory::locate(&mut cursor, data.len() as u64).unwrap();
+        let slice = zip_directory::measure(&mut cursor, directory.start, directory.end(), 2);
+        let (bytes, entries) = slice.unwrap().unwrap();
+        assert_eq!(entries, 2);
+        let view = |data| {
+            zip_directory::Slice::new(
+                Cursor::new(data),
+                &directory,
+                directory.start,
+                bytes,
+                entries,
+            )
+        };
+        let mut all = Vec::new();
+        view(&data).read_to_end(&mut all).unwrap();
+        let cut = (directory.start + bytes) as usize;
+        assert_eq!(all[..cut], data[..cut]);
+        assert_eq!(all.len(), cut + 56 + 20 + 22);
+        // Read across the cut after seeking back from the end.
+        let mut slice = view(&data);
+        slice.seek(SeekFrom::End(-(56 + 20 + 22) - 3)).unwrap();
+        let mut six = [0; 6];
+        slice.read_exact(&mut six).unwrap();
+        assert_eq!(six[..3], data[cut - 3..cut]);
+        assert_eq!(&six[3..], b"PK\x06");
+        assert!(slice.seek(SeekFrom::Current(-10_000)).is_err());
+        // The crate, detecting everything itself, sees the slice alone.
+        let archive = ZipArchive::new(view(&data)).unwrap();
+        assert_eq!(archive.len(), 2);
+        assert_eq!(archive.name_for_index(1), Some("m1.txt"));
+    }
+
+    #[test]
+    fn a_zip_after_a_stub_is_read_in_slices() {
+        let mut data = b"#!/bin/sh\nexec unzip \"$0\"\n".repeat(40);
+        let stub = data.len();
+        let archive = numbered_zip(20);
+        data.extend_from_slice(&archive);
+        let len = data.len() as u64;
+        let directory = zip_directory::locate(&mut Cursor::new(&data), len).unwrap();
+        assert_eq!(directory.offset, stub as u64);
+        let alone = scan_sliced(&archive, u64::MAX);
+        assert_eq!(members(&alone), member_names(20));
+        for slice in [1, 6, u64::MAX] {
+            let r = scan_sliced(&data, slice);
+            assert_eq!(r.units, alone.units, "slices of {slice}");
+            assert!(r.skips.is_empty(), "{:?}", r.skips);
+        }
+    }
+
+    #[test]
+    fn a_zip64_directory_is_read_in_slices() {
+        // Over 65 535 entries: the writer adds ZIP64 end records.
+        let n = 70_000;
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+        for i in 0..n {
+            writer.start_file(format!("{i}"), options).unwrap();
+            if i == n - 1 {
+                writer.write_all(id(77).as_bytes()).unwrap();
+            }
+        }
+        let archive = writer.finish().unwrap().into_inner();
+        assert!(archive.windows(4).any(|w| w == b"PK\x06\x06"));
+        // Also behind a stub, which moves every recorded offset.
+        let stubbed = [&b"MZ stub "[..], &archive].concat();
+        for data in [archive, stubbed] {
+            let len = data.len() as u64;
+            let directory = zip_directory::locate(&mut Cursor::new(&data), len).unwrap();
+            assert_eq!(directory.end(), len - 56 - 20 - 22);
+            let r = scan_sliced(&data, zip_directory::SLICE_ENTRIES);
+            assert_eq!(locate(&r, &id(77)), (Some(format!("{}", n - 1)), 1));
+            assert!(r.skips.is_empty(), "{:?}", r.skips);
+        }
+    }
+
+    #[test]
+    fn a_broken_directory_entry_ends_the_archive_after_the_entries_before_it() {
+        let mut data = numbered_zip(10);
+        let len = data.len() as u64;
+        let mut cursor = Cursor::new(&data);
+        let directory = zip_directory::locate(&mut cursor, len).unwrap();
+        // Entries m0, m1, m2, d/, m3, then m4, whose signature breaks.
+        let slice = zip_directory::measure(&mut cursor, directory.start, directory.end(), 5);
+        let (before, _) = slice.unwrap().unwrap();
+        let broken = directory.start + before;
+        data[broken as usize] = b'X';
+        for slice in [3, u64::MAX] {
+            let r = scan_sliced(&data, slice);
+            assert_eq!(members(&r), member_names(4), "slices of {slice}");
+            let reason =
+                format!("corrupt zip archive: no central directory entry at offset {broken}");
+            assert_eq!(r.skips, [skip("", &reason)]);
+        }
+        // Opened whole, the archive gives nothing.
+        assert!(ZipArchive::new(Cursor::new(&data)).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn damaged_zips_are_read_without_panic(
+            from_end in 0usize..1500,
+            byte in proptest::prelude::any::<u8>(),
+            cut in 0usize..200,
+            slice in 1u64..5,
+        ) {
+            let mut data = numbered_zip(12);
+            let at = data.len() - 1 - from_end % data.len();
+            data[at] = byte;
+            data.truncate(data.len() - cut);
+            let r = scan_sliced(&data, slice);
+            // A member is found once at most, whatever the damage.
+            let mut found = members(&r);
+            let all = found.len();
+            found.dedup();
+            proptest::prop_assert_eq!(found.len(), all);
+        }
     }
 }

@@ -329,6 +329,50 @@ pub fn extract_detected(
     Extracted::Scanned
 }
 
+/// Content held whole in memory above this size (a JSON document of up
+/// to [`json::WHOLE_MAX`], from a file or an archive member) is held by
+/// one thread at a time ([`hold_alone`]).
+pub const HOLD_ALONE_ABOVE: u64 = 16 << 20;
+
+static HOLDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+thread_local! {
+    /// Whether this thread has the [`Holding`] guard.
+    static HOLDS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The right to hold content above [`HOLD_ALONE_ABOVE`] whole
+/// ([`hold_alone`]); the next thread may hold once it is dropped.
+pub struct Holding {
+    /// `None` when this thread had the right already.
+    guard: Option<std::sync::MutexGuard<'static, ()>>,
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        if self.guard.take().is_some() {
+            HOLDS.set(false);
+        }
+    }
+}
+
+/// Waits until no other thread holds content above [`HOLD_ALONE_ABOVE`]
+/// whole. Drop the [`Holding`] after the content. Without it, each worker
+/// could hold a 64 MiB JSON document and its parse at once: two of them
+/// took 132 MB, above the 100 MB that piscan keeps to whatever it reads.
+/// A thread that has the right already gets it at once (nothing held
+/// inside a held document waits on itself).
+pub fn hold_alone() -> Holding {
+    if HOLDS.get() {
+        return Holding { guard: None };
+    }
+    let guard = HOLDING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    HOLDS.set(true);
+    Holding { guard: Some(guard) }
+}
+
 /// Whether a file or archive member of `format`, named `name`, whose first
 /// bytes are `head`, can be read where it is (through [`Read`] + [`Seek`])
 /// rather than held: a zip archive, or a workbook or document whose reader
@@ -482,6 +526,26 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_content_is_held_by_one_thread_at_a_time() {
+        use std::sync::mpsc;
+        use std::time::Duration;
+        let outer = hold_alone();
+        // Again on the same thread: at once, and the outer right is kept.
+        drop(hold_alone());
+        let (tx, rx) = mpsc::channel();
+        let other = std::thread::spawn(move || {
+            let _holding = hold_alone();
+            tx.send(()).unwrap();
+        });
+        assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+        drop(outer);
+        rx.recv_timeout(Duration::from_secs(60)).unwrap();
+        other.join().unwrap();
+        // Released by the other thread: free again.
+        drop(hold_alone());
+    }
 
     #[test]
     fn a1_references() {
