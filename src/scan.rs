@@ -1239,6 +1239,15 @@ fn read_into(file: &mut File, buf: &mut Vec<u8>, limit: usize, len: u64) -> io::
             return Ok(());
         }
     }
+    // Room for the size the metadata gives, if it can be had: reserved,
+    // not written, so a wrong size costs address space, not memory, and
+    // the buffer is not copied as it grows.
+    let expected = len.min(limit as u64).saturating_add(1);
+    let _ = buf.try_reserve_exact(
+        usize::try_from(expected)
+            .unwrap_or(0)
+            .saturating_sub(buf.len()),
+    );
     file.take(limit.saturating_sub(buf.len()) as u64)
         .read_to_end(buf)?;
     Ok(())
