@@ -493,14 +493,29 @@ pub fn document_within_limits(data: &[u8], limits: &Limits, sink: &mut dyn Sink)
     document_reader_within_limits(Cursor::new(data), data.len() as u64, limits, sink)
 }
 
+/// Most parts a zip-based document (`.xlsx`, `.docx` …) may have: its
+/// readers hold its whole directory, and a real one has hundreds (a
+/// workbook of many sheets and images, a few thousand). A `.docx` padded
+/// to 300 000 parts took 187 MB.
+pub const MAX_DOCUMENT_PARTS: u64 = 20_000;
+
 /// [`document_within_limits`] for a document of `len` bytes read from
 /// `reader` (a large file, read where it is).
 pub fn document_reader_within_limits<R: Read + Seek>(
-    reader: R,
+    mut reader: R,
     len: u64,
     limits: &Limits,
     sink: &mut dyn Sink,
 ) -> bool {
+    // Its readers open the whole directory (about 700 bytes a part).
+    let parts = zip_directory::locate(&mut reader, len).map_or(0, |d| d.entries);
+    if parts > MAX_DOCUMENT_PARTS {
+        let reason = format!(
+            "a document of {parts} parts (more than {MAX_DOCUMENT_PARTS}); the document was not scanned"
+        );
+        sink.skip("", &reason);
+        return false;
+    }
     let Ok(mut archive) = ZipArchive::new(reader) else {
         return true;
     };
@@ -2434,6 +2449,37 @@ mod tests {
         }
         // Opened whole, the archive gives nothing.
         assert!(ZipArchive::new(Cursor::new(&data)).is_err());
+    }
+
+    #[test]
+    fn a_document_of_too_many_parts_is_not_read() {
+        let document = |parts: u64| {
+            let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+            let options =
+                SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+            writer.start_file("word/document.xml", options).unwrap();
+            writer.write_all(b"<w:document/>").unwrap();
+            for i in 1..parts {
+                writer
+                    .start_file(format!("word/media/{i}.bin"), options)
+                    .unwrap();
+            }
+            writer.finish().unwrap().into_inner()
+        };
+        let mut r = Recorder::default();
+        let limits = Limits::default();
+        assert!(document_within_limits(
+            &document(MAX_DOCUMENT_PARTS),
+            &limits,
+            &mut r
+        ));
+        assert!(r.skips.is_empty(), "{:?}", r.skips);
+        let parts = MAX_DOCUMENT_PARTS + 1;
+        assert!(!document_within_limits(&document(parts), &limits, &mut r));
+        let reason = format!(
+            "a document of {parts} parts (more than {MAX_DOCUMENT_PARTS}); the document was not scanned"
+        );
+        assert_eq!(r.skips, [skip("", &reason)]);
     }
 
     proptest::proptest! {

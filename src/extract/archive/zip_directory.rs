@@ -12,8 +12,10 @@
 //! classic end record, which together say where the slice starts, how long
 //! it is and how many entries it holds). The crate still parses every entry
 //! and reads every member itself; this module only finds where the
-//! directory is ([`locate`]) and where its entries end ([`measure`]),
-//! reading a 46-byte fixed header per entry.
+//! directory is and how many entries it claims ([`locate`]: a workbook or
+//! document, whose readers open the whole directory, is refused past
+//! `MAX_DOCUMENT_PARTS`) and where its entries end ([`measure`]), reading
+//! a 46-byte fixed header per entry.
 //!
 //! Anything unexpected in the end records (a multi-disk archive, a
 //! directory that does not start where its records say) makes [`locate`]
@@ -47,6 +49,8 @@ pub(super) struct Directory {
     pub start: u64,
     /// Its length in bytes.
     pub size: u64,
+    /// The number of entries the end records give.
+    pub entries: u64,
     /// Bytes before the archive proper (a self-extracting stub): offsets
     /// recorded in the archive are this much lower than in the reader.
     pub offset: u64,
@@ -103,7 +107,7 @@ pub(super) fn locate<R: Read + Seek>(reader: &mut R, len: u64) -> Option<Directo
     let (entries, size, declared) = (u16_at(record, 10), u32_at(record, 12), u32_at(record, 16));
     let zip64 = entries == 0xFFFF || size == 0xFFFF_FFFF || declared == 0xFFFF_FFFF;
     // Where the directory ends in the reader: at the record after it.
-    let (end, size, declared) = if zip64 {
+    let (end, size, declared, entries) = if zip64 {
         let locator_at = eocd_at.checked_sub(LOCATOR.1)?;
         let locator = read_at(reader, locator_at, LOCATOR.1)?;
         if !locator.starts_with(LOCATOR.0) || u32_at(&locator, 16) > 1 {
@@ -122,9 +126,10 @@ pub(super) fn locate<R: Read + Seek>(reader: &mut R, len: u64) -> Option<Directo
         if u32_at(&record, 16) != 0 || u32_at(&record, 20) != 0 {
             return None; // multi-disk
         }
-        (record_at, u64_at(&record, 40), u64_at(&record, 48))
+        let entries = u64_at(&record, 32);
+        (record_at, u64_at(&record, 40), u64_at(&record, 48), entries)
     } else {
-        (eocd_at, size, declared)
+        (eocd_at, size, declared, entries)
     };
     // Bytes before the archive: the directory ends right before the record
     // after it, or (ZIP64 records the classic record does not point to
@@ -134,6 +139,7 @@ pub(super) fn locate<R: Read + Seek>(reader: &mut R, len: u64) -> Option<Directo
         let directory = Directory {
             start: declared.checked_add(offset)?,
             size,
+            entries,
             offset,
         };
         // An empty directory has nothing to check; else an entry must be
