@@ -1039,8 +1039,12 @@ pub fn scan_file(
                     Ok(None) => {}
                 }
             }
-            // A large file is read whole by one worker at a time.
-            let alone = (len > extract::HOLD_ALONE_ABOVE).then(extract::hold_alone);
+            // A large file is read whole by one worker at a time, which
+            // first lets go of the blocks its last stream left in its pool.
+            let alone = (len > extract::HOLD_ALONE_ABOVE).then(|| {
+                stream::release_pool();
+                extract::hold_alone()
+            });
             // A head shorter than asked for ended at the end of the file.
             if buf.len() == sniff::SNIFF_LEN {
                 read_into(&mut rest, buf, usize::MAX, len)?;

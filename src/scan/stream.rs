@@ -122,7 +122,14 @@ thread_local! {
 
 /// Buffers kept in [`POOL`] per thread, and the largest kept.
 const POOL_BUFFERS: usize = 8;
-const POOL_MAX_CAPACITY: usize = 4 * FILE_BLOCK;
+const POOL_MAX_CAPACITY: usize = FILE_BLOCK + FILE_BLOCK / 2;
+
+/// Frees this thread's pooled buffers: before it holds a large file
+/// whole, idle blocks of its last stream (up to 8 of 4 MiB) must not stay
+/// beside it.
+pub fn release_pool() {
+    POOL.with_borrow_mut(Vec::clear);
+}
 
 /// A buffer from the pool. Its length is how much of it was written
 /// before (see [`Text`]): what it holds is not to be read.
@@ -182,10 +189,14 @@ impl Text {
     }
 
     /// The `size` bytes after the text, for a read; the buffer grows (and
-    /// is zeroed) only past what was ever written.
+    /// is zeroed) only past what was ever written, and to about what is
+    /// asked: a 4 MiB block after a part line must not double the buffer
+    /// to 8 MiB, as `Vec`'s growth would (a stream holds several).
     fn room(&mut self, size: usize) -> &mut [u8] {
         let end = self.len + size;
         if self.buf.len() < end {
+            self.buf
+                .reserve_exact((end + end / 64).saturating_sub(self.buf.len()));
             self.buf.resize(end, 0);
         }
         &mut self.buf[self.len..end]
@@ -767,6 +778,33 @@ impl<R: Read> Read for Filled<R> {
 mod tests {
     use super::*;
     use crate::synth::{self, Rng};
+
+    #[test]
+    fn text_grows_to_about_what_a_read_asks() {
+        let mut text = Text {
+            buf: vec![0; 1000],
+            len: 900,
+        };
+        assert_eq!(text.room(1000).len(), 1000);
+        // Not doubled, as `Vec::resize` alone would.
+        assert!(
+            text.buf.capacity() <= 1900 + 1900 / 64,
+            "{}",
+            text.buf.capacity()
+        );
+        assert_eq!(text.buf.len(), 1900);
+    }
+
+    #[test]
+    fn the_pool_is_emptied_before_a_large_hold() {
+        let buffers = || POOL.with_borrow(Vec::len);
+        release_pool();
+        recycle([Vec::with_capacity(1 << 10), Vec::with_capacity(1 << 10)]);
+        assert_eq!(buffers(), 2);
+        release_pool();
+        assert_eq!(buffers(), 0);
+        assert_eq!(pooled().capacity(), 0);
+    }
 
     /// A decompressor whose data ends in a bad checksum: `data`, then one
     /// error, then the end, as flate2 reports it.
