@@ -704,16 +704,19 @@ fn scan_streamed(
 /// stream (text as blocks of lines, a dump in the SQL tokenizer's window),
 /// possibly through gzip.
 enum Plan {
-    /// A file read whole; above [`extract::HOLD_ALONE_ABOVE`], with the
-    /// guard that keeps it the only one held so until it is released.
-    Whole(Format, Option<extract::Holding>),
+    Whole(Format),
     /// A large SQLite database, opened where it is
     /// ([`sqlite::extract_file`]).
-    SqliteInPlace { len: u64 },
+    SqliteInPlace {
+        len: u64,
+    },
     /// A large SQLite database that cannot be opened where it is (a
     /// truncated one), copied to a temporary file and read there
     /// ([`sqlite::extract_copied`]).
-    SqliteCopy { rest: File, len: u64 },
+    SqliteCopy {
+        rest: File,
+        len: u64,
+    },
     Stream {
         format: Format,
         gzip: bool,
@@ -931,6 +934,8 @@ pub fn scan_file(
 ) -> bool {
     READ_BUF.with_borrow_mut(|buf| {
         buf.clear();
+        // Held while a large file is read whole and scanned (see below).
+        let mut alone = None;
         let read = File::open(path).and_then(|mut rest| {
             let len = match len {
                 Some(len) => len,
@@ -1041,15 +1046,15 @@ pub fn scan_file(
             }
             // A large file is read whole by one worker at a time, which
             // first lets go of the blocks its last stream left in its pool.
-            let alone = (len > extract::HOLD_ALONE_ABOVE).then(|| {
+            if len > extract::HOLD_ALONE_ABOVE {
                 stream::release_pool();
-                extract::hold_alone()
-            });
+                alone = Some(extract::hold_alone());
+            }
             // A head shorter than asked for ended at the end of the file.
             if buf.len() == sniff::SNIFF_LEN {
                 read_into(&mut rest, buf, usize::MAX, len)?;
             }
-            Ok(Ok(Plan::Whole(format, alone)))
+            Ok(Ok(Plan::Whole(format)))
         });
         let sent = match read {
             Err(err) => {
@@ -1168,14 +1173,7 @@ pub fn scan_file(
                 });
                 alive && send(report)
             }
-            Ok(Ok(Plan::Whole(format, alone))) => {
-                let sent = scan_detected_to(Ok(format), buf, display, opts, send);
-                // Released before the next large file may be read.
-                if alone.is_some() {
-                    *buf = Vec::new();
-                }
-                sent
-            }
+            Ok(Ok(Plan::Whole(format))) => scan_detected_to(Ok(format), buf, display, opts, send),
             Ok(Ok(Plan::SqliteInPlace { len })) => {
                 let rows = opts.limits.max_rows_per_table;
                 let (report, alive) = collect(display, opts, Some(&mut *send), |collector| {
@@ -1197,9 +1195,12 @@ pub fn scan_file(
                 alive && send(report)
             }
         };
-        if buf.capacity() > KEEP_BUFFER {
+        // A large buffer is released, and a file held alone before the
+        // next large file may be read.
+        if buf.capacity() > KEEP_BUFFER || alone.is_some() {
             *buf = Vec::new();
         }
+        drop(alone);
         sent
     })
 }
